@@ -1,0 +1,215 @@
+"""The deployment domain: changes, deployments, blockers and the state of one stage.
+
+Pure values only: nothing here talks to Slack, Redis or HTTP. Every value is a frozen
+pydantic model so it round-trips through JSON unchanged (the store keeps it as JSON).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeploymentKind(StrEnum):
+    ROLLFORWARD = "rollforward"
+    ROLLBACK = "rollback"
+    EMERGENCY = "emergency"
+
+
+class DeploymentState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+    BAKING = "baking"
+    DONE = "done"
+
+
+#: States in which a deployment occupies its stage (rule 1: at most one per stage).
+ACTIVE = frozenset({DeploymentState.RUNNING, DeploymentState.BAKING})
+#: States a deployment never leaves.
+FINISHED = frozenset(
+    {
+        DeploymentState.SUCCEEDED,
+        DeploymentState.FAILED,
+        DeploymentState.SUPERSEDED,
+        DeploymentState.CANCELLED,
+        DeploymentState.DONE,
+    }
+)
+#: Finished states that left the change on the stage and working ("last good" candidates).
+GOOD = frozenset({DeploymentState.SUCCEEDED, DeploymentState.DONE})
+UNSUCCESSFUL = frozenset(
+    {DeploymentState.FAILED, DeploymentState.SUPERSEDED, DeploymentState.CANCELLED}
+)
+
+#: The one transition table. A succeeded roll-forward goes straight on to baking; rollbacks
+#: and emergency deployments end at succeeded (they never bake towards a later stage).
+TRANSITIONS: dict[DeploymentState, frozenset[DeploymentState]] = {
+    DeploymentState.QUEUED: frozenset(
+        {DeploymentState.RUNNING, DeploymentState.SUPERSEDED, DeploymentState.CANCELLED}
+    ),
+    DeploymentState.RUNNING: frozenset(
+        {
+            DeploymentState.SUCCEEDED,
+            DeploymentState.BAKING,
+            DeploymentState.FAILED,
+            DeploymentState.CANCELLED,
+        }
+    ),
+    DeploymentState.BAKING: frozenset(
+        {DeploymentState.DONE, DeploymentState.FAILED, DeploymentState.SUPERSEDED}
+    ),
+    DeploymentState.SUCCEEDED: frozenset(),
+    DeploymentState.FAILED: frozenset(),
+    DeploymentState.SUPERSEDED: frozenset(),
+    DeploymentState.CANCELLED: frozenset(),
+    DeploymentState.DONE: frozenset(),
+}
+
+
+class IllegalTransition(ValueError):
+    """A deployment was asked to move to a state the transition table does not allow."""
+
+
+class BlockerKind(StrEnum):
+    MANUAL = "manual"
+    WINDOW = "window"
+    FREEZE = "freeze"
+    ALARM = "alarm"
+
+
+class RollbackPolicy(StrEnum):
+    AUTO = "auto"
+    APPROVE = "approve"
+    OFF = "off"
+
+
+class AfterRollback(StrEnum):
+    CONTINUE = "continue"
+    HOLD = "hold"
+
+
+class Change(Frozen):
+    """One commit travelling through the stages."""
+
+    sha: str
+    message: str = ""
+    author: str = ""
+    workflow_id: str = ""
+    ci_pipeline_id: str = ""
+    created_at: datetime
+
+
+class Deployment(Frozen):
+    """One attempt to put a change on a stage. A rollback is a deployment of an older change."""
+
+    id: str
+    project: str
+    stage: str
+    kind: DeploymentKind
+    change: Change
+    state: DeploymentState = DeploymentState.QUEUED
+    #: The pipeline the promotion is triggered on (CI pipeline or previous stage's deploy).
+    source_pipeline_id: str = ""
+    #: The pipeline Semaphore started for the promotion, once known.
+    deploy_pipeline_id: str = ""
+    triggered_by: str = "deploybot"
+    reason: str = ""
+    #: A person chose to roll back despite manual blockers.
+    force: bool = False
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    bake_until: datetime | None = None
+    outcome: str = ""
+
+    def moved(self, state: DeploymentState, **changes: object) -> Deployment:
+        """This deployment in `state`, checked against the transition table."""
+        if state not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.id}: {self.state} -> {state}")
+        return self.model_copy(update={"state": state, **changes})
+
+
+class Blocker(Frozen):
+    """A reason a stage may not deploy now. Window blockers are computed, never stored."""
+
+    id: str
+    kind: BlockerKind
+    reason: str
+    author: str
+    created_at: datetime
+    #: When the block begins (a scheduled freeze starts later than it is created).
+    starts_at: datetime | None = None
+    #: When it ends by itself; None means until lifted (or resolved, for alarms).
+    until: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        if self.starts_at is not None and now < self.starts_at:
+            return False
+        return self.until is None or now < self.until
+
+    def holds(self, deployment: Deployment) -> bool:
+        """Whether this blocker keeps `deployment` waiting (rule 3 and rule 7)."""
+        if deployment.kind is DeploymentKind.EMERGENCY:
+            return False
+        if deployment.kind is DeploymentKind.ROLLBACK:
+            return self.kind is BlockerKind.MANUAL and not deployment.force
+        return True
+
+
+class PendingRollback(Frozen):
+    """A failed deployment whose rollback waits for an approver (policy `approve`)."""
+
+    failed_deployment_id: str
+    bad_sha: str
+    target: Deployment | None
+    reason: str
+    created_at: datetime
+
+
+class StagePolicy(Frozen):
+    """What the rules need to know of a stage's configuration."""
+
+    project: str
+    stage: str
+    promotion: str
+    rollback_promotion: str | None = None
+    hangs_off_previous: bool = False
+    rollback: RollbackPolicy = RollbackPolicy.AUTO
+    after_rollback: AfterRollback = AfterRollback.CONTINUE
+    bake: timedelta = timedelta(0)
+    supersede: bool = True
+    is_last: bool = False
+
+
+class StageState(Frozen):
+    """Everything stored about one stage, written as a whole by one atomic apply."""
+
+    version: int = 0
+    current: Deployment | None = None
+    queue: tuple[Deployment, ...] = ()
+    blockers: tuple[Blocker, ...] = ()
+    bad: frozenset[str] = frozenset()
+    pending_rollback: PendingRollback | None = None
+    #: Deployments that finished good here, newest first (capped): "last good" comes from here.
+    good: tuple[Deployment, ...] = ()
+    #: Shas seen on this stage recently, so the same change is never queued twice.
+    seen: tuple[str, ...] = ()
+
+
+class AuditEntry(Frozen):
+    at: datetime
+    project: str
+    stage: str
+    actor: str
+    action: str
+    detail: str = ""
