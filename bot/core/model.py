@@ -204,6 +204,8 @@ class StageState(Frozen):
     good: tuple[Deployment, ...] = ()
     #: Shas seen on this stage recently, so the same change is never queued twice.
     seen: tuple[str, ...] = ()
+    #: Ids of the blockers holding the head of the queue at the last decision (rule 2 notices).
+    held_by: tuple[str, ...] = ()
 
 
 class AuditEntry(Frozen):

@@ -1,0 +1,122 @@
+"""What can happen to a stage. Every event carries an `id`: the idempotency key under which it
+is recorded, so the same event applied twice (a duplicate webhook, a second replica, a replay
+after a restart) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from bot.core.model import Blocker, Change, Frozen
+
+
+class _Event(Frozen):
+    id: str
+
+
+class ChangeReady(_Event):
+    """CI passed on the deploy branch (first stage) or the previous stage finished baking."""
+
+    type: Literal["change_ready"] = "change_ready"
+    change: Change
+    #: The previous stage's deploy pipeline, for stages whose promotion hangs off it.
+    previous_pipeline_id: str = ""
+
+
+class DeploymentStarted(_Event):
+    """Semaphore confirmed the promotion: the deploy pipeline's id is known."""
+
+    type: Literal["deployment_started"] = "deployment_started"
+    deployment_id: str
+    pipeline_id: str
+
+
+class DeploymentFinished(_Event):
+    type: Literal["deployment_finished"] = "deployment_finished"
+    deployment_id: str
+    outcome: Literal["succeeded", "failed", "cancelled"]
+    detail: str = ""
+
+
+class BakeFinished(_Event):
+    type: Literal["bake_finished"] = "bake_finished"
+    deployment_id: str
+
+
+class AlarmFiring(_Event):
+    type: Literal["alarm_firing"] = "alarm_firing"
+    alarm: str
+    reason: str = ""
+
+
+class AlarmResolved(_Event):
+    type: Literal["alarm_resolved"] = "alarm_resolved"
+    alarm: str
+
+
+class BlockerAdded(_Event):
+    type: Literal["blocker_added"] = "blocker_added"
+    blocker: Blocker
+
+
+class BlockerLifted(_Event):
+    type: Literal["blocker_lifted"] = "blocker_lifted"
+    blocker_id: str
+    by: str
+
+
+class Tick(_Event):
+    """A moment to look again: a window or freeze boundary, a blocker expiry, a bake end."""
+
+    type: Literal["tick"] = "tick"
+
+
+class RollbackApproved(_Event):
+    type: Literal["rollback_approved"] = "rollback_approved"
+    by: str
+
+
+class RollbackDismissed(_Event):
+    type: Literal["rollback_dismissed"] = "rollback_dismissed"
+    by: str
+
+
+class EmergencyRequested(_Event):
+    type: Literal["emergency_requested"] = "emergency_requested"
+    change: Change
+    source_pipeline_id: str
+    by: str
+    reason: str
+
+
+class RollbackRequested(_Event):
+    """A person asks to roll the stage back (to last good, or to a given sha)."""
+
+    type: Literal["rollback_requested"] = "rollback_requested"
+    by: str
+    reason: str = ""
+    to_sha: str | None = None
+    #: Roll back even though a manual blocker holds the stage.
+    force: bool = False
+
+
+Event = Annotated[
+    ChangeReady
+    | DeploymentStarted
+    | DeploymentFinished
+    | BakeFinished
+    | AlarmFiring
+    | AlarmResolved
+    | BlockerAdded
+    | BlockerLifted
+    | Tick
+    | RollbackApproved
+    | RollbackDismissed
+    | EmergencyRequested
+    | RollbackRequested,
+    Field(discriminator="type"),
+]
+
+EVENT = TypeAdapter[Event](Event)
