@@ -38,8 +38,8 @@ def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
     draft.expire_blockers()
     draft.end_bake_if_due()
     _HANDLERS[type(event)](draft, event)
-    draft.start_next()
     draft.note_holds()
+    draft.start_next()
     return draft.decision()
 
 

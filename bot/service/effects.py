@@ -1,0 +1,79 @@
+"""Effects: what a decision asks the outside world to do, as stored in a stage's outbox.
+
+An effect is written in the same atomic step as the decision, so a crash between the two
+never loses it; it is removed from the outbox only after it has been carried out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from bot.core.decision import Decision, Notice, Onward
+from bot.core.model import Deployment, Frozen
+
+
+class _Effect(Frozen):
+    #: Unique and deterministic: `<event id>#<n>`.
+    id: str
+    project: str
+    stage: str
+
+
+class StartDeployment(_Effect):
+    type: Literal["start"] = "start"
+    deployment: Deployment
+
+
+class StopDeployment(_Effect):
+    type: Literal["stop"] = "stop"
+    deployment: Deployment
+
+
+class SendOnward(_Effect):
+    type: Literal["onward"] = "onward"
+    onward: Onward
+
+
+class Tell(_Effect):
+    type: Literal["tell"] = "tell"
+    notice: Notice
+
+
+Effect = Annotated[
+    StartDeployment | StopDeployment | SendOnward | Tell, Field(discriminator="type")
+]
+EFFECT = TypeAdapter[Effect](Effect)
+
+
+def effects_of(decision: Decision, event_id: str, project: str, stage: str) -> list[Effect]:
+    """The effects of a decision, in the order they are carried out."""
+    effects: list[Effect] = []
+
+    def next_id() -> str:
+        return f"{event_id}#{len(effects)}"
+
+    for deployment in decision.stop:
+        effects.append(
+            StopDeployment(id=next_id(), project=project, stage=stage, deployment=deployment)
+        )
+    if decision.start is not None:
+        effects.append(
+            StartDeployment(id=next_id(), project=project, stage=stage, deployment=decision.start)
+        )
+    if decision.onward is not None:
+        effects.append(
+            SendOnward(id=next_id(), project=project, stage=stage, onward=decision.onward)
+        )
+    for notice in decision.notices:
+        effects.append(Tell(id=next_id(), project=project, stage=stage, notice=notice))
+    return effects
+
+
+def encode(effect: Effect) -> str:
+    return EFFECT.dump_json(effect).decode()
+
+
+def decode(raw: str) -> Effect:
+    return EFFECT.validate_json(raw)

@@ -1,0 +1,165 @@
+"""The stage service: the one place where events become applied decisions.
+
+    handle(project, stage, event)
+      load the stage -> snapshot (+ calendar blockers at now) -> decide -> apply atomically
+      -> on a version conflict, load and decide again -> carry out the outbox
+
+Effects other than `onward` go to the `Effects` port (promotions, Slack); `onward` is handled
+here: the next stage gets a ChangeReady whose id derives from the effect's, so a replay is a
+duplicate there too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.core import events as ev
+from bot.core.decision import Decision, StageSnapshot
+from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy
+from bot.core.rules import decide
+from bot.service.effects import Effect, SendOnward, decode, effects_of, encode
+from bot.store.base import Applied, Commit, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 50
+#: Events for which a stage without history of its own asks Semaphore for its last good.
+NEEDS_LAST_GOOD = (ev.DeploymentFinished, ev.AlarmFiring, ev.RollbackRequested)
+
+CalendarBlockers = Callable[[str, str, datetime], Sequence[Blocker]]
+LastGoodLookup = Callable[[str, str], Awaitable[Deployment | None]]
+
+
+class UnknownStage(LookupError):
+    def __init__(self, project: str, stage: str) -> None:
+        super().__init__(f"no stage {stage!r} in project {project!r}")
+        self.project, self.stage = project, stage
+
+
+class StoreContention(RuntimeError):
+    """The stage kept changing under us: the decision could not be applied."""
+
+
+class Effects(Protocol):
+    async def __call__(self, effect: Effect) -> None: ...
+
+
+async def _no_effects(effect: Effect) -> None:
+    log.debug("effect without a handler: %s", effect.type)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _no_calendar(project: str, stage: str, now: datetime) -> Sequence[Blocker]:
+    return ()
+
+
+class StageService:
+    def __init__(
+        self,
+        store: Store,
+        pipelines: dict[str, list[StagePolicy]],
+        *,
+        calendar: CalendarBlockers = _no_calendar,
+        last_good: LastGoodLookup | None = None,
+        effects: Effects = _no_effects,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.store = store
+        self.pipelines = pipelines
+        self._calendar = calendar
+        self._last_good = last_good
+        self._effects = effects
+        self.clock = clock
+
+    def policy(self, project: str, stage: str) -> StagePolicy:
+        for policy in self.pipelines.get(project, []):
+            if policy.stage == stage:
+                return policy
+        raise UnknownStage(project, stage)
+
+    def next_stage(self, project: str, stage: str) -> str | None:
+        names = [p.stage for p in self.pipelines[project]]
+        index = names.index(stage) + 1
+        return names[index] if index < len(names) else None
+
+    async def snapshot(
+        self, project: str, stage: str, event: ev.Event | None = None
+    ) -> StageSnapshot:
+        policy = self.policy(project, stage)
+        state = await self.store.load(project, stage)
+        external = None
+        if self._last_good and not state.good and isinstance(event, NEEDS_LAST_GOOD):
+            external = await self._last_good(project, stage)
+        calendar = tuple(self._calendar(project, stage, self.clock()))
+        return StageSnapshot(
+            policy=policy, state=state, calendar=calendar, external_last_good=external
+        )
+
+    async def handle(self, project: str, stage: str, event: ev.Event) -> Decision | None:
+        """Apply `event` to the stage; None when it was applied before (a duplicate)."""
+        for _ in range(MAX_ATTEMPTS):
+            snapshot = await self.snapshot(project, stage, event)
+            now = self.clock()
+            decision = decide(snapshot, event, now)
+            commit = Commit(
+                project=project,
+                stage=stage,
+                event_id=event.id,
+                expected_version=snapshot.state.version,
+                state=decision.state,
+                finished=decision.finished,
+                audit=_audit(project, stage, event, decision, now),
+                effects=tuple(encode(e) for e in effects_of(decision, event.id, project, stage)),
+            )
+            result = await self.store.apply(commit)
+            if result is Applied.DUPLICATE:
+                return None
+            if result is Applied.APPLIED:
+                await self.drain(project, stage)
+                return decision
+        raise StoreContention(f"{project}/{stage}: gave up after {MAX_ATTEMPTS} conflicting writes")
+
+    async def drain(self, project: str, stage: str) -> None:
+        """Carry out the stage's outbox in order; an effect that fails stays for a later drain."""
+        for raw in await self.store.outbox(project, stage):
+            effect = decode(raw)
+            if isinstance(effect, SendOnward):
+                await self._send_onward(effect)
+            else:
+                await self._effects(effect)
+            await self.store.ack(project, stage, raw)
+
+    async def _send_onward(self, effect: SendOnward) -> None:
+        following = self.next_stage(effect.project, effect.stage)
+        if following is None:
+            return
+        ready = ev.ChangeReady(
+            id=effect.id,
+            change=effect.onward.change,
+            previous_pipeline_id=effect.onward.previous_pipeline_id,
+        )
+        await self.handle(effect.project, following, ready)
+
+
+def _audit(
+    project: str, stage: str, event: ev.Event, decision: Decision, now: datetime
+) -> tuple[AuditEntry, ...]:
+    actor = getattr(event, "by", None) or "deploybot"
+    entries = [
+        AuditEntry(
+            at=now, project=project, stage=stage, actor=actor, action=event.type, detail=event.id
+        )
+    ]
+    entries += [
+        AuditEntry(
+            at=now, project=project, stage=stage, actor=n.actor, action=n.kind, detail=n.text
+        )
+        for n in decision.notices
+    ]
+    return tuple(entries)

@@ -1,0 +1,66 @@
+"""The store's contract: what the service needs kept, whichever backend keeps it.
+
+`RedisStore` and `MemoryStore` both pass tests/store/test_contract.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from bot.core.model import AuditEntry, Deployment, Frozen, StageState
+
+HISTORY_LIMIT = 1000
+SEEN_TTL = timedelta(days=7)
+
+
+class Applied(StrEnum):
+    APPLIED = "applied"
+    #: The event was applied before: nothing was written.
+    DUPLICATE = "duplicate"
+    #: The stage changed since it was loaded: nothing was written; load and decide again.
+    CONFLICT = "conflict"
+
+
+class Commit(Frozen):
+    """One decision, as written atomically: all of it or none of it."""
+
+    project: str
+    stage: str
+    event_id: str
+    expected_version: int
+    state: StageState
+    finished: tuple[Deployment, ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+    effects: tuple[str, ...] = ()
+
+
+class Store(Protocol):
+    persistent: bool
+
+    async def load(self, project: str, stage: str) -> StageState: ...
+
+    async def apply(self, commit: Commit) -> Applied: ...
+
+    async def history(self, project: str, stage: str, limit: int = 50) -> list[Deployment]: ...
+
+    async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]: ...
+
+    async def outbox(self, project: str, stage: str) -> list[str]: ...
+
+    async def ack(self, project: str, stage: str, effect: str) -> None: ...
+
+    async def thread(self, project: str, sha: str) -> str | None: ...
+
+    async def set_thread(self, project: str, sha: str, ts: str) -> str:
+        """Keep `ts` unless a thread is already recorded; return the one that is kept."""
+        ...
+
+    async def claim(self, name: str, ttl: timedelta) -> bool:
+        """True for exactly one caller per `name` until `ttl` passes."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,48 @@
+"""Every Redis key deploybot uses, built in one place.
+
+Keys of one stage share the hash tag `{project:stage}`, so each stage's Lua script touches a
+single slot and runs unchanged on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+PREFIX = "deploybot"
+
+
+def stage_tag(project: str, stage: str) -> str:
+    return "{" + f"{project}:{stage}" + "}"
+
+
+def state(project: str, stage: str) -> str:
+    """Hash: `version` and `doc` (the StageState as JSON)."""
+    return f"{PREFIX}:{stage_tag(project, stage)}:state"
+
+
+def history(project: str, stage: str) -> str:
+    """List of finished deployments as JSON, newest first, capped."""
+    return f"{PREFIX}:{stage_tag(project, stage)}:history"
+
+
+def audit(project: str, stage: str) -> str:
+    """Stream: the append-only audit log of the stage (field `entry`, an AuditEntry as JSON)."""
+    return f"{PREFIX}:{stage_tag(project, stage)}:audit"
+
+
+def outbox(project: str, stage: str) -> str:
+    """List of effects (JSON) decided but not yet carried out."""
+    return f"{PREFIX}:{stage_tag(project, stage)}:outbox"
+
+
+def seen(project: str, stage: str, event_id: str) -> str:
+    """Marks an event as applied to the stage (idempotency key, with a TTL)."""
+    return f"{PREFIX}:{stage_tag(project, stage)}:seen:{event_id}"
+
+
+def thread(project: str, sha: str) -> str:
+    """The Slack thread timestamp of a change's status message."""
+    return f"{PREFIX}:{{{project}}}:thread:{sha}"
+
+
+def claim(name: str) -> str:
+    """A once-only claim (a scheduled job's fire time, a replica's lock)."""
+    return f"{PREFIX}:claim:{name}"

@@ -1,0 +1,88 @@
+"""The embedded in-process store: the same contract as Redis, nothing persisted.
+
+Each method does its check-and-set without awaiting in between, so under asyncio every
+operation is atomic exactly like the Redis scripts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import timedelta
+
+from bot.core.model import AuditEntry, Deployment, StageState
+from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, Commit
+
+Stage = tuple[str, str]
+
+
+class MemoryStore:
+    persistent = False
+
+    def __init__(self, clock: object = time.monotonic) -> None:
+        self._clock = clock if callable(clock) else time.monotonic
+        self._states: dict[Stage, StageState] = {}
+        self._history: dict[Stage, list[Deployment]] = defaultdict(list)
+        self._audit: dict[Stage, list[AuditEntry]] = defaultdict(list)
+        self._outbox: dict[Stage, list[str]] = defaultdict(list)
+        self._expiring: dict[str, float] = {}
+        self._threads: dict[tuple[str, str], str] = {}
+
+    def _live(self, key: str) -> bool:
+        expires = self._expiring.get(key)
+        return expires is not None and expires > self._clock()
+
+    def _mark(self, key: str, ttl: timedelta) -> None:
+        self._expiring[key] = self._clock() + ttl.total_seconds()
+
+    async def load(self, project: str, stage: str) -> StageState:
+        return self._states.get((project, stage), StageState())
+
+    async def apply(self, commit: Commit) -> Applied:
+        stage = (commit.project, commit.stage)
+        seen = f"seen:{commit.project}:{commit.stage}:{commit.event_id}"
+        if self._live(seen):
+            return Applied.DUPLICATE
+        if self._states.get(stage, StageState()).version != commit.expected_version:
+            return Applied.CONFLICT
+        self._states[stage] = commit.state
+        history = self._history[stage]
+        history[:0] = reversed(commit.finished)
+        del history[HISTORY_LIMIT:]
+        self._audit[stage].extend(commit.audit)
+        self._outbox[stage].extend(commit.effects)
+        self._mark(seen, SEEN_TTL)
+        return Applied.APPLIED
+
+    async def history(self, project: str, stage: str, limit: int = 50) -> list[Deployment]:
+        return self._history[(project, stage)][:limit]
+
+    async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
+        return self._audit[(project, stage)][-limit:]
+
+    async def outbox(self, project: str, stage: str) -> list[str]:
+        return list(self._outbox[(project, stage)])
+
+    async def ack(self, project: str, stage: str, effect: str) -> None:
+        box = self._outbox[(project, stage)]
+        if effect in box:
+            box.remove(effect)
+
+    async def thread(self, project: str, sha: str) -> str | None:
+        return self._threads.get((project, sha))
+
+    async def set_thread(self, project: str, sha: str, ts: str) -> str:
+        return self._threads.setdefault((project, sha), ts)
+
+    async def claim(self, name: str, ttl: timedelta) -> bool:
+        key = f"claim:{name}"
+        if self._live(key):
+            return False
+        self._mark(key, ttl)
+        return True
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,100 @@
+"""The Redis store (redis.asyncio). All of deploybot's Redis access lives here.
+
+A decision is applied by one Lua script (`apply.lua`): it checks the event was not applied
+before and the stage's version is the one the decision was made on, then writes the state,
+history, audit entries and outbox in one step. Loading is one HGET; applying is one EVALSHA.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib.resources import files
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.core.model import AuditEntry, Deployment, StageState
+from bot.store import keys
+from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, Commit
+
+APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
+
+
+class RedisStore:
+    persistent = True
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._redis = client
+        self._apply = client.register_script(APPLY_LUA)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+
+    async def load(self, project: str, stage: str) -> StageState:
+        doc = await self._redis.hget(keys.state(project, stage), "doc")
+        return StageState.model_validate_json(doc) if doc else StageState()
+
+    async def apply(self, commit: Commit) -> Applied:
+        p, s = commit.project, commit.stage
+        args: list[Any] = [
+            commit.expected_version,
+            commit.state.version,
+            commit.state.model_dump_json(),
+            int(SEEN_TTL.total_seconds()),
+            HISTORY_LIMIT,
+            len(commit.finished),
+            *(d.model_dump_json() for d in commit.finished),
+            len(commit.audit),
+            *(a.model_dump_json() for a in commit.audit),
+            *commit.effects,
+        ]
+        stage_keys = [
+            keys.state(p, s),
+            keys.history(p, s),
+            keys.audit(p, s),
+            keys.outbox(p, s),
+            keys.seen(p, s, commit.event_id),
+        ]
+        result = await self._apply(keys=stage_keys, args=args)
+        return Applied(result)
+
+    async def history(self, project: str, stage: str, limit: int = 50) -> list[Deployment]:
+        rows = await self._redis.lrange(keys.history(project, stage), 0, limit - 1)
+        return [Deployment.model_validate_json(row) for row in rows]
+
+    async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
+        rows = await self._redis.xrevrange(keys.audit(project, stage), count=limit) or []
+        return [AuditEntry.model_validate_json(fields["entry"]) for _, fields in reversed(rows) if fields]
+
+    async def outbox(self, project: str, stage: str) -> list[str]:
+        return [str(row) for row in await self._redis.lrange(keys.outbox(project, stage), 0, -1)]
+
+    async def ack(self, project: str, stage: str, effect: str) -> None:
+        await self._redis.lrem(keys.outbox(project, stage), 1, effect)
+
+    async def thread(self, project: str, sha: str) -> str | None:
+        value = await self._redis.get(keys.thread(project, sha))
+        return str(value) if value is not None else None
+
+    async def set_thread(self, project: str, sha: str, ts: str) -> str:
+        key = keys.thread(project, sha)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, ts, nx=True)
+            pipe.get(key)
+            _, kept = await pipe.execute()
+        return str(kept)
+
+    async def claim(self, name: str, ttl: timedelta) -> bool:
+        ms = max(1, int(ttl.total_seconds() * 1000))
+        return bool(await self._redis.set(keys.claim(name), "1", nx=True, px=ms))
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()
