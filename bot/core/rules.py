@@ -384,8 +384,12 @@ def _deployment_finished(draft: _Draft, event: ev.DeploymentFinished) -> None:
         or current.state is not DeploymentState.RUNNING
     ):
         return
-    if event.outcome == "failed":
-        draft.fail(current, event.detail or "the deploy pipeline failed")
+    if event.outcome == "failed" or (
+        event.outcome == "cancelled" and current.kind is DeploymentKind.ROLLBACK
+    ):
+        # A rollback is never cancelled: one stopped from outside counts as failed, so the
+        # stage is held until a person looks at it.
+        draft.fail(current, event.detail or f"the deploy pipeline {event.outcome}")
     elif event.outcome == "cancelled":
         done = draft.finish(
             current, DeploymentState.CANCELLED, event.detail or "the deploy pipeline was stopped"

@@ -1,0 +1,108 @@
+"""One contract, three backends: the in-memory store, fakeredis, and a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from builders import T0, deployment
+
+from bot.core.model import AuditEntry, DeploymentState, StageState
+from bot.store import Applied, Commit, Store
+
+
+def commit(version: int, event_id: str = "e1", **kw: object) -> Commit:
+    fields: dict[str, object] = {
+        "project": "shop",
+        "stage": "prod",
+        "event_id": event_id,
+        "expected_version": version,
+        "state": StageState(version=version + 1),
+    }
+    fields.update(kw)
+    return Commit.model_validate(fields)
+
+
+async def test_an_unknown_stage_loads_as_empty(store: Store) -> None:
+    assert await store.load("shop", "prod") == StageState()
+
+
+async def test_applied_state_round_trips_exactly(store: Store) -> None:
+    running = deployment(1, DeploymentState.RUNNING)
+    state = StageState(version=1, current=running, queue=(deployment(2),), bad=frozenset({"abc"}))
+    assert await store.apply(commit(0, state=state)) is Applied.APPLIED
+    assert await store.load("shop", "prod") == state
+
+
+async def test_the_same_event_is_applied_once(store: Store) -> None:
+    assert await store.apply(commit(0, "e1")) is Applied.APPLIED
+    assert await store.apply(commit(1, "e1")) is Applied.DUPLICATE
+    assert (await store.load("shop", "prod")).version == 1
+
+
+async def test_a_decision_made_on_a_stale_version_is_refused(store: Store) -> None:
+    assert await store.apply(commit(0, "e1")) is Applied.APPLIED
+    stale = commit(0, "e2", finished=(deployment(9, DeploymentState.FAILED),))
+    assert await store.apply(stale) is Applied.CONFLICT
+    assert await store.history("shop", "prod") == []
+
+
+async def test_concurrent_writers_on_one_version_one_wins(store: Store) -> None:
+    results = await asyncio.gather(*(store.apply(commit(0, f"e{i}")) for i in range(10)))
+    assert results.count(Applied.APPLIED) == 1
+    assert results.count(Applied.CONFLICT) == 9
+
+
+async def test_history_is_newest_first(store: Store) -> None:
+    first = deployment(1, DeploymentState.DONE)
+    second = deployment(2, DeploymentState.FAILED)
+    await store.apply(commit(0, "e1", finished=(first,)))
+    await store.apply(commit(1, "e2", finished=(second,)))
+    assert [d.id for d in await store.history("shop", "prod")] == [second.id, first.id]
+    assert [d.id for d in await store.history("shop", "prod", limit=1)] == [second.id]
+
+
+async def test_stages_are_independent(store: Store) -> None:
+    await store.apply(commit(0, "e1"))
+    assert await store.apply(commit(0, "e1", stage="beta")) is Applied.APPLIED
+    assert (await store.load("shop", "gamma")).version == 0
+
+
+async def test_audit_is_appended_in_order(store: Store) -> None:
+    entries = [
+        AuditEntry(at=T0, project="shop", stage="prod", actor="U1", action=f"a{i}")
+        for i in range(3)
+    ]
+    await store.apply(commit(0, "e1", audit=tuple(entries[:2])))
+    await store.apply(commit(1, "e2", audit=tuple(entries[2:])))
+    assert [e.action for e in await store.audit("shop", "prod")] == ["a0", "a1", "a2"]
+
+
+async def test_outbox_keeps_effects_until_acked(store: Store) -> None:
+    await store.apply(commit(0, "e1", effects=("one", "two")))
+    assert await store.outbox("shop", "prod") == ["one", "two"]
+    await store.ack("shop", "prod", "one")
+    assert await store.outbox("shop", "prod") == ["two"]
+
+
+async def test_a_refused_commit_leaves_no_effects(store: Store) -> None:
+    await store.apply(commit(0, "e1"))
+    await store.apply(commit(0, "e2", effects=("start",)))
+    assert await store.outbox("shop", "prod") == []
+
+
+async def test_the_first_thread_recorded_for_a_change_wins(store: Store) -> None:
+    assert await store.thread("shop", "abc") is None
+    assert await store.set_thread("shop", "abc", "111.1") == "111.1"
+    assert await store.set_thread("shop", "abc", "222.2") == "111.1"
+    assert await store.thread("shop", "abc") == "111.1"
+
+
+async def test_a_claim_is_granted_once(store: Store) -> None:
+    results = await asyncio.gather(*(store.claim("job@10:00", timedelta(minutes=5)) for _ in range(5)))
+    assert results.count(True) == 1
+    assert await store.claim("job@10:05", timedelta(minutes=5))
+
+
+async def test_ping(store: Store) -> None:
+    assert await store.ping()
