@@ -88,7 +88,9 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     if request.param == "fakeredis":
         client = fakeredis.FakeAsyncRedis(decode_responses=True)
     else:
-        client = aioredis.Redis.from_url(request.getfixturevalue("redis_server"), decode_responses=True)
+        client = aioredis.Redis.from_url(
+            request.getfixturevalue("redis_server"), decode_responses=True
+        )
         await client.flushdb()
     yield RedisStore(client)
     await client.aclose()

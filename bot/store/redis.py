@@ -66,7 +66,11 @@ class RedisStore:
 
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
         rows = await self._redis.xrevrange(keys.audit(project, stage), count=limit) or []
-        return [AuditEntry.model_validate_json(fields["entry"]) for _, fields in reversed(rows) if fields]
+        return [
+            AuditEntry.model_validate_json(fields["entry"])
+            for _, fields in reversed(rows)
+            if fields
+        ]
 
     async def outbox(self, project: str, stage: str) -> list[str]:
         return [str(row) for row in await self._redis.lrange(keys.outbox(project, stage), 0, -1)]

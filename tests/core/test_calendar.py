@@ -229,8 +229,16 @@ def test_in_the_repeated_hour_a_window_end_means_its_second_occurrence_is_still_
             new_york(2026, 11, 26, 12),
             "holiday: Thanksgiving Day (US)",
         ),
-        (calendar("Europe/Berlin", holidays=("DE",)), berlin(2026, 12, 25, 0), "holiday: Christmas Day (DE)"),
-        (calendar("Europe/Berlin", holidays=("DE-BY",)), berlin(2026, 1, 6, 23, 59), "holiday: Epiphany (DE-BY)"),
+        (
+            calendar("Europe/Berlin", holidays=("DE",)),
+            berlin(2026, 12, 25, 0),
+            "holiday: Christmas Day (DE)",
+        ),
+        (
+            calendar("Europe/Berlin", holidays=("DE-BY",)),
+            berlin(2026, 1, 6, 23, 59),
+            "holiday: Epiphany (DE-BY)",
+        ),
         (
             calendar("America/Los_Angeles", holidays=("US-CA",)),
             datetime(2026, 3, 31, 10, tzinfo=ZoneInfo("America/Los_Angeles")),

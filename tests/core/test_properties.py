@@ -92,7 +92,9 @@ class World:
     pushes: int = 0
     windows: dict[str, bool] = field(default_factory=dict)
     in_flight: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(STAGES))
-    ever_queued: dict[str, dict[str, DeploymentKind]] = field(default_factory=lambda: {s: {} for s in STAGES})
+    ever_queued: dict[str, dict[str, DeploymentKind]] = field(
+        default_factory=lambda: {s: {} for s in STAGES}
+    )
     applied: list[tuple[str, ev.Event]] = field(default_factory=list)
     emergency_shas: set[str] = field(default_factory=set)
 
@@ -118,7 +120,9 @@ def make_world(pipeline: list[StagePolicy]) -> World:
         effects_seen.append(effect)
         check_effect(world, effect)
 
-    service = StageService(MemoryStore(), {"shop": pipeline}, effects=effects, clock=lambda: world.now)
+    service = StageService(
+        MemoryStore(), {"shop": pipeline}, effects=effects, clock=lambda: world.now
+    )
     world = World(service=service)
     service._calendar = _calendar(world)  # type: ignore[assignment]
     return world
@@ -126,9 +130,9 @@ def make_world(pipeline: list[StagePolicy]) -> World:
 
 def check_effect(world: World, effect: Effect) -> None:
     """Invariant 1, seen from Semaphore: a stage never has two deploy pipelines at once."""
-    if isinstance(effect, StopDeployment):
-        if world.in_flight[effect.stage] == effect.deployment.id:
-            world.in_flight[effect.stage] = None
+    stopped = isinstance(effect, StopDeployment)
+    if stopped and world.in_flight[effect.stage] == effect.deployment.id:
+        world.in_flight[effect.stage] = None
     if isinstance(effect, StartDeployment):
         assert world.in_flight[effect.stage] is None, f"{effect.stage}: two deployments at once"
         world.in_flight[effect.stage] = effect.deployment.id
@@ -173,13 +177,22 @@ async def check_decision(
     for dep_id, kind in world.ever_queued[stage].items():
         assert dep_id in live or dep_id in history, f"{dep_id} was lost"
         if dep_id in history and history[dep_id].started_at is None:
-            assert kind is DeploymentKind.ROLLFORWARD and history[dep_id].state is DeploymentState.SUPERSEDED
+            assert (
+                kind is DeploymentKind.ROLLFORWARD
+                and history[dep_id].state is DeploymentState.SUPERSEDED
+            )
     # Invariant 5 (rule 7): an emergency never sends its change onward; nor does a rollback.
     if decision.onward is not None:
         assert decision.onward.change.sha not in world.emergency_shas
-        assert any(d.state is DeploymentState.DONE and d.kind is DeploymentKind.ROLLFORWARD for d in decision.finished)
+        assert any(
+            d.state is DeploymentState.DONE and d.kind is DeploymentKind.ROLLFORWARD
+            for d in decision.finished
+        )
     if stage == "prod":
-        assert not any(d.change.sha in world.emergency_shas and d.kind is DeploymentKind.ROLLFORWARD for d in state.queue)
+        assert not any(
+            d.change.sha in world.emergency_shas and d.kind is DeploymentKind.ROLLFORWARD
+            for d in state.queue
+        )
     # Invariant 6: the same event again changes nothing (the rules alone, without the store).
     if isinstance(event, REPLAY_SAFE):
         after = before.model_copy(update={"state": state})
@@ -253,7 +266,9 @@ def person_or_alarm(world: World, kind: str, stage: str, state: StageState, k: i
     if kind == "emergency":
         c = change(EMERGENCY_BASE + world.n, created_at=world.now)
         world.emergency_shas.add(c.sha)
-        return ev.EmergencyRequested(id=eid, change=c, source_pipeline_id="ci-x", by="U3", reason="fix")
+        return ev.EmergencyRequested(
+            id=eid, change=c, source_pipeline_id="ci-x", by="U3", reason="fix"
+        )
     if kind == "rollback":
         return ev.RollbackRequested(id=eid, by="U4", force=bool(k % 2))
     return ev.Tick(id=eid)
@@ -274,7 +289,13 @@ async def settle(world: World) -> None:
             state = await world.service.store.load("shop", s)
             if state.current is not None and state.current.state is DeploymentState.RUNNING:
                 world.in_flight[s] = None
-                await apply(world, s, ev.DeploymentFinished(id=world.eid(), deployment_id=state.current.id, outcome="succeeded"))
+                await apply(
+                    world,
+                    s,
+                    ev.DeploymentFinished(
+                        id=world.eid(), deployment_id=state.current.id, outcome="succeeded"
+                    ),
+                )
             busy = busy or bool(state.queue) or state.current is not None or bool(state.blockers)
         world.now += timedelta(hours=1)
         for s in STAGES:

@@ -51,7 +51,9 @@ class Stage:
 
     def finish(self, outcome: str = "succeeded", **kw: object) -> Decision:
         assert self.state.current is not None
-        event = ev.DeploymentFinished(id=self.eid(), deployment_id=self.state.current.id, outcome=outcome)  # type: ignore[arg-type]
+        event = ev.DeploymentFinished(
+            id=self.eid(), deployment_id=self.state.current.id, outcome=outcome
+        )  # type: ignore[arg-type]
         return self(event, **kw)  # type: ignore[arg-type]
 
     def tick(self, after: timedelta = timedelta(0)) -> Decision:
@@ -357,7 +359,10 @@ def test_rule3_a_held_rollback_still_goes_before_queued_rollforwards() -> None:
     stage.ready(3)
     stage.block(id="hold")
     stage.finish("failed")
-    assert [d.kind for d in stage.state.queue] == [DeploymentKind.ROLLBACK, DeploymentKind.ROLLFORWARD]
+    assert [d.kind for d in stage.state.queue] == [
+        DeploymentKind.ROLLBACK,
+        DeploymentKind.ROLLFORWARD,
+    ]
     decision = stage(ev.BlockerLifted(id="l", blocker_id="hold", by="U1"))
     assert decision.start is not None and decision.start.kind is DeploymentKind.ROLLBACK
 
@@ -443,7 +448,9 @@ def test_rule7_an_emergency_bypasses_every_blocker_and_never_goes_onward() -> No
     stage = Stage(snapshot(policy=policy(stage="beta", bake=timedelta(0))))
     stage.block()
     stage.with_calendar(blocker(BlockerKind.WINDOW, id="window"))
-    event = ev.EmergencyRequested(id="em", change=change(4), source_pipeline_id="ci-4", by="U1", reason="fix")
+    event = ev.EmergencyRequested(
+        id="em", change=change(4), source_pipeline_id="ci-4", by="U1", reason="fix"
+    )
     decision = stage(event)
     assert decision.start is not None and decision.start.kind is DeploymentKind.EMERGENCY
     assert stage.finish().onward is None
@@ -452,7 +459,9 @@ def test_rule7_an_emergency_bypasses_every_blocker_and_never_goes_onward() -> No
 def test_rule7_an_emergency_never_stops_a_running_deployment() -> None:
     stage = Stage()
     stage.ready(1)
-    event = ev.EmergencyRequested(id="em", change=change(4), source_pipeline_id="ci-4", by="U1", reason="fix")
+    event = ev.EmergencyRequested(
+        id="em", change=change(4), source_pipeline_id="ci-4", by="U1", reason="fix"
+    )
     assert stage(event).start is None
     decision = stage.finish()
     assert decision.start is not None and decision.start.kind is DeploymentKind.EMERGENCY

@@ -99,7 +99,9 @@ async def test_the_first_thread_recorded_for_a_change_wins(store: Store) -> None
 
 
 async def test_a_claim_is_granted_once(store: Store) -> None:
-    results = await asyncio.gather(*(store.claim("job@10:00", timedelta(minutes=5)) for _ in range(5)))
+    results = await asyncio.gather(
+        *(store.claim("job@10:00", timedelta(minutes=5)) for _ in range(5))
+    )
     assert results.count(True) == 1
     assert await store.claim("job@10:05", timedelta(minutes=5))
 

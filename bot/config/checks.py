@@ -1,0 +1,137 @@
+"""Checks that span several entries of the configuration, run on the raw YAML data.
+
+They read the data defensively (anything may be the wrong type: the field validation reports
+that), so they run and report even when other parts of the file are broken.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Loc = tuple[str | int, ...]
+#: `/deploy block all ...` blocks everything, so nothing may be called `all`.
+RESERVED_NAMES = frozenset({"all"})
+
+
+def default_freeze_id(start: Any) -> str:
+    """A freeze without an id is named by the date it starts on (`2026-12-20`)."""
+    return str(start)[:10]
+
+
+def cross_problems(data: Any) -> list[tuple[Loc, str]]:
+    projects = _items(data, "projects")
+    problems = _duplicates(projects, ("projects",), "project")
+    project_names = {name for _, name in _names(projects)}
+    for index, project in enumerate(projects):
+        here: Loc = ("projects", index)
+        stages = _items(project, "stages")
+        problems += _reserved(projects, index)
+        problems += _duplicates(stages, (*here, "stages"), "stage")
+        for stage_index, name in _names(stages):
+            if name in project_names:
+                problems.append(
+                    (
+                        (*here, "stages", stage_index, "name"),
+                        f"stage name {name!r} is also a project name, so '/deploy block {name}'"
+                        " would be ambiguous",
+                    )
+                )
+            if name in RESERVED_NAMES:
+                problems.append(((*here, "stages", stage_index, "name"), _reserved_message(name)))
+        if stages and isinstance(stages[0], dict) and stages[0].get("hangs_off") == "previous":
+            problems.append(
+                (
+                    (*here, "stages", 0, "hangs_off"),
+                    "the first stage has no previous stage to hang off; use 'ci'",
+                )
+            )
+        problems += _freeze_id_clashes(project, here)
+    return problems
+
+
+def _items(data: Any, key: str) -> list[Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _names(entries: list[Any]) -> list[tuple[int, str]]:
+    return [
+        (index, entry["name"])
+        for index, entry in enumerate(entries)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+    ]
+
+
+def _duplicates(entries: list[Any], where: Loc, kind: str) -> list[tuple[Loc, str]]:
+    first: dict[str, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for index, name in _names(entries):
+        if name in first:
+            problems.append(
+                (
+                    (*where, index, "name"),
+                    f"{kind} name {name!r} is used twice"
+                    f" (first at {format_loc((*where, first[name]))})",
+                )
+            )
+        first.setdefault(name, index)
+    return problems
+
+
+def _reserved(projects: list[Any], index: int) -> list[tuple[Loc, str]]:
+    project = projects[index]
+    name = project.get("name") if isinstance(project, dict) else None
+    if name in RESERVED_NAMES:
+        return [(("projects", index, "name"), _reserved_message(str(name)))]
+    return []
+
+
+def _reserved_message(name: str) -> str:
+    return f"{name!r} is reserved ('/deploy block {name}' blocks every stage of every project)"
+
+
+def _freeze_id_clashes(project: Any, here: Loc) -> list[tuple[Loc, str]]:
+    """A stage's freezes and its project's freezes share one id space (`freeze:<id>`)."""
+    project_ids = _freeze_ids(_items(project, "freezes"), (*here, "freezes"))
+    problems = _duplicates_of(project_ids, {})
+    for stage_index, stage in enumerate(_items(project, "stages")):
+        where = (*here, "stages", stage_index, "freezes")
+        seen = {freeze_id: loc for loc, freeze_id in project_ids}
+        problems += _duplicates_of(_freeze_ids(_items(stage, "freezes"), where), seen)
+    return problems
+
+
+def _freeze_ids(freezes: list[Any], where: Loc) -> list[tuple[Loc, str]]:
+    ids = []
+    for index, freeze in enumerate(freezes):
+        if not isinstance(freeze, dict):
+            continue
+        if isinstance(freeze.get("id"), str):
+            ids.append(((*where, index, "id"), freeze["id"]))
+        elif "id" not in freeze and freeze.get("start") is not None:
+            ids.append(((*where, index), default_freeze_id(freeze["start"])))
+    return ids
+
+
+def _duplicates_of(ids: list[tuple[Loc, str]], seen: dict[str, Loc]) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    seen = dict(seen)
+    for loc, freeze_id in ids:
+        if freeze_id in seen:
+            problems.append(
+                (
+                    loc,
+                    f"freeze id {freeze_id!r} is used twice"
+                    f" (first at {format_loc(seen[freeze_id])}); give each freeze its own 'id'",
+                )
+            )
+        seen.setdefault(freeze_id, loc)
+    return problems
+
+
+def format_loc(loc: Loc) -> str:
+    """`projects[0].stages[2].windows[0]` for a location tuple."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text

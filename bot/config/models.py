@@ -1,0 +1,318 @@
+"""The YAML configuration as pydantic models: projects, their stages, freezes and roles.
+
+Unknown keys are errors everywhere. Checks that span several entries (duplicate names, freeze
+ids, the first stage's `hangs_off`) live in `bot.config.checks` and run on every validation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from bot.config.checks import cross_problems, default_freeze_id
+from bot.config.fields import (
+    Channel,
+    Duration,
+    HolidayCalendar,
+    OptionalChannel,
+    PositiveDuration,
+    SlackPrincipal,
+    Slug,
+    TimeZoneName,
+    WindowSpec,
+    not_empty,
+)
+from bot.core.calendar import Calendar, Freeze
+from bot.core.model import AfterRollback, RollbackPolicy, StagePolicy
+
+DEFAULT_FREEZE_ANNOUNCE = (timedelta(days=1), timedelta(hours=1))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HangsOff(StrEnum):
+    CI = "ci"
+    PREVIOUS = "previous"
+
+
+class FreezeConfig(_Model):
+    """A scheduled change freeze. Naive times are in the stage's (or project's) time zone."""
+
+    id: Slug
+    start: datetime
+    end: datetime
+    reason: str = Field(min_length=1)
+    #: Offsets before the start to announce it at; None means the root's `freeze_announce`.
+    announce: tuple[PositiveDuration, ...] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" not in data and "start" in data:
+            return {**data, "id": default_freeze_id(data["start"])}
+        return data
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> FreezeConfig:
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError("give both start and end a UTC offset, or neither")
+        if self.end <= self.start:
+            raise ValueError(
+                f"end {self.end:%Y-%m-%d %H:%M} is not after start {self.start:%Y-%m-%d %H:%M}"
+            )
+        return self
+
+    def freeze(self, timezone: str) -> Freeze:
+        zone = ZoneInfo(timezone)
+        start, end = (
+            (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+            for moment in (self.start, self.end)
+        )
+        announce = DEFAULT_FREEZE_ANNOUNCE if self.announce is None else self.announce
+        return Freeze(id=self.id, start=start, end=end, reason=self.reason, announce=announce)
+
+
+class RollbackConfig(_Model):
+    policy: RollbackPolicy = RollbackPolicy.AUTO
+    #: The promotion that rolls back; None means the stage's own promotion on the old workflow.
+    promotion: str | None = Field(default=None, min_length=1)
+    after_rollback: AfterRollback = AfterRollback.CONTINUE
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """`rollback: approve` means `rollback: {policy: approve}`; YAML reads `off` as false."""
+        if isinstance(data, bool | str):
+            return {"policy": data}
+        return data
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return RollbackPolicy.OFF if value is False else value
+
+
+class StageConfig(_Model):
+    name: Slug
+    #: The Semaphore deployment target; defaults to the stage name.
+    target: str = Field(min_length=1)
+    promotion: str = Field(min_length=1)
+    #: None until the project resolves it: `ci` for the first stage, `previous` for the rest.
+    hangs_off: HangsOff | None = None
+    rollback: RollbackConfig = RollbackConfig()
+    bake: Duration = timedelta(0)
+    supersede: bool = True
+    enforce: bool = False
+    timezone: TimeZoneName | None = None
+    windows: tuple[WindowSpec, ...] = ()
+    #: None means the project's holiday calendars; an empty list means none.
+    holidays: tuple[HolidayCalendar, ...] | None = None
+    freezes: tuple[FreezeConfig, ...] = ()
+    channel: OptionalChannel = None
+    alarms: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_target(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "target" not in data and isinstance(data.get("name"), str):
+            return {**data, "target": data["name"]}
+        return data
+
+    def calendar(self, project: ProjectConfig) -> Calendar:
+        """Windows, holidays and freezes of this stage, with the project's freezes added."""
+        timezone = self.timezone or project.timezone
+        holidays = project.holidays if self.holidays is None else self.holidays
+        freezes = [freeze.freeze(project.timezone) for freeze in project.freezes]
+        freezes += [freeze.freeze(timezone) for freeze in self.freezes]
+        return Calendar(timezone, self.windows, holidays, tuple(freezes))
+
+
+class RolesConfig(_Model):
+    """Who may block and unblock, approve rollbacks, and run emergency deployments."""
+
+    block: tuple[SlackPrincipal, ...] = ()
+    approve: tuple[SlackPrincipal, ...] = ()
+    emergency: tuple[SlackPrincipal, ...] = ()
+
+
+class ProjectRolesConfig(_Model):
+    """Per-project overrides: a role given here replaces the global one for this project."""
+
+    block: tuple[SlackPrincipal, ...] | None = None
+    approve: tuple[SlackPrincipal, ...] | None = None
+    emergency: tuple[SlackPrincipal, ...] | None = None
+
+
+class ProjectConfig(_Model):
+    name: Slug
+    semaphore_project: str = Field(min_length=1)
+    branch: str = Field(default="main", min_length=1)
+    ci_pipeline: str = Field(default=".semaphore/semaphore.yml", min_length=1)
+    channel: Channel
+    timezone: TimeZoneName = "UTC"
+    holidays: tuple[HolidayCalendar, ...] = ()
+    freezes: tuple[FreezeConfig, ...] = ()
+    roles: ProjectRolesConfig | None = None
+    stages: Annotated[tuple[StageConfig, ...], not_empty("stage")]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_semaphore_project(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and "semaphore_project" not in data
+            and isinstance(data.get("name"), str)
+        ):
+            return {**data, "semaphore_project": data["name"]}
+        return data
+
+    @model_validator(mode="after")
+    def _resolve_hangs_off(self) -> ProjectConfig:
+        stages = tuple(
+            stage
+            if stage.hangs_off is not None
+            else stage.model_copy(update={"hangs_off": HangsOff.PREVIOUS if index else HangsOff.CI})
+            for index, stage in enumerate(self.stages)
+        )
+        return self.model_copy(update={"stages": stages})
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    def stage(self, name: str) -> StageConfig:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(
+            f"project {self.name!r} has no stage {name!r} ({', '.join(self.stage_names)})"
+        )
+
+    def channel_for(self, stage: str) -> str:
+        return self.stage(stage).channel or self.channel
+
+    def calendar(self, stage: str) -> Calendar:
+        return self.stage(stage).calendar(self)
+
+    def policies(self) -> list[StagePolicy]:
+        """What the deployment rules need of each stage, in pipeline order."""
+        last = len(self.stages) - 1
+        return [
+            StagePolicy(
+                project=self.name,
+                stage=stage.name,
+                promotion=stage.promotion,
+                rollback_promotion=stage.rollback.promotion,
+                hangs_off_previous=stage.hangs_off is HangsOff.PREVIOUS,
+                rollback=stage.rollback.policy,
+                after_rollback=stage.rollback.after_rollback,
+                bake=stage.bake,
+                supersede=stage.supersede,
+                is_last=index == last,
+            )
+            for index, stage in enumerate(self.stages)
+        ]
+
+
+class DeploybotConfig(_Model):
+    """The whole file: projects, global roles and scheduling defaults."""
+
+    projects: Annotated[tuple[ProjectConfig, ...], not_empty("project")]
+    roles: RolesConfig
+    reconcile_interval: PositiveDuration = timedelta(seconds=60)
+    freeze_announce: tuple[PositiveDuration, ...] = DEFAULT_FREEZE_ANNOUNCE
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _all_problems(cls, data: Any, handler: ModelWrapValidatorHandler[DeploybotConfig]) -> Any:
+        """Field problems and cross-entry problems together, so one run lists them all."""
+        problems: list[InitErrorDetails] = [
+            {
+                "type": PydanticCustomError("config", "{message}", {"message": message}),
+                "loc": loc,
+                "input": None,
+            }
+            for loc, message in cross_problems(data)
+        ]
+        try:
+            config = handler(data)
+        except ValidationError as exc:
+            if not problems:
+                raise
+            raise ValidationError.from_exception_data(
+                cls.__name__, [_details(error) for error in exc.errors()] + problems
+            ) from None
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return config._with_announce_defaults()
+
+    def _with_announce_defaults(self) -> DeploybotConfig:
+        def fill(freezes: tuple[FreezeConfig, ...]) -> tuple[FreezeConfig, ...]:
+            return tuple(
+                freeze.model_copy(update={"announce": self.freeze_announce})
+                if freeze.announce is None
+                else freeze
+                for freeze in freezes
+            )
+
+        projects = tuple(
+            project.model_copy(
+                update={
+                    "freezes": fill(project.freezes),
+                    "stages": tuple(
+                        stage.model_copy(update={"freezes": fill(stage.freezes)})
+                        for stage in project.stages
+                    ),
+                }
+            )
+            for project in self.projects
+        )
+        return self.model_copy(update={"projects": projects})
+
+    @property
+    def project_names(self) -> list[str]:
+        return [project.name for project in self.projects]
+
+    def project(self, name: str) -> ProjectConfig:
+        for project in self.projects:
+            if project.name == name:
+                return project
+        raise KeyError(f"no project {name!r} ({', '.join(self.project_names)})")
+
+    def roles_for(self, project: str | ProjectConfig) -> RolesConfig:
+        """The global roles with the project's overrides applied, role by role."""
+        found = self.project(project) if isinstance(project, str) else project
+        if found.roles is None:
+            return self.roles
+        overrides = {
+            role: members
+            for role, members in found.roles.model_dump().items()
+            if members is not None
+        }
+        return self.roles.model_copy(update=overrides)
+
+
+def _details(error: Any) -> InitErrorDetails:
+    details: InitErrorDetails = {
+        "type": error["type"],
+        "loc": error["loc"],
+        "input": error["input"],
+    }
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
