@@ -47,11 +47,11 @@ class Effects(Protocol):
     async def __call__(self, effect: Effect) -> None: ...
 
 
-async def _no_effects(effect: Effect) -> None:
+async def no_effects(effect: Effect) -> None:
     log.debug("effect without a handler: %s", effect.type)
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
@@ -67,8 +67,8 @@ class StageService:
         *,
         calendar: CalendarBlockers = _no_calendar,
         last_good: LastGoodLookup | None = None,
-        effects: Effects = _no_effects,
-        clock: Callable[[], datetime] = _utcnow,
+        effects: Effects = no_effects,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.pipelines = pipelines
@@ -107,6 +107,8 @@ class StageService:
             snapshot = await self.snapshot(project, stage, event)
             now = self.clock()
             decision = decide(snapshot, event, now)
+            if isinstance(event, ev.Tick) and not decision.changed and not decision.notices:
+                return decision  # a quiet tick: nothing to write, nothing a replay could do
             commit = Commit(
                 project=project,
                 stage=stage,
@@ -125,15 +127,23 @@ class StageService:
                 return decision
         raise StoreContention(f"{project}/{stage}: gave up after {MAX_ATTEMPTS} conflicting writes")
 
-    async def drain(self, project: str, stage: str) -> None:
-        """Carry out the stage's outbox in order; an effect that fails stays for a later drain."""
+    async def drain(self, project: str, stage: str) -> bool:
+        """Carry out the stage's outbox in order. An effect that fails stays, with everything
+        after it, for a later drain (the next event or reconciliation); True when empty."""
         for raw in await self.store.outbox(project, stage):
             effect = decode(raw)
-            if isinstance(effect, SendOnward):
-                await self._send_onward(effect)
-            else:
-                await self._effects(effect)
+            try:
+                if isinstance(effect, SendOnward):
+                    await self._send_onward(effect)
+                else:
+                    await self._effects(effect)
+            except Exception:
+                log.exception(
+                    "effect %s (%s) failed; it stays in the outbox", effect.id, effect.type
+                )
+                return False
             await self.store.ack(project, stage, raw)
+        return True
 
     async def _send_onward(self, effect: SendOnward) -> None:
         following = self.next_stage(effect.project, effect.stage)

@@ -1,0 +1,51 @@
+"""Secrets and endpoints from the environment (12-factor), by the names in DESIGN.md section 5.
+
+Secrets are `SecretStr`: they print as '**********' in reprs, logs and tracebacks. The Redis URL
+may carry a password, so it is secret too; `redis_url_for_logs` shows it with the password
+masked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API_URL = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    semaphore_org: str | None = None
+    semaphore_api_token: SecretStr | None = None
+    semaphore_webhook_secret: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    deploybot_config: Path | None = None
+    slack_api_url: str = SLACK_API_URL
+    semaphore_api_url: str | None = None
+
+    @property
+    def semaphore_base_url(self) -> str | None:
+        """`SEMAPHORE_API_URL`, else the organisation's API on semaphoreci.com."""
+        if self.semaphore_api_url:
+            return self.semaphore_api_url.rstrip("/")
+        if self.semaphore_org:
+            return f"https://{self.semaphore_org}.semaphoreci.com/api/v1alpha"
+        return None
+
+    @property
+    def redis_url_for_logs(self) -> str | None:
+        if self.redis_url is None:
+            return None
+        parts = urlsplit(self.redis_url.get_secret_value())
+        if parts.password is None:
+            return parts.geturl()
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,164 @@
+"""The stage service over the example configuration, on every store backend (the in-memory
+store, fakeredis and a real redis-server): whole pipelines, windows, replicas, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from builders import change
+
+from bot.bootstrap import build_stage_service
+from bot.config.loader import load_config
+from bot.core import events as ev
+from bot.core.model import DeploymentKind, DeploymentState
+from bot.service.effects import Effect, StartDeployment, Tell
+from bot.service.stages import StageService
+from bot.store import Store
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deploybot.yml"
+#: Tuesday 1 December 2026, 10:30 in Berlin: inside shop/prod's window, no holiday.
+TUESDAY = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Recorder:
+    """The effects port: records what deploybot asked of Semaphore and Slack."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.effects: list[Effect] = []
+        self._failures = fail_first
+
+    async def __call__(self, effect: Effect) -> None:
+        if self._failures:
+            self._failures -= 1
+            raise ConnectionError("Semaphore is down")
+        self.effects.append(effect)
+
+    def starts(self, stage: str | None = None) -> list[StartDeployment]:
+        return [
+            e
+            for e in self.effects
+            if isinstance(e, StartDeployment) and (stage is None or e.stage == stage)
+        ]
+
+
+def service(store: Store, clock: Clock, recorder: Recorder) -> StageService:
+    return build_stage_service(load_config(EXAMPLE), store, effects=recorder, clock=clock)
+
+
+async def finish(svc: StageService, stage: str, outcome: str = "succeeded") -> None:
+    state = await svc.store.load("shop", stage)
+    assert state.current is not None, f"nothing runs on {stage}"
+    started = ev.DeploymentStarted(
+        id=f"started-{state.current.id}",
+        deployment_id=state.current.id,
+        pipeline_id=f"pipe-{state.current.id}",
+    )
+    await svc.handle("shop", stage, started)
+    done = ev.DeploymentFinished(
+        id=f"done-{state.current.id}",
+        deployment_id=state.current.id,
+        outcome=outcome,  # type: ignore[arg-type]
+    )
+    await svc.handle("shop", stage, done)
+
+
+async def tick(svc: StageService, clock: Clock, after: timedelta) -> None:
+    clock.now += after
+    for stage in ("beta", "gamma", "prod"):
+        await svc.handle("shop", stage, ev.Tick(id=f"tick-{stage}-{clock.now.isoformat()}"))
+
+
+async def test_a_change_flows_through_every_stage_after_each_bake(store: Store) -> None:
+    clock, recorder = Clock(TUESDAY), Recorder()
+    svc = service(store, clock, recorder)
+    await svc.handle("shop", "beta", ev.ChangeReady(id="ci-1", change=change(1)))
+    assert [s.deployment.change.sha for s in recorder.starts("beta")] == [change(1).sha]
+    await finish(svc, "beta")
+    await tick(svc, clock, timedelta(minutes=10))  # beta bakes 10m
+    gamma = recorder.starts("gamma")
+    assert len(gamma) == 1
+    beta_deployment = recorder.starts("beta")[0].deployment
+    assert gamma[0].deployment.source_pipeline_id == f"pipe-{beta_deployment.id}"
+    await finish(svc, "gamma")
+    await tick(svc, clock, timedelta(minutes=30))  # gamma bakes 30m
+    assert len(recorder.starts("prod")) == 1
+    await finish(svc, "prod")
+    await tick(svc, clock, timedelta(hours=1))
+    prod = await store.history("shop", "prod")
+    assert [d.state for d in prod] == [DeploymentState.DONE]
+    assert (await store.load("shop", "prod")).current is None
+    assert [e.action for e in await store.audit("shop", "prod")][:1] == ["change_ready"]
+
+
+async def test_a_closed_window_holds_prod_until_it_opens(store: Store) -> None:
+    # Thursday 3 December, 15:00 Berlin: gamma finishes baking after prod's window closed.
+    clock, recorder = Clock(datetime(2026, 12, 3, 14, 0, tzinfo=UTC)), Recorder()
+    svc = service(store, clock, recorder)
+    await svc.handle("shop", "gamma", ev.ChangeReady(id="c", change=change(1)))
+    await finish(svc, "gamma")
+    await tick(svc, clock, timedelta(hours=1, minutes=30))  # 16:30 Berlin
+    assert recorder.starts("prod") == []
+    waiting = [e for e in recorder.effects if isinstance(e, Tell) and e.stage == "prod"]
+    assert any("outside deploy windows" in t.notice.text for t in waiting)
+    boundary = load_config(EXAMPLE).project("shop").calendar("prod").next_boundary(clock.now)
+    assert boundary == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)  # Friday 09:00 Berlin
+    await tick(svc, clock, boundary - clock.now)
+    assert len(recorder.starts("prod")) == 1
+
+
+async def test_a_failed_prod_deployment_waits_for_approval_then_rolls_back(store: Store) -> None:
+    clock, recorder = Clock(TUESDAY), Recorder()
+    svc = service(store, clock, recorder)
+    for n in (1, 2):
+        await svc.handle("shop", "prod", ev.ChangeReady(id=f"c{n}", change=change(n)))
+        await finish(svc, "prod", "succeeded" if n == 1 else "failed")
+        await tick(svc, clock, timedelta(hours=1))
+    assert len(recorder.starts("prod")) == 2
+    await svc.handle("shop", "prod", ev.RollbackApproved(id="approve", by="U024BE7LH"))
+    rollback = recorder.starts("prod")[-1].deployment
+    assert rollback.kind is DeploymentKind.ROLLBACK and rollback.change == change(1)
+
+
+async def test_two_replicas_given_the_same_events_start_each_deployment_once(store: Store) -> None:
+    clock = Clock(TUESDAY)
+    recorders = [Recorder(), Recorder()]
+    replicas = [service(store, clock, r) for r in recorders]
+    events = [ev.ChangeReady(id=f"c{n}", change=change(n)) for n in (1, 2, 3)]
+    for event in events:
+        await asyncio.gather(*(r.handle("shop", "beta", event) for r in replicas for _ in range(3)))
+    starts = [s.deployment.id for r in recorders for s in r.starts()]
+    assert len(starts) == len(set(starts)) == 1
+    state = await store.load("shop", "beta")
+    assert [d.change for d in state.queue] == [change(3)]
+
+
+async def test_an_effect_that_fails_is_carried_out_after_a_restart(store: Store) -> None:
+    clock = Clock(TUESDAY)
+    crashed = service(store, clock, Recorder(fail_first=1))
+    await crashed.handle("shop", "beta", ev.ChangeReady(id="c1", change=change(1)))
+    assert len(await store.outbox("shop", "beta")) > 0
+    recorder = Recorder()
+    restarted = service(store, clock, recorder)
+    assert await restarted.drain("shop", "beta")
+    assert len(recorder.starts("beta")) == 1
+    assert await store.outbox("shop", "beta") == []
+
+
+@pytest.mark.parametrize("stage", ["staging", ""])
+async def test_an_unknown_stage_is_a_clear_error(store: Store, stage: str) -> None:
+    from bot.service.stages import UnknownStage
+
+    svc = service(store, Clock(TUESDAY), Recorder())
+    with pytest.raises(UnknownStage, match="no stage"):
+        await svc.handle("shop", stage, ev.Tick(id="t"))
