@@ -7,8 +7,10 @@ ConfigError: the file cannot be read or is not a valid configuration; `problems`
 
 from __future__ import annotations
 
+from bot.errors import DeploybotError
 
-class ConfigError(Exception):
+
+class ConfigError(DeploybotError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems

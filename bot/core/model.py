@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.errors import DeploybotError
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,7 +78,7 @@ TRANSITIONS: dict[DeploymentState, frozenset[DeploymentState]] = {
 }
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(DeploybotError, ValueError):
     """A deployment was asked to move to a state the transition table does not allow."""
 
 

@@ -3,7 +3,7 @@
     decide(snapshot, event, now) -> Decision
 
 Every event first gets the same housekeeping (expired blockers go, a finished bake ends), then
-its own handler, then the stage starts whatever may start now. Handlers change a `_Draft`,
+its own handler, then the stage starts whatever may start now. Handlers change a `Draft`,
 which collects the new state, the finished deployments and the notices.
 """
 
@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.core import events as ev
-from bot.core.decision import Decision, Notice, NoticeKind, Onward, StageSnapshot
+from bot.core.decision import Decision, NoticeKind, StageSnapshot
+from bot.core.draft import SEEN_LIMIT, Draft, describe, sha7
 from bot.core.model import (
     AfterRollback,
     Blocker,
@@ -23,18 +24,11 @@ from bot.core.model import (
     Deployment,
     DeploymentKind,
     DeploymentState,
-    PendingRollback,
-    RollbackPolicy,
 )
-
-SEEN_LIMIT = 200
-GOOD_LIMIT = 20
-#: Queue order: rollbacks first (rule 3), then emergencies (rule 7), then roll-forwards.
-PRIORITY = {DeploymentKind.ROLLBACK: 0, DeploymentKind.EMERGENCY: 1, DeploymentKind.ROLLFORWARD: 2}
 
 
 def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
-    draft = _Draft(snapshot, now)
+    draft = Draft(snapshot, now)
     draft.expire_blockers()
     draft.end_bake_if_due()
     _HANDLERS[type(event)](draft, event)
@@ -43,278 +37,10 @@ def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
     return draft.decision()
 
 
-class _Draft:
-    def __init__(self, snapshot: StageSnapshot, now: datetime) -> None:
-        self.snap = snapshot
-        self.policy = snapshot.policy
-        self.state = snapshot.state
-        self.now = now
-        self.finished: list[Deployment] = []
-        self.notices: list[Notice] = []
-        self.start: Deployment | None = None
-        self.stop: list[Deployment] = []
-        self.onward: Onward | None = None
-        self._seq = 0
-
-    # -- building blocks ------------------------------------------------------------------
-
-    def set(self, **changes: Any) -> None:
-        self.state = self.state.model_copy(update=changes)
-
-    def tell(self, kind: NoticeKind, text: str, **extra: Any) -> None:
-        self.notices.append(
-            Notice(
-                kind=kind, project=self.policy.project, stage=self.policy.stage, text=text, **extra
-            )
-        )
-
-    def new_deployment(
-        self, kind: DeploymentKind, change: Change, source: str, **extra: Any
-    ) -> Deployment:
-        self._seq += 1
-        return Deployment(
-            id=f"{self.policy.project}/{self.policy.stage}/{self.state.version + 1}.{self._seq}",
-            project=self.policy.project,
-            stage=self.policy.stage,
-            kind=kind,
-            change=change,
-            source_pipeline_id=source,
-            created_at=self.now,
-            **extra,
-        )
-
-    def finish(self, deployment: Deployment, state: DeploymentState, outcome: str) -> Deployment:
-        done = deployment.moved(state, finished_at=self.now, outcome=outcome)
-        self.finished.append(done)
-        if state in (DeploymentState.SUCCEEDED, DeploymentState.DONE):
-            self.set(good=(done, *self.state.good)[:GOOD_LIMIT])
-        return done
-
-    def enqueue(self, deployment: Deployment) -> None:
-        queue = sorted((*self.state.queue, deployment), key=lambda d: PRIORITY[d.kind])
-        self.set(queue=tuple(queue))
-
-    def active_blockers(self) -> tuple[Blocker, ...]:
-        stored = (b for b in self.state.blockers if b.active(self.now))
-        return (*stored, *(b for b in self.snap.calendar if b.active(self.now)))
-
-    def holding(self, deployment: Deployment) -> tuple[Blocker, ...]:
-        return tuple(b for b in self.active_blockers() if b.holds(deployment))
-
-    def last_good(self, exclude: str | None = None) -> Deployment | None:
-        bad = self.state.bad | ({exclude} if exclude else set())
-        for deployment in self.state.good:
-            if deployment.change.sha not in bad:
-                return deployment
-        external = self.snap.external_last_good
-        if external is not None and external.change.sha not in bad:
-            return external
-        return None
-
-    def deployed_change(self) -> Change | None:
-        """The change the stage carries now (baking, or the last that succeeded)."""
-        current = self.state.current
-        if current is not None and current.state is DeploymentState.BAKING:
-            return current.change
-        return self.state.good[0].change if self.state.good else None
-
-    # -- housekeeping ---------------------------------------------------------------------
-
-    def expire_blockers(self) -> None:
-        expired = [b for b in self.state.blockers if b.until is not None and self.now >= b.until]
-        if not expired:
-            return
-        self.set(blockers=tuple(b for b in self.state.blockers if b not in expired))
-        for blocker in expired:
-            self.tell(
-                NoticeKind.BLOCKER_LIFTED, f"Blocker expired: {blocker.reason}", blockers=(blocker,)
-            )
-
-    def end_bake_if_due(self) -> None:
-        current = self.state.current
-        if current is None or current.state is not DeploymentState.BAKING:
-            return
-        if current.bake_until is not None and self.now < current.bake_until:
-            return
-        done = self.finish(current, DeploymentState.DONE, "baked")
-        self.set(current=None)
-        self.tell(NoticeKind.DONE, f"{_short(done)} finished baking", deployment=done)
-        if not self.policy.is_last:
-            self.onward = Onward(change=done.change, previous_pipeline_id=done.deploy_pipeline_id)
-
-    # -- failure and rollback (rule 5) ----------------------------------------------------
-
-    def fail(self, deployment: Deployment, why: str) -> None:
-        failed = self.finish(deployment, DeploymentState.FAILED, why)
-        self.set(current=None)
-        if deployment.state is DeploymentState.RUNNING:
-            self.stop.append(failed)
-        if failed.kind is DeploymentKind.ROLLBACK:
-            self.hold_after_failed_rollback(failed, why)
-            return
-        self.set(bad=self.state.bad | {failed.change.sha})
-        self.tell(NoticeKind.FAILED, f"{_short(failed)} failed: {why}", deployment=failed)
-        self.apply_rollback_policy(failed, why)
-
-    def hold_after_failed_rollback(self, failed: Deployment, why: str) -> None:
-        blocker = self.system_blocker(
-            f"rollback-failed:{failed.id}", f"rollback to {_sha(failed)} failed"
-        )
-        self.set(blockers=(*self.state.blockers, blocker))
-        self.tell(
-            NoticeKind.ROLLBACK_FAILED,
-            f"Rollback to {_sha(failed)} failed ({why}); stage blocked until a person lifts it",
-            deployment=failed,
-            blockers=(blocker,),
-        )
-
-    def apply_rollback_policy(self, failed: Deployment, why: str) -> None:
-        target = self.last_good()
-        policy = self.policy.rollback
-        if policy is RollbackPolicy.OFF:
-            return
-        if target is None:
-            self.tell(
-                NoticeKind.NO_ROLLBACK_TARGET,
-                "No earlier good deployment to roll back to",
-                deployment=failed,
-            )
-            return
-        if policy is RollbackPolicy.AUTO:
-            self.queue_rollback(
-                target, by="deploybot", reason=f"{_sha(failed)} failed: {why}", force=False
-            )
-            return
-        pending = PendingRollback(
-            failed_deployment_id=failed.id,
-            bad_sha=failed.change.sha,
-            target=target,
-            reason=why,
-            created_at=self.now,
-        )
-        self.set(pending_rollback=pending)
-        self.tell(
-            NoticeKind.ROLLBACK_NEEDS_APPROVAL,
-            f"Roll back to {_sha(target)}? Roll-forwards wait until someone decides",
-            deployment=failed,
-            rollback_target=target,
-        )
-
-    def queue_rollback(self, target: Deployment, by: str, reason: str, force: bool) -> None:
-        rollback = self.new_deployment(
-            DeploymentKind.ROLLBACK,
-            target.change,
-            target.source_pipeline_id,
-            triggered_by=by,
-            reason=reason,
-            force=force,
-        )
-        self.enqueue(rollback)
-        self.tell(
-            NoticeKind.ROLLBACK_QUEUED,
-            f"Rollback to {_sha(rollback)} queued",
-            deployment=rollback,
-            actor=by,
-        )
-
-    def system_blocker(self, blocker_id: str, reason: str) -> Blocker:
-        return Blocker(
-            id=blocker_id,
-            kind=BlockerKind.MANUAL,
-            reason=reason,
-            author="deploybot",
-            created_at=self.now,
-        )
-
-    # -- starting (rules 1, 2, 3, 7) ------------------------------------------------------
-
-    def next_startable(self) -> Deployment | None:
-        current = self.state.current
-        if current is not None and current.state is DeploymentState.RUNNING:
-            return None
-        for deployment in self.state.queue:
-            if deployment.kind is DeploymentKind.EMERGENCY:
-                return deployment
-            if deployment.kind is DeploymentKind.ROLLBACK:
-                if not self.holding(deployment):
-                    return deployment
-                continue
-            # A roll-forward waits for a bake, a pending rollback decision, any queued
-            # rollback (rollbacks go first) and any blocker.
-            if current is not None or self.state.pending_rollback is not None:
-                return None
-            if any(d.kind is DeploymentKind.ROLLBACK for d in self.state.queue):
-                return None
-            return None if self.holding(deployment) else deployment
-        return None
-
-    def start_next(self) -> None:
-        chosen = self.next_startable()
-        if chosen is None:
-            return
-        current = self.state.current
-        if current is not None:  # baking: an emergency or a rollback ends the bake early
-            ended = self.finish(
-                current, DeploymentState.SUPERSEDED, f"bake ended by {chosen.kind} {_sha(chosen)}"
-            )
-            self.tell(
-                NoticeKind.SUPERSEDED,
-                f"{_short(ended)} stopped baking: {ended.outcome}",
-                deployment=ended,
-            )
-        running = chosen.moved(DeploymentState.RUNNING, started_at=self.now)
-        self.set(current=running, queue=tuple(d for d in self.state.queue if d.id != chosen.id))
-        self.start = running
-        self.tell(
-            NoticeKind.STARTED,
-            f"{_short(running)} started",
-            deployment=running,
-            actor=running.triggered_by,
-        )
-
-    def note_holds(self) -> None:
-        """Rule 2: say when the head of the queue starts waiting, and when it stops."""
-        head = next((d for d in self.state.queue if d.kind is DeploymentKind.ROLLFORWARD), None)
-        waiting_on = () if head is None else self.holding(head)
-        ids = tuple(sorted(b.id for b in waiting_on))
-        if ids == self.state.held_by:
-            return
-        if ids:
-            reasons = "; ".join(b.reason for b in waiting_on)
-            self.tell(
-                NoticeKind.WAITING, f"Queue held: {reasons}", deployment=head, blockers=waiting_on
-            )
-        elif self.state.held_by and head is not None:
-            self.tell(NoticeKind.UNBLOCKED, "No blockers left: the queue drains", deployment=head)
-        self.set(held_by=ids)
-
-    def decision(self) -> Decision:
-        changed = self.state != self.snap.state
-        state = self.state.model_copy(update={"version": self.snap.state.version + 1})
-        return Decision(
-            state=state,
-            changed=changed,
-            finished=tuple(self.finished),
-            start=self.start,
-            stop=tuple(self.stop),
-            onward=self.onward,
-            notices=tuple(self.notices),
-            blocked_by=self.active_blockers(),
-        )
-
-
-def _sha(deployment: Deployment) -> str:
-    return deployment.change.sha[:7]
-
-
-def _short(deployment: Deployment) -> str:
-    return f"{deployment.kind} of {_sha(deployment)} to {deployment.stage}"
-
-
 # -- handlers -------------------------------------------------------------------------------
 
 
-def _change_ready(draft: _Draft, event: ev.ChangeReady) -> None:
+def _change_ready(draft: Draft, event: ev.ChangeReady) -> None:
     change, state, policy = event.change, draft.state, draft.policy
     if change.sha in state.seen:
         return
@@ -325,18 +51,18 @@ def _change_ready(draft: _Draft, event: ev.ChangeReady) -> None:
         rejected = draft.finish(deployment, DeploymentState.CANCELLED, "failed here before")
         draft.tell(
             NoticeKind.REJECTED,
-            f"{_sha(rejected)} failed on {policy.stage} before; not deployed again automatically",
+            f"{sha7(rejected)} failed on {policy.stage} before; not deployed again automatically",
             deployment=rejected,
         )
         return
     newer = [d for d in _rollforwards(draft) if d.change.created_at > change.created_at]
     if policy.supersede and newer:
         superseded = draft.finish(
-            deployment, DeploymentState.SUPERSEDED, f"newer change {_sha(newer[0])}"
+            deployment, DeploymentState.SUPERSEDED, f"newer change {sha7(newer[0])}"
         )
         draft.tell(
             NoticeKind.SUPERSEDED,
-            f"{_sha(superseded)} superseded by {_sha(newer[0])}",
+            f"{sha7(superseded)} superseded by {sha7(newer[0])}",
             deployment=superseded,
         )
         return
@@ -344,11 +70,11 @@ def _change_ready(draft: _Draft, event: ev.ChangeReady) -> None:
         _supersede_queued(draft, deployment)
     draft.enqueue(deployment)
     draft.tell(
-        NoticeKind.QUEUED, f"{_sha(deployment)} queued for {policy.stage}", deployment=deployment
+        NoticeKind.QUEUED, f"{sha7(deployment)} queued for {policy.stage}", deployment=deployment
     )
 
 
-def _rollforwards(draft: _Draft) -> list[Deployment]:
+def _rollforwards(draft: Draft) -> list[Deployment]:
     """Roll-forwards a newly ready change must be newer than: queued, current, deployed."""
     current, good = draft.state.current, draft.state.good
     queued = [d for d in draft.state.queue if d.kind is DeploymentKind.ROLLFORWARD]
@@ -357,26 +83,26 @@ def _rollforwards(draft: _Draft) -> list[Deployment]:
     return queued + list(good[:1])
 
 
-def _supersede_queued(draft: _Draft, newest: Deployment) -> None:
+def _supersede_queued(draft: Draft, newest: Deployment) -> None:
     older = [d for d in draft.state.queue if d.kind is DeploymentKind.ROLLFORWARD]
     if not older:
         return
     draft.set(queue=tuple(d for d in draft.state.queue if d not in older))
     for deployment in older:
-        done = draft.finish(deployment, DeploymentState.SUPERSEDED, f"newer change {_sha(newest)}")
+        done = draft.finish(deployment, DeploymentState.SUPERSEDED, f"newer change {sha7(newest)}")
         draft.tell(
-            NoticeKind.SUPERSEDED, f"{_sha(done)} superseded by {_sha(newest)}", deployment=done
+            NoticeKind.SUPERSEDED, f"{sha7(done)} superseded by {sha7(newest)}", deployment=done
         )
 
 
-def _deployment_started(draft: _Draft, event: ev.DeploymentStarted) -> None:
+def _deployment_started(draft: Draft, event: ev.DeploymentStarted) -> None:
     current = draft.state.current
     if current is None or current.id != event.deployment_id or current.deploy_pipeline_id:
         return
     draft.set(current=current.model_copy(update={"deploy_pipeline_id": event.pipeline_id}))
 
 
-def _deployment_finished(draft: _Draft, event: ev.DeploymentFinished) -> None:
+def _deployment_finished(draft: Draft, event: ev.DeploymentFinished) -> None:
     current = draft.state.current
     if (
         current is None
@@ -396,40 +122,40 @@ def _deployment_finished(draft: _Draft, event: ev.DeploymentFinished) -> None:
         )
         draft.set(current=None)
         draft.tell(
-            NoticeKind.CANCELLED, f"{_short(done)} was cancelled: {done.outcome}", deployment=done
+            NoticeKind.CANCELLED, f"{describe(done)} was cancelled: {done.outcome}", deployment=done
         )
     else:
         _succeeded(draft, current)
 
 
-def _succeeded(draft: _Draft, current: Deployment) -> None:
+def _succeeded(draft: Draft, current: Deployment) -> None:
     policy = draft.policy
     if current.kind is not DeploymentKind.ROLLFORWARD:
         done = draft.finish(current, DeploymentState.SUCCEEDED, "deployed")
         draft.set(current=None)
-        draft.tell(NoticeKind.SUCCEEDED, f"{_short(done)} succeeded", deployment=done)
+        draft.tell(NoticeKind.SUCCEEDED, f"{describe(done)} succeeded", deployment=done)
         if done.kind is DeploymentKind.ROLLBACK and policy.after_rollback is AfterRollback.HOLD:
             blocker = draft.system_blocker(
-                f"after-rollback:{done.id}", f"held after rollback to {_sha(done)}"
+                f"after-rollback:{done.id}", f"held after rollback to {sha7(done)}"
             )
             draft.set(blockers=(*draft.state.blockers, blocker))
             draft.tell(
                 NoticeKind.BLOCKER_ADDED,
-                f"Stage held after rollback to {_sha(done)}",
+                f"Stage held after rollback to {sha7(done)}",
                 blockers=(blocker,),
             )
         return
     baking = current.moved(DeploymentState.BAKING, bake_until=draft.now + policy.bake)
     draft.set(current=baking)
-    draft.tell(NoticeKind.BAKING, f"{_short(baking)} succeeded; baking", deployment=baking)
+    draft.tell(NoticeKind.BAKING, f"{describe(baking)} succeeded; baking", deployment=baking)
     draft.end_bake_if_due()
 
 
-def _bake_finished(draft: _Draft, event: ev.BakeFinished) -> None:
+def _bake_finished(draft: Draft, event: ev.BakeFinished) -> None:
     draft.end_bake_if_due()  # idempotent: only a bake that is due ends
 
 
-def _alarm_firing(draft: _Draft, event: ev.AlarmFiring) -> None:
+def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
     blocker_id = f"alarm:{event.alarm}"
     if any(b.id == blocker_id for b in draft.state.blockers):
         return  # Alertmanager repeats firing alerts: only the first one acts
@@ -456,18 +182,18 @@ def _alarm_firing(draft: _Draft, event: ev.AlarmFiring) -> None:
         target = draft.last_good(exclude=deployed.change.sha)
         draft.tell(
             NoticeKind.ALARM_AFTER_BAKE,
-            f"{reason} after {_sha(deployed)} finished baking on {draft.policy.stage}; roll back?",
+            f"{reason} after {sha7(deployed)} finished baking on {draft.policy.stage}; roll back?",
             deployment=deployed,
             rollback_target=target,
             blockers=(blocker,),
         )
 
 
-def _alarm_resolved(draft: _Draft, event: ev.AlarmResolved) -> None:
+def _alarm_resolved(draft: Draft, event: ev.AlarmResolved) -> None:
     _lift(draft, f"alarm:{event.alarm}", "alertmanager")
 
 
-def _blocker_added(draft: _Draft, event: ev.BlockerAdded) -> None:
+def _blocker_added(draft: Draft, event: ev.BlockerAdded) -> None:
     blocker = event.blocker
     if blocker.kind is BlockerKind.WINDOW:
         draft.tell(
@@ -485,7 +211,7 @@ def _blocker_added(draft: _Draft, event: ev.BlockerAdded) -> None:
     )
 
 
-def _blocker_lifted(draft: _Draft, event: ev.BlockerLifted) -> None:
+def _blocker_lifted(draft: Draft, event: ev.BlockerLifted) -> None:
     if not any(b.id == event.blocker_id for b in draft.state.blockers):
         draft.tell(
             NoticeKind.REFUSED,
@@ -496,7 +222,7 @@ def _blocker_lifted(draft: _Draft, event: ev.BlockerLifted) -> None:
     _lift(draft, event.blocker_id, event.by)
 
 
-def _lift(draft: _Draft, blocker_id: str, by: str) -> None:
+def _lift(draft: Draft, blocker_id: str, by: str) -> None:
     lifted = [b for b in draft.state.blockers if b.id == blocker_id]
     if lifted:
         draft.set(blockers=tuple(b for b in draft.state.blockers if b.id != blocker_id))
@@ -508,11 +234,11 @@ def _lift(draft: _Draft, blocker_id: str, by: str) -> None:
         )
 
 
-def _tick(draft: _Draft, event: ev.Tick) -> None:
+def _tick(draft: Draft, event: ev.Tick) -> None:
     """Housekeeping and start_next do the work: expiries, bake ends, windows opening."""
 
 
-def _rollback_approved(draft: _Draft, event: ev.RollbackApproved) -> None:
+def _rollback_approved(draft: Draft, event: ev.RollbackApproved) -> None:
     pending = draft.state.pending_rollback
     if pending is None or pending.target is None:
         draft.tell(NoticeKind.REFUSED, "No rollback is waiting for approval", actor=event.by)
@@ -523,7 +249,7 @@ def _rollback_approved(draft: _Draft, event: ev.RollbackApproved) -> None:
     )
 
 
-def _rollback_dismissed(draft: _Draft, event: ev.RollbackDismissed) -> None:
+def _rollback_dismissed(draft: Draft, event: ev.RollbackDismissed) -> None:
     if draft.state.pending_rollback is None:
         draft.tell(NoticeKind.REFUSED, "No rollback is waiting for approval", actor=event.by)
         return
@@ -531,7 +257,7 @@ def _rollback_dismissed(draft: _Draft, event: ev.RollbackDismissed) -> None:
     draft.tell(NoticeKind.ROLLBACK_DISMISSED, f"{event.by} dismissed the rollback", actor=event.by)
 
 
-def _emergency_requested(draft: _Draft, event: ev.EmergencyRequested) -> None:
+def _emergency_requested(draft: Draft, event: ev.EmergencyRequested) -> None:
     known = [*draft.state.queue, *([draft.state.current] if draft.state.current else [])]
     if any(d.kind is DeploymentKind.EMERGENCY and d.change.sha == event.change.sha for d in known):
         return
@@ -545,13 +271,13 @@ def _emergency_requested(draft: _Draft, event: ev.EmergencyRequested) -> None:
     draft.enqueue(emergency)
     draft.tell(
         NoticeKind.EMERGENCY_QUEUED,
-        f"Emergency deployment of {_sha(emergency)} by {event.by}: {event.reason}",
+        f"Emergency deployment of {sha7(emergency)} by {event.by}: {event.reason}",
         deployment=emergency,
         actor=event.by,
     )
 
 
-def _rollback_requested(draft: _Draft, event: ev.RollbackRequested) -> None:
+def _rollback_requested(draft: Draft, event: ev.RollbackRequested) -> None:
     deployed = draft.deployed_change()
     target = _rollback_target(draft, event.to_sha, deployed)
     refusal = _rollback_refusal(draft, event.to_sha, deployed, target)
@@ -569,11 +295,11 @@ def _rollback_requested(draft: _Draft, event: ev.RollbackRequested) -> None:
 
 
 def _rollback_refusal(
-    draft: _Draft, to_sha: str | None, deployed: Change | None, target: Deployment | None
+    draft: Draft, to_sha: str | None, deployed: Change | None, target: Deployment | None
 ) -> str | None:
     stage, current = draft.policy.stage, draft.state.current
     if current is not None and current.state is DeploymentState.RUNNING:
-        return f"{_short(current)} is running; roll back after it finishes"
+        return f"{describe(current)} is running; roll back after it finishes"
     if any(d.kind is DeploymentKind.ROLLBACK for d in draft.state.queue):
         return f"A rollback is already queued on {stage}"
     if deployed is None:
@@ -585,7 +311,7 @@ def _rollback_refusal(
 
 
 def _rollback_target(
-    draft: _Draft, to_sha: str | None, deployed: Change | None
+    draft: Draft, to_sha: str | None, deployed: Change | None
 ) -> Deployment | None:
     exclude = deployed.sha if deployed is not None else None
     if to_sha is None:
@@ -600,7 +326,7 @@ def _rollback_target(
     return None
 
 
-_HANDLERS: dict[type, Callable[[_Draft, Any], None]] = {
+_HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.ChangeReady: _change_ready,
     ev.DeploymentStarted: _deployment_started,
     ev.DeploymentFinished: _deployment_finished,

@@ -20,6 +20,7 @@ from bot.core import events as ev
 from bot.core.decision import Decision, StageSnapshot
 from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy
 from bot.core.rules import decide
+from bot.errors import DeploybotError
 from bot.service.effects import Effect, SendOnward, decode, effects_of, encode
 from bot.store.base import Applied, Commit, Store
 
@@ -33,13 +34,13 @@ CalendarBlockers = Callable[[str, str, datetime], Sequence[Blocker]]
 LastGoodLookup = Callable[[str, str], Awaitable[Deployment | None]]
 
 
-class UnknownStage(LookupError):
+class UnknownStage(DeploybotError, LookupError):
     def __init__(self, project: str, stage: str) -> None:
         super().__init__(f"no stage {stage!r} in project {project!r}")
         self.project, self.stage = project, stage
 
 
-class StoreContention(RuntimeError):
+class StoreContention(DeploybotError):
     """The stage kept changing under us: the decision could not be applied."""
 
 

@@ -1,0 +1,293 @@
+"""The working copy of one stage while the rules decide: the building blocks the handlers in
+`bot.core.rules` are written in (queueing, finishing, failing, rolling back, starting).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.core.decision import Decision, Notice, NoticeKind, Onward, StageSnapshot
+from bot.core.model import (
+    Blocker,
+    BlockerKind,
+    Change,
+    Deployment,
+    DeploymentKind,
+    DeploymentState,
+    PendingRollback,
+    RollbackPolicy,
+)
+
+SEEN_LIMIT = 200
+GOOD_LIMIT = 20
+#: Queue order: rollbacks first (rule 3), then emergencies (rule 7), then roll-forwards.
+PRIORITY = {DeploymentKind.ROLLBACK: 0, DeploymentKind.EMERGENCY: 1, DeploymentKind.ROLLFORWARD: 2}
+
+
+class Draft:
+    def __init__(self, snapshot: StageSnapshot, now: datetime) -> None:
+        self.snap = snapshot
+        self.policy = snapshot.policy
+        self.state = snapshot.state
+        self.now = now
+        self.finished: list[Deployment] = []
+        self.notices: list[Notice] = []
+        self.start: Deployment | None = None
+        self.stop: list[Deployment] = []
+        self.onward: Onward | None = None
+        self._seq = 0
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def set(self, **changes: Any) -> None:
+        self.state = self.state.model_copy(update=changes)
+
+    def tell(self, kind: NoticeKind, text: str, **extra: Any) -> None:
+        self.notices.append(
+            Notice(
+                kind=kind, project=self.policy.project, stage=self.policy.stage, text=text, **extra
+            )
+        )
+
+    def new_deployment(
+        self, kind: DeploymentKind, change: Change, source: str, **extra: Any
+    ) -> Deployment:
+        self._seq += 1
+        return Deployment(
+            id=f"{self.policy.project}/{self.policy.stage}/{self.state.version + 1}.{self._seq}",
+            project=self.policy.project,
+            stage=self.policy.stage,
+            kind=kind,
+            change=change,
+            source_pipeline_id=source,
+            created_at=self.now,
+            **extra,
+        )
+
+    def finish(self, deployment: Deployment, state: DeploymentState, outcome: str) -> Deployment:
+        done = deployment.moved(state, finished_at=self.now, outcome=outcome)
+        self.finished.append(done)
+        if state in (DeploymentState.SUCCEEDED, DeploymentState.DONE):
+            self.set(good=(done, *self.state.good)[:GOOD_LIMIT])
+        return done
+
+    def enqueue(self, deployment: Deployment) -> None:
+        queue = sorted((*self.state.queue, deployment), key=lambda d: PRIORITY[d.kind])
+        self.set(queue=tuple(queue))
+
+    def active_blockers(self) -> tuple[Blocker, ...]:
+        stored = (b for b in self.state.blockers if b.active(self.now))
+        return (*stored, *(b for b in self.snap.calendar if b.active(self.now)))
+
+    def holding(self, deployment: Deployment) -> tuple[Blocker, ...]:
+        return tuple(b for b in self.active_blockers() if b.holds(deployment))
+
+    def last_good(self, exclude: str | None = None) -> Deployment | None:
+        bad = self.state.bad | ({exclude} if exclude else set())
+        for deployment in self.state.good:
+            if deployment.change.sha not in bad:
+                return deployment
+        external = self.snap.external_last_good
+        if external is not None and external.change.sha not in bad:
+            return external
+        return None
+
+    def deployed_change(self) -> Change | None:
+        """The change the stage carries now (baking, or the last that succeeded)."""
+        current = self.state.current
+        if current is not None and current.state is DeploymentState.BAKING:
+            return current.change
+        return self.state.good[0].change if self.state.good else None
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def expire_blockers(self) -> None:
+        expired = [b for b in self.state.blockers if b.until is not None and self.now >= b.until]
+        if not expired:
+            return
+        self.set(blockers=tuple(b for b in self.state.blockers if b not in expired))
+        for blocker in expired:
+            self.tell(
+                NoticeKind.BLOCKER_LIFTED, f"Blocker expired: {blocker.reason}", blockers=(blocker,)
+            )
+
+    def end_bake_if_due(self) -> None:
+        current = self.state.current
+        if current is None or current.state is not DeploymentState.BAKING:
+            return
+        if current.bake_until is not None and self.now < current.bake_until:
+            return
+        done = self.finish(current, DeploymentState.DONE, "baked")
+        self.set(current=None)
+        self.tell(NoticeKind.DONE, f"{describe(done)} finished baking", deployment=done)
+        if not self.policy.is_last:
+            self.onward = Onward(change=done.change, previous_pipeline_id=done.deploy_pipeline_id)
+
+    # -- failure and rollback (rule 5) ----------------------------------------------------
+
+    def fail(self, deployment: Deployment, why: str) -> None:
+        failed = self.finish(deployment, DeploymentState.FAILED, why)
+        self.set(current=None)
+        if deployment.state is DeploymentState.RUNNING:
+            self.stop.append(failed)
+        if failed.kind is DeploymentKind.ROLLBACK:
+            self.hold_after_failed_rollback(failed, why)
+            return
+        self.set(bad=self.state.bad | {failed.change.sha})
+        self.tell(NoticeKind.FAILED, f"{describe(failed)} failed: {why}", deployment=failed)
+        self.apply_rollback_policy(failed, why)
+
+    def hold_after_failed_rollback(self, failed: Deployment, why: str) -> None:
+        blocker = self.system_blocker(
+            f"rollback-failed:{failed.id}", f"rollback to {sha7(failed)} failed"
+        )
+        self.set(blockers=(*self.state.blockers, blocker))
+        self.tell(
+            NoticeKind.ROLLBACK_FAILED,
+            f"Rollback to {sha7(failed)} failed ({why}); stage blocked until a person lifts it",
+            deployment=failed,
+            blockers=(blocker,),
+        )
+
+    def apply_rollback_policy(self, failed: Deployment, why: str) -> None:
+        target = self.last_good()
+        policy = self.policy.rollback
+        if policy is RollbackPolicy.OFF:
+            return
+        if target is None:
+            self.tell(
+                NoticeKind.NO_ROLLBACK_TARGET,
+                "No earlier good deployment to roll back to",
+                deployment=failed,
+            )
+            return
+        if policy is RollbackPolicy.AUTO:
+            self.queue_rollback(
+                target, by="deploybot", reason=f"{sha7(failed)} failed: {why}", force=False
+            )
+            return
+        pending = PendingRollback(
+            failed_deployment_id=failed.id,
+            bad_sha=failed.change.sha,
+            target=target,
+            reason=why,
+            created_at=self.now,
+        )
+        self.set(pending_rollback=pending)
+        self.tell(
+            NoticeKind.ROLLBACK_NEEDS_APPROVAL,
+            f"Roll back to {sha7(target)}? Roll-forwards wait until someone decides",
+            deployment=failed,
+            rollback_target=target,
+        )
+
+    def queue_rollback(self, target: Deployment, by: str, reason: str, force: bool) -> None:
+        rollback = self.new_deployment(
+            DeploymentKind.ROLLBACK,
+            target.change,
+            target.source_pipeline_id,
+            triggered_by=by,
+            reason=reason,
+            force=force,
+        )
+        self.enqueue(rollback)
+        self.tell(
+            NoticeKind.ROLLBACK_QUEUED,
+            f"Rollback to {sha7(rollback)} queued",
+            deployment=rollback,
+            actor=by,
+        )
+
+    def system_blocker(self, blocker_id: str, reason: str) -> Blocker:
+        return Blocker(
+            id=blocker_id,
+            kind=BlockerKind.MANUAL,
+            reason=reason,
+            author="deploybot",
+            created_at=self.now,
+        )
+
+    # -- starting (rules 1, 2, 3, 7) ------------------------------------------------------
+
+    def next_startable(self) -> Deployment | None:
+        current = self.state.current
+        if current is not None and current.state is DeploymentState.RUNNING:
+            return None
+        for deployment in self.state.queue:
+            if deployment.kind is DeploymentKind.EMERGENCY:
+                return deployment
+            if deployment.kind is DeploymentKind.ROLLBACK:
+                if not self.holding(deployment):
+                    return deployment
+                continue
+            # A roll-forward waits for a bake, a pending rollback decision, any queued
+            # rollback (rollbacks go first) and any blocker.
+            if current is not None or self.state.pending_rollback is not None:
+                return None
+            if any(d.kind is DeploymentKind.ROLLBACK for d in self.state.queue):
+                return None
+            return None if self.holding(deployment) else deployment
+        return None
+
+    def start_next(self) -> None:
+        chosen = self.next_startable()
+        if chosen is None:
+            return
+        current = self.state.current
+        if current is not None:  # baking: an emergency or a rollback ends the bake early
+            ended = self.finish(
+                current, DeploymentState.SUPERSEDED, f"bake ended by {chosen.kind} {sha7(chosen)}"
+            )
+            self.tell(
+                NoticeKind.SUPERSEDED,
+                f"{describe(ended)} stopped baking: {ended.outcome}",
+                deployment=ended,
+            )
+        running = chosen.moved(DeploymentState.RUNNING, started_at=self.now)
+        self.set(current=running, queue=tuple(d for d in self.state.queue if d.id != chosen.id))
+        self.start = running
+        self.tell(
+            NoticeKind.STARTED,
+            f"{describe(running)} started",
+            deployment=running,
+            actor=running.triggered_by,
+        )
+
+    def note_holds(self) -> None:
+        """Rule 2: say when the head of the queue starts waiting, and when it stops."""
+        head = next((d for d in self.state.queue if d.kind is DeploymentKind.ROLLFORWARD), None)
+        waiting_on = () if head is None else self.holding(head)
+        ids = tuple(sorted(b.id for b in waiting_on))
+        if ids == self.state.held_by:
+            return
+        if ids:
+            reasons = "; ".join(b.reason for b in waiting_on)
+            self.tell(
+                NoticeKind.WAITING, f"Queue held: {reasons}", deployment=head, blockers=waiting_on
+            )
+        elif self.state.held_by and head is not None:
+            self.tell(NoticeKind.UNBLOCKED, "No blockers left: the queue drains", deployment=head)
+        self.set(held_by=ids)
+
+    def decision(self) -> Decision:
+        changed = self.state != self.snap.state
+        state = self.state.model_copy(update={"version": self.snap.state.version + 1})
+        return Decision(
+            state=state,
+            changed=changed,
+            finished=tuple(self.finished),
+            start=self.start,
+            stop=tuple(self.stop),
+            onward=self.onward,
+            notices=tuple(self.notices),
+            blocked_by=self.active_blockers(),
+        )
+
+
+def sha7(deployment: Deployment) -> str:
+    return deployment.change.sha[:7]
+
+
+def describe(deployment: Deployment) -> str:
+    return f"{deployment.kind} of {sha7(deployment)} to {deployment.stage}"

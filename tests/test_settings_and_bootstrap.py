@@ -1,0 +1,113 @@
+"""Settings from the environment, secrets kept out of logs, and the composition root."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.bootstrap import NOT_PERSISTED, bootstrap, build_store
+from bot.config.loader import load_config
+from bot.settings import Settings
+from bot.store import MemoryStore, RedisStore
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "deploybot.yml"
+SECRETS = {
+    "SLACK_BOT_TOKEN": "xoxb-secret-bot-token",
+    "SLACK_SIGNING_SECRET": "signing-secret-value",
+    "SLACK_APP_TOKEN": "xapp-secret-app-token",
+    "SEMAPHORE_API_TOKEN": "semaphore-secret-token",
+    "SEMAPHORE_WEBHOOK_SECRET": "webhook-secret-value",
+    "REDIS_URL": "redis://:redis-password@redis.internal:6380/2",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SEMAPHORE_ORG", "acme")
+    monkeypatch.setenv("DEPLOYBOT_CONFIG", str(EXAMPLE))
+
+
+def test_settings_are_read_by_their_documented_names(environment: None) -> None:
+    settings = Settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-secret-bot-token"
+    assert settings.deploybot_config == EXAMPLE
+    assert settings.semaphore_base_url == "https://acme.semaphoreci.com/api/v1alpha"
+
+
+def test_semaphore_api_url_overrides_the_organisation(
+    environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEMAPHORE_API_URL", "http://127.0.0.1:9999/api/v1alpha/")
+    assert Settings().semaphore_base_url == "http://127.0.0.1:9999/api/v1alpha"
+
+
+def test_no_secret_appears_in_repr_str_or_logs(
+    environment: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings()
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("deploybot").info("settings: %s %r", settings, settings)
+        build_store(settings)
+    shown = f"{settings!r} {settings!s} {caplog.text}"
+    for secret in SECRETS.values():
+        assert secret not in shown
+    assert "redis-password" not in shown
+    assert "redis.internal:6380" in caplog.text  # the host is still shown, for operators
+
+
+def test_without_redis_url_the_embedded_store_is_used_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with caplog.at_level(logging.WARNING):
+        store = build_store(Settings())
+    assert isinstance(store, MemoryStore) and not store.persistent
+    assert NOT_PERSISTED in caplog.text
+
+
+@pytest.mark.redis
+async def test_with_redis_url_state_goes_to_redis(
+    redis_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_server)
+    services = bootstrap(Settings(), load_config(EXAMPLE))
+    try:
+        assert isinstance(services.store, RedisStore) and services.store.persistent
+        assert await services.store.ping()
+        assert services.stages.next_stage("shop", "beta") == "gamma"
+    finally:
+        await services.store.close()
+
+
+def test_python_dash_m_bot_is_the_deploybot_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 projects, 6 stages" in result.stdout
+    script = Path(sys.executable).parent / "deploybot"
+    assert script.exists(), "the deploybot console script is installed with the package"
+    same = subprocess.run(
+        [str(script), "check-config", str(EXAMPLE)], capture_output=True, text=True, check=False
+    )
+    assert same.stdout == result.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "socket", "demo"])
+def test_commands_not_built_yet_say_so_instead_of_pretending(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", command], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "not built yet" in result.stderr
+    assert "Traceback" not in result.stderr
