@@ -1,0 +1,125 @@
+"""The control API under ``/_sim/`` (no token): push commits, script outcomes, read events.
+
+See ``semaphore_client/README.md`` for the request and answer shapes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from semaphore_client.simulator.clock import ManualClock
+from semaphore_client.simulator.parsing import read_json, read_params
+from semaphore_client.simulator.records import SimError, iso
+from semaphore_client.simulator.world import OutcomeDef
+
+if TYPE_CHECKING:
+    from semaphore_client.simulator.server import Simulator
+
+PREFIX = "/_sim"
+
+
+class ControlApi:
+    def __init__(self, simulator: Simulator) -> None:
+        self.sim = simulator
+        self.engine = simulator.engine
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_post(PREFIX + "/push", self.push)
+        app.router.add_post(PREFIX + "/outcomes", self.script)
+        app.router.add_get(PREFIX + "/events", self.events)
+        app.router.add_post(PREFIX + "/reset", self.reset)
+        app.router.add_post(PREFIX + "/advance", self.advance)
+        app.router.add_get(PREFIX + "/world", self.world)
+        app.router.add_put(PREFIX + "/webhook", self.webhook)
+
+    async def push(self, request: web.Request) -> web.Response:
+        body = await read_params(request, form=False)
+        project = self.engine.world.project(str(body.get("project", "")))
+        if project is None:
+            raise SimError(404, f"unknown project {body.get('project')!r}")
+        self.engine.catch_up()
+        if not project.run_on:
+            return web.json_response({"workflow_id": None, "pipeline_id": None, "paused": True})
+        try:
+            workflow, pipeline = self.engine.start_workflow(
+                project.name,
+                branch=_text(body, "branch", "main"),
+                commit_sha=_text(body, "commit_sha", "") or None,
+                commit_message=_text(body, "commit_message", ""),
+                pipeline_file=_text(body, "pipeline_file", "") or None,
+            )
+        except KeyError as exc:
+            raise SimError(400, f"unknown pipeline file {exc}") from None
+        return web.json_response({"workflow_id": workflow.wf_id, "pipeline_id": pipeline.ppl_id})
+
+    async def script(self, request: web.Request) -> web.Response:
+        body = await read_json(request)
+        items = body if isinstance(body, list) else [body]
+        try:
+            outcomes = [OutcomeDef.model_validate(item) for item in items]
+        except ValidationError as exc:
+            raise SimError(400, _first_error(exc)) from None
+        self.engine.scripts.items.extend(outcomes)
+        return web.json_response({"outcomes": len(self.engine.scripts.items)})
+
+    async def events(self, request: web.Request) -> web.Response:
+        self.engine.catch_up()
+        since = request.query.get("since", "0")
+        if not since.isdigit():
+            raise SimError(400, "since must be a non-negative integer")
+        return web.json_response({"events": self.engine.events[int(since):]})
+
+    async def reset(self, request: web.Request) -> web.Response:
+        self.engine.reset()
+        return web.json_response({"ok": True})
+
+    async def advance(self, request: web.Request) -> web.Response:
+        if not isinstance(self.sim.clock, ManualClock):
+            raise SimError(409, "the simulator runs on the wall clock; start it with a manual one")
+        body = await read_params(request, form=False)
+        seconds = body.get("seconds")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            raise SimError(400, "seconds must be a non-negative number")
+        await self.sim.advance(float(seconds))
+        return web.json_response({"now": iso(self.sim.clock.now())})
+
+    async def world(self, request: web.Request) -> web.Response:
+        world = self.engine.world
+        projects = [
+            {
+                "name": project.name, "id": project.id, "pipeline_file": project.pipeline_file,
+                "pipelines": list(project.pipelines),
+                "deployment_targets": [
+                    {"name": t.spec.name, "id": t.id, "active": not t.cordoned}
+                    for t in self.engine.targets.values() if t.project is project
+                ],
+            }
+            for project in world.projects
+        ]
+        return web.json_response({"organization": world.organization,
+                                  "organization_id": world.organization_id,
+                                  "now": iso(self.sim.clock.now()), "projects": projects})
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await read_params(request, form=False)
+        url, secret = body.get("url"), body.get("secret")
+        if url is not None and not isinstance(url, str):
+            raise SimError(400, "url must be a string or null")
+        self.sim.webhooks.configure(url, str(secret) if secret else None)
+        return web.json_response({"url": url, "signed": bool(secret)})
+
+
+def _text(body: dict[str, Any], key: str, default: str) -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str):
+        raise SimError(400, f"{key} must be a string")
+    return value
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"

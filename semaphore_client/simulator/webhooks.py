@@ -1,0 +1,122 @@
+"""Pipeline-done webhooks: the documented payload, signed, POSTed in the order pipelines end.
+
+Like Semaphore: ``Content-Type: application/json``, ``User-Agent: Semaphore-Webhook``,
+``X-Semaphore-Webhook-Id`` per delivery, ``X-Semaphore-Signature-256`` (lower-case hex HMAC of
+the body) only when a secret is set. Any HTTP answer counts as delivered; only a time-out is
+retried (``retries`` extra attempts, 0 by default, as in a notification's ``webhook.retries``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from semaphore_client.signature import SIGNATURE_HEADER, sign_webhook
+from semaphore_client.simulator.encode import blocks, webhook_time
+from semaphore_client.simulator.records import SimPipeline
+from semaphore_client.simulator.world import World
+
+Recorder = Callable[..., None]
+
+
+def webhook_payload(p: SimPipeline, world: World) -> dict[str, Any]:
+    workflow = p.workflow
+    ref = f"refs/tags/{workflow.tag}" if workflow.tag else f"refs/heads/{workflow.branch}"
+    times = {f"{name}_at": webhook_time(p.times.get(name))
+             for name in ("created", "pending", "queuing", "running", "stopping", "done")}
+    return {
+        "version": "1.0.0",
+        "organization": {"name": world.organization, "id": world.organization_id},
+        "project": {"name": workflow.project.name, "id": workflow.project.id},
+        "repository": {"url": workflow.project.repository_url,
+                       "slug": f"{world.organization}/{workflow.project.name}"},
+        "revision": {
+            "reference": ref, "reference_type": "tag" if workflow.tag else "branch",
+            "commit_sha": workflow.commit_sha, "commit_message": workflow.commit_message,
+            "sender": {"login": "simulator", "email": "", "avatar_url": ""},
+            "branch": None if workflow.tag else {"name": workflow.branch, "commit_range": ""},
+            "pull_request": None,
+            "tag": {"name": workflow.tag} if workflow.tag else None,
+        },
+        "workflow": {"id": workflow.wf_id, "initial_pipeline_id": workflow.initial_ppl_id,
+                     "created_at": webhook_time(workflow.created_at)},
+        "pipeline": {
+            "id": p.ppl_id, "yaml_file_name": p.yaml_file_name,
+            "working_directory": p.working_directory, "name": p.spec.name,
+            "state": p.state, "result": p.result, "result_reason": p.result_reason,
+            "error_description": "", **times,
+        },
+        "blocks": blocks(p, webhook=True),
+    }
+
+
+class WebhookSender:
+    """Queues one delivery per done pipeline and sends them one at a time, in order."""
+
+    def __init__(self, world: World, record: Recorder, timeout: float = 5.0,
+                 retries: int = 0) -> None:
+        self.world = world
+        self.record = record
+        self.url: str | None = None
+        self.secret: str | None = None
+        self.timeout = timeout
+        self.retries = retries
+        self._queue: asyncio.Queue[tuple[SimPipeline, bytes, str | None, str]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def configure(self, url: str | None, secret: str | None) -> None:
+        self.url, self.secret = url or None, secret or None
+
+    def pipeline_done(self, pipeline: SimPipeline) -> None:
+        if self.url is None:
+            return
+        body = json.dumps(webhook_payload(pipeline, self.world)).encode()
+        self._queue.put_nowait((pipeline, body, self.secret, self.url))
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    async def drain(self) -> None:
+        """Wait until every queued delivery has been attempted."""
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            pipeline, body, secret, url = await self._queue.get()
+            try:
+                status = await self._deliver(body, secret, url)
+                self.record(pipeline, "delivered" if status else "failed", status)
+            finally:
+                self._queue.task_done()
+
+    async def _deliver(self, body: bytes, secret: str | None, url: str) -> int | None:
+        assert self._session is not None
+        headers = {"Content-Type": "application/json", "User-Agent": "Semaphore-Webhook",
+                   "X-Semaphore-Webhook-Id": str(uuid.uuid4())}
+        if secret:
+            headers[SIGNATURE_HEADER] = sign_webhook(body, secret)
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        for _attempt in range(self.retries + 1):
+            try:
+                async with self._session.post(url, data=body, headers=headers,
+                                              timeout=timeout, allow_redirects=False) as answer:
+                    return answer.status
+            except TimeoutError:
+                continue
+            except aiohttp.ClientError:
+                return None
+        return None
