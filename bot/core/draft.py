@@ -139,16 +139,25 @@ class Draft:
         self.apply_rollback_policy(failed, why)
 
     def hold_after_failed_rollback(self, failed: Deployment, why: str) -> None:
-        blocker = self.system_blocker(
-            f"rollback-failed:{failed.id}", f"rollback to {sha7(failed)} failed"
-        )
-        self.set(blockers=(*self.state.blockers, blocker))
-        self.tell(
+        self.hold(
+            f"rollback-failed:{failed.id}",
+            f"rollback to {sha7(failed)} failed",
             NoticeKind.ROLLBACK_FAILED,
             f"Rollback to {sha7(failed)} failed ({why}); stage blocked until a person lifts it",
             deployment=failed,
-            blockers=(blocker,),
         )
+
+    def hold(self, blocker_id: str, reason: str, kind: NoticeKind, text: str, **extra: Any) -> None:
+        """Block the stage on deploybot's own account until a person lifts it, and say so."""
+        blocker = Blocker(
+            id=blocker_id,
+            kind=BlockerKind.MANUAL,
+            reason=reason,
+            author="deploybot",
+            created_at=self.now,
+        )
+        self.set(blockers=(*self.state.blockers, blocker))
+        self.tell(kind, text, blockers=(blocker,), **extra)
 
     def apply_rollback_policy(self, failed: Deployment, why: str) -> None:
         target = self.last_good()
@@ -197,15 +206,6 @@ class Draft:
             f"Rollback to {sha7(rollback)} queued",
             deployment=rollback,
             actor=by,
-        )
-
-    def system_blocker(self, blocker_id: str, reason: str) -> Blocker:
-        return Blocker(
-            id=blocker_id,
-            kind=BlockerKind.MANUAL,
-            reason=reason,
-            author="deploybot",
-            created_at=self.now,
         )
 
     # -- starting (rules 1, 2, 3, 7) ------------------------------------------------------

@@ -135,14 +135,11 @@ def _succeeded(draft: Draft, current: Deployment) -> None:
         draft.set(current=None)
         draft.tell(NoticeKind.SUCCEEDED, f"{describe(done)} succeeded", deployment=done)
         if done.kind is DeploymentKind.ROLLBACK and policy.after_rollback is AfterRollback.HOLD:
-            blocker = draft.system_blocker(
-                f"after-rollback:{done.id}", f"held after rollback to {sha7(done)}"
-            )
-            draft.set(blockers=(*draft.state.blockers, blocker))
-            draft.tell(
+            draft.hold(
+                f"after-rollback:{done.id}",
+                f"held after rollback to {sha7(done)}",
                 NoticeKind.BLOCKER_ADDED,
                 f"Stage held after rollback to {sha7(done)}",
-                blockers=(blocker,),
             )
         return
     baking = current.moved(DeploymentState.BAKING, bake_until=draft.now + policy.bake)
