@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-# tests/ is on sys.path (pytest's prepend import mode, for tests/conftest.py) and holds this
-# directory, named like the package; with the repository root on sys.path as well, the real
-# package wins over that namespace. `python -m pytest` (scripts/test) has it already.
+import httpx
+import pytest
+
+from semaphore_client import RetryPolicy, SemaphoreClient
+from semaphore_client.simulator import ManualClock, Simulator, parse_world
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-import httpx  # noqa: E402
-import pytest  # noqa: E402
-
-from semaphore_client import RetryPolicy, SemaphoreClient  # noqa: E402
-from semaphore_client.simulator import ManualClock, Simulator, parse_world  # noqa: E402
-
 REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference" / "semaphore"
 
 
