@@ -223,6 +223,8 @@ class ProjectConfig(_Model):
                 after_rollback=stage.rollback.after_rollback,
                 bake=stage.bake,
                 supersede=stage.supersede,
+                enforce=stage.enforce,
+                target=stage.target,
                 is_last=index == last,
             )
             for index, stage in enumerate(self.stages)

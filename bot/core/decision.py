@@ -88,5 +88,8 @@ class Decision(Frozen):
     stop: tuple[Deployment, ...] = ()
     onward: Onward | None = None
     notices: tuple[Notice, ...] = ()
-    #: Active blockers after the decision (stored and calendar), for `enforce: true`.
+    #: Active blockers after the decision (stored and calendar).
     blocked_by: tuple[Blocker, ...] = ()
+    #: For `enforce: true`: activate (True) or deactivate (False) the Semaphore deployment
+    #: target; None when it stays as it is.
+    target_active: bool | None = None

@@ -270,7 +270,21 @@ class Draft:
             self.tell(NoticeKind.UNBLOCKED, "No blockers left: the queue drains", deployment=head)
         self.set(held_by=ids)
 
+    def enforce_target(self) -> bool | None:
+        """Rule of `enforce: true`: the target is active while a deployment starts or runs and
+        while nothing blocks the stage; otherwise inactive, so nobody deploys around deploybot."""
+        if not self.policy.enforce:
+            return None
+        current = self.state.current
+        running = current is not None and current.state is DeploymentState.RUNNING
+        active = running or not self.active_blockers()
+        if active == self.state.target_active:
+            return None
+        self.set(target_active=active)
+        return active
+
     def decision(self) -> Decision:
+        target_active = self.enforce_target()
         changed = self.state != self.snap.state
         state = self.state.model_copy(update={"version": self.snap.state.version + 1})
         return Decision(
@@ -282,6 +296,7 @@ class Draft:
             onward=self.onward,
             notices=tuple(self.notices),
             blocked_by=self.active_blockers(),
+            target_active=target_active,
         )
 
 

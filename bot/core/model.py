@@ -190,6 +190,10 @@ class StagePolicy(Frozen):
     after_rollback: AfterRollback = AfterRollback.CONTINUE
     bake: timedelta = timedelta(0)
     supersede: bool = True
+    #: Deactivate the Semaphore deployment target while the stage is blocked.
+    enforce: bool = False
+    #: The Semaphore deployment target's name.
+    target: str = ""
     is_last: bool = False
 
 
@@ -208,6 +212,8 @@ class StageState(Frozen):
     seen: tuple[str, ...] = ()
     #: Ids of the blockers holding the head of the queue at the last decision (rule 2 notices).
     held_by: tuple[str, ...] = ()
+    #: Whether the Semaphore deployment target should be active (for `enforce: true`).
+    target_active: bool = True
 
 
 class AuditEntry(Frozen):

@@ -46,3 +46,16 @@ def thread(project: str, sha: str) -> str:
 def claim(name: str) -> str:
     """A once-only claim (a scheduled job's fire time, a replica's lock)."""
     return f"{PREFIX}:claim:{name}"
+
+
+INBOX_TAG = "{inbox}"
+
+
+def inbox() -> str:
+    """Stream: webhook events recorded before the HTTP answer, consumed by a consumer group."""
+    return f"{PREFIX}:{INBOX_TAG}:stream"
+
+
+def inbox_seen(dedupe_key: str) -> str:
+    """Marks a webhook delivery as recorded (dedupe key, with a TTL); same slot as the stream."""
+    return f"{PREFIX}:{INBOX_TAG}:seen:{dedupe_key}"

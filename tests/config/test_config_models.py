@@ -67,12 +67,15 @@ def test_policies_follow_the_stage_order_and_mark_the_last_stage() -> None:
         "        rollback: {policy: approve, promotion: Roll back prod, after_rollback: hold}",
     )
     policies = load_config_text(text).project("shop").policies()
-    assert policies[0] == StagePolicy(project="shop", stage="beta", promotion="Deploy beta")
+    assert policies[0] == StagePolicy(
+        project="shop", stage="beta", promotion="Deploy beta", target="beta"
+    )
     assert policies[1].hangs_off_previous and not policies[1].is_last
     assert policies[2] == StagePolicy(
         project="shop",
         stage="prod",
         promotion="Deploy prod",
+        target="prod",
         rollback_promotion="Roll back prod",
         hangs_off_previous=True,
         rollback=RollbackPolicy.APPROVE,

@@ -487,3 +487,27 @@ def test_rule8_the_same_change_arriving_twice_is_queued_once() -> None:
     stage.ready(1)
     stage(ev.ChangeReady(id="other-id", change=change(1)))
     assert len(stage.state.queue) == 1
+
+
+def test_enforce_deactivates_the_target_while_blocked_and_activates_it_to_deploy() -> None:
+    stage = Stage(snapshot(policy=policy(enforce=True)))
+    assert stage.block(id="b").target_active is False
+    assert stage.ready(1).target_active is None  # still blocked: stays inactive
+    decision = stage(ev.BlockerLifted(id="l", blocker_id="b", by="U1"))
+    assert decision.target_active is True and decision.start is not None
+
+
+def test_enforce_activates_the_target_for_an_emergency_that_bypasses_a_blocker() -> None:
+    stage = Stage(snapshot(policy=policy(enforce=True)))
+    stage.block()
+    event = ev.EmergencyRequested(
+        id="em", change=change(4), source_pipeline_id="ci-4", by="U1", reason="fix"
+    )
+    decision = stage(event)
+    assert decision.start is not None and decision.target_active is True
+    assert stage.finish().target_active is False  # blocked again once it is done
+
+
+def test_without_enforce_the_target_is_left_alone() -> None:
+    stage = Stage()
+    assert stage.block().target_active is None

@@ -1,0 +1,122 @@
+"""deploybot's Prometheus metrics, in a registry of their own.
+
+Each `Metrics` holds its own `CollectorRegistry`, never the global one, so tests and two
+replicas in one process do not collide. The service calls the small methods below; `GET
+/metrics` serves `render()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from time import perf_counter
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from bot.core.decision import Decision
+
+#: The classic text format (what generate_latest writes for these names); every Prometheus
+#: version scrapes it.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+SOURCES = ("semaphore", "alertmanager", "slack")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.events_received = Counter(
+            "deploybot_events_received",
+            "Events received, by source",
+            ["source"],
+            registry=r,
+        )
+        self.events_duplicate = Counter(
+            "deploybot_events_duplicate",
+            "Events refused as duplicates of one already recorded, by source",
+            ["source"],
+            registry=r,
+        )
+        self.decisions = Counter(
+            "deploybot_decisions",
+            "Notices decided, by stage and notice kind",
+            ["project", "stage", "kind"],
+            registry=r,
+        )
+        self.promotions_triggered = Counter(
+            "deploybot_promotions_triggered",
+            "Semaphore promotions triggered, by stage and deployment kind",
+            ["project", "stage", "kind"],
+            registry=r,
+        )
+        self.queue_length = Gauge(
+            "deploybot_queue_length",
+            "Deployments queued on a stage",
+            ["project", "stage"],
+            registry=r,
+        )
+        self.blockers_active = Gauge(
+            "deploybot_blockers_active",
+            "Active blockers on a stage (stored and calendar)",
+            ["project", "stage"],
+            registry=r,
+        )
+        self.handler_seconds = Histogram(
+            "deploybot_handler_seconds",
+            "Time spent answering an HTTP request, by route",
+            ["route"],
+            registry=r,
+        )
+        self.inbox_processed = Counter(
+            "deploybot_inbox_processed",
+            "Inbox items handled by the worker, by outcome (processed, failed)",
+            ["outcome"],
+            registry=r,
+        )
+        self.inbox_pending = Gauge(
+            "deploybot_inbox_pending",
+            "Inbox items taken by a worker and not yet acked",
+            registry=r,
+        )
+
+    def event_received(self, source: str) -> None:
+        self.events_received.labels(source=source).inc()
+
+    def event_duplicate(self, source: str) -> None:
+        self.events_duplicate.labels(source=source).inc()
+
+    def observe_decision(self, project: str, stage: str, decision: Decision) -> None:
+        """Count the decision's notices by kind; set the stage's queue and blocker gauges."""
+        for notice in decision.notices:
+            self.decisions.labels(project=project, stage=stage, kind=notice.kind.value).inc()
+        self.queue_length.labels(project=project, stage=stage).set(len(decision.state.queue))
+        self.blockers_active.labels(project=project, stage=stage).set(len(decision.blocked_by))
+
+    def promotion_triggered(self, project: str, stage: str, kind: str) -> None:
+        self.promotions_triggered.labels(project=project, stage=stage, kind=kind).inc()
+
+    def inbox_outcome(self, outcome: str) -> None:
+        self.inbox_processed.labels(outcome=outcome).inc()
+
+    def set_inbox_pending(self, count: int) -> None:
+        self.inbox_pending.set(count)
+
+    @contextmanager
+    def time_handler(self, route: str) -> Iterator[None]:
+        started = perf_counter()
+        try:
+            yield
+        finally:
+            self.handler_seconds.labels(route=route).observe(perf_counter() - started)
+
+    def render(self) -> tuple[bytes, str]:
+        """The Prometheus text exposition of this registry, and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE

@@ -1,0 +1,346 @@
+"""The durable inbox: webhook events recorded before the HTTP answer, processed by a worker.
+
+A delivery is recorded under one or more dedupe keys (a webhook id, a pipeline id and result):
+if any of them was seen in the last 7 days the delivery is a duplicate and nothing is written.
+Recording is one Lua script (check every key, mark every key, XADD), so concurrent deliveries of
+the same event record exactly one item.
+
+Items live in a Redis stream read by one consumer group: each item goes to one consumer (one bot
+replica). An item stays pending until acked; one whose consumer died or whose processing failed
+is reclaimed by `reclaim` once it has been idle long enough, and processed again. Acked items
+are deleted from the stream, so `length()` counts what is not yet done.
+
+`RedisInbox` and `MemoryInbox` pass one contract suite (tests/store/test_inbox.py);
+`InboxWorker` runs the take, process, ack loop over either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from bot.metrics import Metrics
+from bot.store import keys as key_names
+from bot.store.base import SEEN_TTL
+
+log = logging.getLogger(__name__)
+
+GROUP = "deploybot"
+
+#: KEYS[1] the stream, KEYS[2..] dedupe keys; ARGV: ttl seconds, kind, payload.
+#: Returns the new item's id, or false when any dedupe key was seen.
+PUT_LUA = """
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return false end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'kind', ARGV[2], 'payload', ARGV[3])
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], id, 'EX', tonumber(ARGV[1]))
+end
+return id
+"""
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: str
+    kind: str
+    payload: str
+    received_at: datetime
+
+
+class Inbox(Protocol):
+    async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
+        """Record the item unless any dedupe key was seen in the last 7 days (then False)."""
+        ...
+
+    async def take(self, consumer: str, count: int = 10, block_ms: int = 1000) -> list[InboxItem]:
+        """New items for `consumer`, waiting up to `block_ms` (0: do not wait) for one."""
+        ...
+
+    async def ack(self, item_id: str) -> None: ...
+
+    async def reclaim(self, consumer: str, min_idle_ms: int) -> list[InboxItem]:
+        """Items taken (by anyone) but not acked for `min_idle_ms`, now owned by `consumer`."""
+        ...
+
+    async def pending(self) -> int:
+        """Items taken but not yet acked."""
+        ...
+
+    async def length(self) -> int:
+        """Items recorded and not yet acked (taken or not)."""
+        ...
+
+
+def _dedupe_keys(value: str | Sequence[str]) -> list[str]:
+    found = [value] if isinstance(value, str) else list(value)
+    if not found or not all(found):
+        raise ValueError("an inbox item needs at least one non-empty dedupe key")
+    return found
+
+
+def _received_at(item_id: str) -> datetime:
+    """A stream id starts with the milliseconds since the epoch it was added at."""
+    return datetime.fromtimestamp(int(item_id.split("-", 1)[0]) / 1000, UTC)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _item(item_id: Any, fields: Any) -> InboxItem:
+    got = {_text(k): _text(v) for k, v in (fields or {}).items()}
+    ident = _text(item_id)
+    return InboxItem(ident, got.get("kind", ""), got.get("payload", ""), _received_at(ident))
+
+
+class RedisInbox:
+    def __init__(self, client: aioredis.Redis, group: str = GROUP) -> None:
+        self._redis = client
+        self._group = group
+        self._stream = key_names.inbox()
+        self._put = client.register_script(PUT_LUA)
+        self._group_ready = False
+
+    async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
+        seen = [key_names.inbox_seen(key) for key in _dedupe_keys(keys)]
+        ttl = int(SEEN_TTL.total_seconds())
+        added = await self._put(keys=[self._stream, *seen], args=[ttl, kind, payload])
+        return added is not None
+
+    async def take(self, consumer: str, count: int = 10, block_ms: int = 1000) -> list[InboxItem]:
+        async def read() -> Any:
+            return await self._redis.xreadgroup(
+                self._group,
+                consumer,
+                {self._stream: ">"},
+                count=count,
+                block=block_ms if block_ms > 0 else None,
+            )
+
+        answer = await self._grouped(read)
+        streams = answer.items() if isinstance(answer, dict) else (answer or [])
+        return [_item(i, f) for _, entries in streams for i, f in entries if f]
+
+    async def ack(self, item_id: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, self._group, item_id)
+            pipe.xdel(self._stream, item_id)
+            await pipe.execute()
+
+    async def reclaim(self, consumer: str, min_idle_ms: int) -> list[InboxItem]:
+        items: list[InboxItem] = []
+        start = "0-0"
+        for _ in range(100):  # pages of 100: bounded, even on a huge backlog
+
+            async def claim(cursor: str = start) -> Any:
+                return await self._redis.xautoclaim(
+                    self._stream, self._group, consumer, min_idle_ms, cursor, count=100
+                )
+
+            answer = await self._grouped(claim)
+            items += [_item(i, f) for i, f in answer[1] if f]
+            start = _text(answer[0])
+            if start == "0-0":
+                break
+        return items
+
+    async def pending(self) -> int:
+        async def summary() -> Any:
+            return await self._redis.xpending(self._stream, self._group)
+
+        return int((await self._grouped(summary))["pending"])
+
+    async def length(self) -> int:
+        return int(await self._redis.xlen(self._stream))
+
+    async def _grouped(self, call: Callable[[], Any]) -> Any:
+        """Run `call`, creating the consumer group first (and again if the stream vanished)."""
+        if not self._group_ready:
+            await self._create_group()
+        try:
+            return await call()
+        except ResponseError as exc:
+            if not str(exc).startswith("NOGROUP"):
+                raise
+        await self._create_group()
+        return await call()
+
+    async def _create_group(self) -> None:
+        try:
+            # From id 0: items recorded before the group existed are delivered too.
+            await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+
+@dataclass
+class _Taken:
+    consumer: str
+    since: float
+
+
+class MemoryInbox:
+    """The same contract in process. No awaits inside a check-and-set, so each is atomic."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seen: dict[str, float] = {}
+        self._items: dict[str, InboxItem] = {}
+        self._new: list[str] = []
+        self._taken: dict[str, _Taken] = {}
+        self._last_ms = 0
+        self._seq = 0
+        self._arrived = asyncio.Event()
+
+    async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
+        wanted = _dedupe_keys(keys)
+        now = self._clock()
+        if any(self._seen.get(key, 0.0) > now for key in wanted):
+            return False
+        item_id = self._next_id()
+        for key in wanted:
+            self._seen[key] = now + SEEN_TTL.total_seconds()
+        self._items[item_id] = InboxItem(item_id, kind, payload, _received_at(item_id))
+        self._new.append(item_id)
+        self._arrived.set()
+        return True
+
+    async def take(self, consumer: str, count: int = 10, block_ms: int = 1000) -> list[InboxItem]:
+        if not self._new and block_ms > 0:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), block_ms / 1000)
+            except TimeoutError:
+                return []
+        ids, self._new = self._new[:count], self._new[count:]
+        for item_id in ids:
+            self._taken[item_id] = _Taken(consumer, self._clock())
+        return [self._items[item_id] for item_id in ids]
+
+    async def ack(self, item_id: str) -> None:
+        if self._taken.pop(item_id, None) is not None:
+            self._items.pop(item_id, None)
+
+    async def reclaim(self, consumer: str, min_idle_ms: int) -> list[InboxItem]:
+        now = self._clock()
+        idle = [i for i, t in self._taken.items() if (now - t.since) * 1000 >= min_idle_ms]
+        for item_id in idle:
+            self._taken[item_id] = _Taken(consumer, now)
+        return [self._items[item_id] for item_id in sorted(idle, key=_order)]
+
+    async def pending(self) -> int:
+        return len(self._taken)
+
+    async def length(self) -> int:
+        return len(self._items)
+
+    def _next_id(self) -> str:
+        ms = int(time.time() * 1000)
+        if ms > self._last_ms:
+            self._last_ms, self._seq = ms, 0
+        else:
+            self._seq += 1
+        return f"{self._last_ms}-{self._seq}"
+
+
+def _order(item_id: str) -> tuple[int, int]:
+    ms, seq = item_id.split("-", 1)
+    return int(ms), int(seq)
+
+
+Process = Callable[[InboxItem], Awaitable[None]]
+
+
+class InboxWorker:
+    """Takes items, hands each to `process`, acks it when `process` returns.
+
+    When `process` raises, the item is logged (id and kind only) and left unacked: it is retried
+    once it has been idle `retry_after_ms` (each pass reclaims idle items first, whichever
+    consumer took them). A failing inbox (Redis down) is logged and retried after `error_pause`.
+    """
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        process: Process,
+        consumer: str,
+        *,
+        metrics: Metrics | None = None,
+        count: int = 10,
+        block_ms: int = 1000,
+        retry_after_ms: int = 30_000,
+        error_pause: float = 1.0,
+    ) -> None:
+        self.inbox = inbox
+        self.process = process
+        self.consumer = consumer
+        self.metrics = metrics
+        self.count = count
+        self.block_ms = block_ms
+        self.retry_after_ms = retry_after_ms
+        self.error_pause = error_pause
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask `run` to return after the current pass (at most `block_ms` later)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            try:
+                await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
+                await self._handle(await self.inbox.take(self.consumer, self.count, self.block_ms))
+            except (RedisError, OSError) as exc:
+                log.error("inbox unavailable (%s); retrying in %ss", _name(exc), self.error_pause)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.error_pause)
+
+    async def drain_once(self) -> int:
+        """Process what is there now (idle reclaimable items, then new ones) without waiting.
+
+        Returns how many items were processed successfully.
+        """
+        done = await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
+        while batch := await self.inbox.take(self.consumer, self.count, block_ms=0):
+            done += await self._handle(batch)
+        return done
+
+    async def _handle(self, items: list[InboxItem]) -> int:
+        done = 0
+        for item in items:
+            try:
+                await self.process(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The exception's text may quote the payload: only its type is logged.
+                log.error("inbox item %s (%s) failed: %s", item.id, item.kind, _name(exc))
+                log.debug("inbox item %s traceback", item.id, exc_info=True)
+                self._count("failed")
+                continue
+            await self.inbox.ack(item.id)
+            self._count("processed")
+            done += 1
+        return done
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.inbox_outcome(outcome)
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
