@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 
 NOT_YET = {
-    "serve": "the HTTP server (Slack events, Semaphore webhooks, Alertmanager)",
     "socket": "Slack Socket Mode",
     "demo": "the local demo",
 }
@@ -23,6 +22,11 @@ def _parser() -> argparse.ArgumentParser:
         "check-config", help="validate a configuration file and list every problem in it"
     )
     check.add_argument("file", help="path to the deploybot YAML configuration")
+    serve = commands.add_parser(
+        "serve", help="run the HTTP server: Semaphore webhooks, Alertmanager, /healthz, /metrics"
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     for name, what in NOT_YET.items():
         commands.add_parser(name, help=f"{what} (not built yet)")
     return parser
@@ -35,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.config.loader import check_config_command
 
         return check_config_command(args.file)
+    if args.command == "serve":
+        from bot.serve import serve_command
+
+        return serve_command(args.host, args.port)
     if args.command in NOT_YET:
         print(
             f"deploybot {args.command}: {NOT_YET[args.command]} is not built yet in this version.",

@@ -45,6 +45,11 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.alerts_unmatched = Counter(
+            "deploybot_alerts_unmatched",
+            "Alertmanager alerts that mapped to no configured stage",
+            registry=r,
+        )
         self.decisions = Counter(
             "deploybot_decisions",
             "Notices decided, by stage and notice kind",
@@ -92,6 +97,9 @@ class Metrics:
 
     def event_duplicate(self, source: str) -> None:
         self.events_duplicate.labels(source=source).inc()
+
+    def alert_unmatched(self, count: int = 1) -> None:
+        self.alerts_unmatched.inc(count)
 
     def observe_decision(self, project: str, stage: str, decision: Decision) -> None:
         """Count the decision's notices by kind; set the stage's queue and blocker gauges."""

@@ -36,13 +36,21 @@ class SendOnward(_Effect):
     onward: Onward
 
 
+class SetTargetActive(_Effect):
+    """`enforce: true`: activate or deactivate the stage's Semaphore deployment target."""
+
+    type: Literal["target"] = "target"
+    active: bool
+
+
 class Tell(_Effect):
     type: Literal["tell"] = "tell"
     notice: Notice
 
 
 Effect = Annotated[
-    StartDeployment | StopDeployment | SendOnward | Tell, Field(discriminator="type")
+    StartDeployment | StopDeployment | SetTargetActive | SendOnward | Tell,
+    Field(discriminator="type"),
 ]
 EFFECT = TypeAdapter[Effect](Effect)
 
@@ -54,6 +62,8 @@ def effects_of(decision: Decision, event_id: str, project: str, stage: str) -> l
     def next_id() -> str:
         return f"{event_id}#{len(effects)}"
 
+    if decision.target_active is True:  # activate before a deployment starts
+        effects.append(SetTargetActive(id=next_id(), project=project, stage=stage, active=True))
     for deployment in decision.stop:
         effects.append(
             StopDeployment(id=next_id(), project=project, stage=stage, deployment=deployment)
@@ -62,6 +72,8 @@ def effects_of(decision: Decision, event_id: str, project: str, stage: str) -> l
         effects.append(
             StartDeployment(id=next_id(), project=project, stage=stage, deployment=decision.start)
         )
+    if decision.target_active is False:
+        effects.append(SetTargetActive(id=next_id(), project=project, stage=stage, active=False))
     if decision.onward is not None:
         effects.append(
             SendOnward(id=next_id(), project=project, stage=stage, onward=decision.onward)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.core import events as ev
@@ -27,10 +27,14 @@ from bot.store.base import Applied, Commit, Store
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 50
+#: How long a replica holds an effect it is carrying out before another may take it over.
+EFFECT_CLAIM = timedelta(minutes=2)
 #: Events for which a stage without history of its own asks Semaphore for its last good.
 NEEDS_LAST_GOOD = (ev.DeploymentFinished, ev.AlarmFiring, ev.RollbackRequested)
 
 CalendarBlockers = Callable[[str, str, datetime], Sequence[Blocker]]
+#: Called after every applied decision (the timers re-arm the stage's wake-up from it).
+Listener = Callable[[str, str, Decision], Awaitable[None]]
 LastGoodLookup = Callable[[str, str], Awaitable[Deployment | None]]
 
 
@@ -74,9 +78,11 @@ class StageService:
         self.store = store
         self.pipelines = pipelines
         self._calendar = calendar
-        self._last_good = last_good
-        self._effects = effects
+        self.last_good = last_good
+        self.effects = effects
         self.clock = clock
+        self._draining: set[tuple[str, str]] = set()
+        self.listeners: list[Listener] = []
 
     def policy(self, project: str, stage: str) -> StagePolicy:
         for policy in self.pipelines.get(project, []):
@@ -95,8 +101,8 @@ class StageService:
         policy = self.policy(project, stage)
         state = await self.store.load(project, stage)
         external = None
-        if self._last_good and not state.good and isinstance(event, NEEDS_LAST_GOOD):
-            external = await self._last_good(project, stage)
+        if self.last_good and not state.good and isinstance(event, NEEDS_LAST_GOOD):
+            external = await self.last_good(project, stage)
         calendar = tuple(self._calendar(project, stage, self.clock()))
         return StageSnapshot(
             policy=policy, state=state, calendar=calendar, external_last_good=external
@@ -124,26 +130,49 @@ class StageService:
             if result is Applied.DUPLICATE:
                 return None
             if result is Applied.APPLIED:
+                for listener in self.listeners:
+                    await listener(project, stage, decision)
                 await self.drain(project, stage)
                 return decision
         raise StoreContention(f"{project}/{stage}: gave up after {MAX_ATTEMPTS} conflicting writes")
 
     async def drain(self, project: str, stage: str) -> bool:
-        """Carry out the stage's outbox in order. An effect that fails stays, with everything
-        after it, for a later drain (the next event or reconciliation); True when empty."""
-        for raw in await self.store.outbox(project, stage):
-            effect = decode(raw)
-            try:
-                if isinstance(effect, SendOnward):
-                    await self._send_onward(effect)
-                else:
-                    await self._effects(effect)
-            except Exception:
-                log.exception(
-                    "effect %s (%s) failed; it stays in the outbox", effect.id, effect.type
-                )
-                return False
-            await self.store.ack(project, stage, raw)
+        """Carry out the stage's outbox in order; True when it is empty afterwards.
+
+        Each effect is claimed first, so two replicas never carry out the same effect at once;
+        it is acknowledged only after it was carried out, so a crash repeats it (promotions
+        are safe to repeat: their request_token is the deployment's). An effect that fails
+        stays, with everything after it, for a later drain (the next event or reconciliation).
+        An effect that applies an event to the same stage does not drain it again: the loop
+        below picks up what that event added.
+        """
+        if (project, stage) in self._draining:
+            return True
+        self._draining.add((project, stage))
+        try:
+            while outbox := await self.store.outbox(project, stage):
+                for raw in outbox:
+                    if not await self._carry_out(project, stage, raw):
+                        return False
+            return True
+        finally:
+            self._draining.discard((project, stage))
+
+    async def _carry_out(self, project: str, stage: str, raw: str) -> bool:
+        effect = decode(raw)
+        claim = f"effect:{effect.id}"
+        if not await self.store.claim(claim, EFFECT_CLAIM):
+            return False  # another replica is carrying it out
+        try:
+            if isinstance(effect, SendOnward):
+                await self._send_onward(effect)
+            else:
+                await self.effects(effect)
+        except Exception:
+            log.exception("effect %s (%s) failed; it stays in the outbox", effect.id, effect.type)
+            await self.store.release(claim)
+            return False
+        await self.store.ack(project, stage, raw)
         return True
 
     async def _send_onward(self, effect: SendOnward) -> None:

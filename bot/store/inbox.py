@@ -35,6 +35,8 @@ from bot.store.base import SEEN_TTL
 log = logging.getLogger(__name__)
 
 GROUP = "deploybot"
+#: MemoryInbox forgets expired dedupe keys once it holds this many.
+PURGE_AT = 10_000
 
 #: KEYS[1] the stream, KEYS[2..] dedupe keys; ARGV: ttl seconds, kind, payload.
 #: Returns the new item's id, or false when any dedupe key was seen.
@@ -198,6 +200,7 @@ class MemoryInbox:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._seen: dict[str, float] = {}
+        self._purge_at = PURGE_AT
         self._items: dict[str, InboxItem] = {}
         self._new: list[str] = []
         self._taken: dict[str, _Taken] = {}
@@ -211,6 +214,9 @@ class MemoryInbox:
         if any(self._seen.get(key, 0.0) > now for key in wanted):
             return False
         item_id = self._next_id()
+        if len(self._seen) >= self._purge_at:
+            self._seen = {key: until for key, until in self._seen.items() if until > now}
+            self._purge_at = max(PURGE_AT, 2 * len(self._seen))
         for key in wanted:
             self._seen[key] = now + SEEN_TTL.total_seconds()
         self._items[item_id] = InboxItem(item_id, kind, payload, _received_at(item_id))

@@ -81,6 +81,9 @@ class MemoryStore:
         self._mark(key, ttl)
         return True
 
+    async def release(self, name: str) -> None:
+        self._expiring.pop(f"claim:{name}", None)
+
     async def ping(self) -> bool:
         return True
 

@@ -94,6 +94,9 @@ class RedisStore:
         ms = max(1, int(ttl.total_seconds() * 1000))
         return bool(await self._redis.set(keys.claim(name), "1", nx=True, px=ms))
 
+    async def release(self, name: str) -> None:
+        await self._redis.delete(keys.claim(name))
+
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())

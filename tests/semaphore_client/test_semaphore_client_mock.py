@@ -97,9 +97,7 @@ async def test_requests_carry_the_token_and_no_x_semaphore_headers(
     assert details.pipeline.state is PipelineState.RUNNING
 
 
-async def test_every_request_has_explicit_timeouts(
-    client: SemaphoreClient, router: Router
-) -> None:
+async def test_every_request_has_explicit_timeouts(client: SemaphoreClient, router: Router) -> None:
     router.add("GET", "/pipelines/p1", answer({"pipeline": PIPELINE, "blocks": []}))
     router.add("POST", "/promotions", answer("Promotion successfully triggered."))
     await client.describe_pipeline("p1")
@@ -134,7 +132,7 @@ async def test_list_pipelines_follows_next_links_whatever_their_host(
     def pages(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params.get("page", "1"))
         link = (
-            '<http://internal/api/v1alpha/pipelines?project_id=pr&branch_name=main&page=2>; '
+            "<http://internal/api/v1alpha/pipelines?project_id=pr&branch_name=main&page=2>; "
             'rel="next"'
         )
         headers = {"link": link} if page == 1 else {}
@@ -224,8 +222,13 @@ async def test_reserved_promotion_parameter_names_are_rejected(client: Semaphore
 
 
 async def test_list_promotions(client: SemaphoreClient, router: Router) -> None:
-    promotion = {"name": "prod", "status": "processing", "triggered_by": "u", "override": False,
-                 "triggered_at": {"seconds": 1686129844, "nanos": 0}}
+    promotion = {
+        "name": "prod",
+        "status": "processing",
+        "triggered_by": "u",
+        "override": False,
+        "triggered_at": {"seconds": 1686129844, "nanos": 0},
+    }
     router.add("GET", "/promotions", answer([promotion], headers={"per-page": "10"}))
     [listed] = await client.list_promotions("p1", name="prod")
     assert listed.status == "processing"
@@ -237,8 +240,9 @@ WORKFLOW = {"wf_id": "w1", "initial_ppl_id": "p1", "triggered_by": 2, "branch_na
 
 async def test_workflow_calls(client: SemaphoreClient, router: Router) -> None:
     router.add("GET", "/plumber-workflows", answer([WORKFLOW]))
-    router.add("GET", "/plumber-workflows/w1", answer({"workflow": {**WORKFLOW,
-                                                                   "triggered_by": "API"}}))
+    router.add(
+        "GET", "/plumber-workflows/w1", answer({"workflow": {**WORKFLOW, "triggered_by": "API"}})
+    )
     router.add("POST", "/plumber-workflows", answer({"workflow_id": "w2", "pipeline_id": "p2"}))
     router.add("POST", "/plumber-workflows/w1/reschedule", answer({"wf_id": "w3", "ppl_id": "p3"}))
     stopped = "Termination started for 1 pipelines."
@@ -255,23 +259,32 @@ async def test_workflow_calls(client: SemaphoreClient, router: Router) -> None:
     assert await client.terminate_workflow("w1") == stopped
 
 
-async def test_schedule_workflow_is_never_retried(
-    client: SemaphoreClient, router: Router
-) -> None:
+async def test_schedule_workflow_is_never_retried(client: SemaphoreClient, router: Router) -> None:
     router.add("POST", "/plumber-workflows", answer("Internal error", status=503))
     with pytest.raises(ServerError):
         await client.schedule_workflow("pr", "main")
     assert len(router.requests) == 1
 
 
-TARGET = {"id": "t1", "name": "prod", "state": "CORDONED", "active": False,
-          "created_at": "2023-06-07T09:24:04.000000Z", "last_deployment": None}
+TARGET = {
+    "id": "t1",
+    "name": "prod",
+    "state": "CORDONED",
+    "active": False,
+    "created_at": "2023-06-07T09:24:04.000000Z",
+    "last_deployment": None,
+}
 
 
 def deployment(n: int) -> dict[str, Any]:
-    return {"id": f"d{n}", "target_id": "t1", "state": "STARTED", "pipeline_id": f"p{n}",
-            "triggered_by": "Pipeline Done request",
-            "triggered_at": "2023-05-26T10:34:31.000000Z"}
+    return {
+        "id": f"d{n}",
+        "target_id": "t1",
+        "state": "STARTED",
+        "pipeline_id": f"p{n}",
+        "triggered_by": "Pipeline Done request",
+        "triggered_at": "2023-05-26T10:34:31.000000Z",
+    }
 
 
 async def test_deployment_target_calls(client: SemaphoreClient, router: Router) -> None:
@@ -281,10 +294,12 @@ async def test_deployment_target_calls(client: SemaphoreClient, router: Router) 
 
     router.add("GET", "/deployment_targets", by_name)
     router.add("GET", "/deployment_targets/t1", answer(TARGET))
-    router.add("PATCH", "/deployment_targets/t1/activate", answer({"target_id": "t1",
-                                                                   "cordoned": False}))
-    router.add("PATCH", "/deployment_targets/t1/deactivate", answer({"target_id": "t1",
-                                                                     "cordoned": True}))
+    router.add(
+        "PATCH", "/deployment_targets/t1/activate", answer({"target_id": "t1", "cordoned": False})
+    )
+    router.add(
+        "PATCH", "/deployment_targets/t1/deactivate", answer({"target_id": "t1", "cordoned": True})
+    )
     [listed] = await client.list_deployment_targets("pr")
     assert listed.cordoned and listed.state == "cordoned"
     assert (await client.describe_deployment_target("t1")).name == "prod"
@@ -299,18 +314,28 @@ async def test_history_follows_cursor_before_and_keeps_filters(
 ) -> None:
     def history(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("cursor_type") == "BEFORE":
-            return httpx.Response(200, json={"deployments": [deployment(3)],
-                                             "cursor_before": 0, "cursor_after": 5})
-        return httpx.Response(200, json={"deployments": [deployment(1), deployment(2)],
-                                         "cursor_before": 5, "cursor_after": 0})
+            return httpx.Response(
+                200, json={"deployments": [deployment(3)], "cursor_before": 0, "cursor_after": 5}
+            )
+        return httpx.Response(
+            200,
+            json={
+                "deployments": [deployment(1), deployment(2)],
+                "cursor_before": 5,
+                "cursor_after": 0,
+            },
+        )
 
     router.add("GET", "/deployment_targets/t1/history", history)
     filters = HistoryFilter(git_ref_type="branch", git_ref_label="main")
     entries = [d async for d in client.iter_deployment_history("t1", filters=filters)]
     assert [d.id for d in entries] == ["d1", "d2", "d3"]
     first, second = router.requests
-    assert dict(first.url.params) == {"cursor_type": "FIRST", "git_ref_type": "branch",
-                                      "git_ref_label": "main"}
+    assert dict(first.url.params) == {
+        "cursor_type": "FIRST",
+        "git_ref_type": "branch",
+        "git_ref_label": "main",
+    }
     assert second.url.params["cursor_value"] == "5"
     assert second.url.params["git_ref_label"] == "main"
 
@@ -334,15 +359,23 @@ async def test_projects_follow_x_has_more(client: SemaphoreClient, router: Route
         (401, "Unauthorized", Unauthorized, "Unauthorized"),
         (404, "Not Found", NotFound, "Not Found"),
         (404, {"message": "Not found"}, NotFound, "Not found"),
-        (403, "The deployment targets feature is not enabled", Forbidden,
-         "The deployment targets feature is not enabled"),
+        (
+            403,
+            "The deployment targets feature is not enabled",
+            Forbidden,
+            "The deployment targets feature is not enabled",
+        ),
         (400, {"code": "FAILED_PRECONDITION", "message": "nope"}, ApiError, "nope"),
         (422, {"message": "bad state"}, ApiError, "bad state"),
     ],
 )
 async def test_error_statuses_map_to_the_tree(
-    client: SemaphoreClient, router: Router, status: int, body: Any,
-    error: type[ApiError], message: str,
+    client: SemaphoreClient,
+    router: Router,
+    status: int,
+    body: Any,
+    error: type[ApiError],
+    message: str,
 ) -> None:
     def handle(_request: httpx.Request) -> httpx.Response:
         if isinstance(body, str):
@@ -360,11 +393,15 @@ async def test_error_statuses_map_to_the_tree(
 async def test_reads_retry_5xx_then_succeed(
     client: SemaphoreClient, router: Router, sleeps: list[float]
 ) -> None:
-    router.add("GET", "/pipelines/p1", sequence(
-        httpx.Response(500, json="Internal error"),
-        httpx.Response(503, text="unavailable"),
-        httpx.Response(200, json={"pipeline": PIPELINE}),
-    ))
+    router.add(
+        "GET",
+        "/pipelines/p1",
+        sequence(
+            httpx.Response(500, json="Internal error"),
+            httpx.Response(503, text="unavailable"),
+            httpx.Response(200, json={"pipeline": PIPELINE}),
+        ),
+    )
     assert (await client.describe_pipeline("p1")).pipeline.ppl_id == "p1"
     assert len(sleeps) == 2 and all(0 < s <= 0.1 for s in sleeps)
 
@@ -382,10 +419,14 @@ async def test_reads_give_up_after_the_last_attempt(
 async def test_rate_limit_waits_at_least_retry_after(
     client: SemaphoreClient, router: Router, sleeps: list[float]
 ) -> None:
-    router.add("GET", "/pipelines/p1", sequence(
-        httpx.Response(429, text="slow down", headers={"retry-after": "0.05"}),
-        httpx.Response(200, json={"pipeline": PIPELINE}),
-    ))
+    router.add(
+        "GET",
+        "/pipelines/p1",
+        sequence(
+            httpx.Response(429, text="slow down", headers={"retry-after": "0.05"}),
+            httpx.Response(200, json={"pipeline": PIPELINE}),
+        ),
+    )
     await client.describe_pipeline("p1")
     assert sleeps[0] >= 0.05
 

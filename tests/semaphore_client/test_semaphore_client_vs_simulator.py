@@ -98,8 +98,7 @@ async def test_terminate_pipeline(
         "Pipeline termination started."
     )
     pipeline = await sim_client.get_pipeline(pushed["pipeline_id"])
-    assert (pipeline.result, pipeline.result_reason) == (
-        PipelineResult.STOPPED, ResultReason.USER)
+    assert (pipeline.result, pipeline.result_reason) == (PipelineResult.STOPPED, ResultReason.USER)
     assert pipeline.terminate_request == "stop"
     assert await sim_client.terminate_pipeline(pushed["pipeline_id"])  # idempotent
 
@@ -230,13 +229,15 @@ async def test_raw_protocol_details(simulator: Simulator) -> None:
     async with httpx.AsyncClient(base_url=simulator.base_url) as http:
         anonymous = await http.get("/projects")
         assert (anonymous.status_code, anonymous.text) == (401, "Unauthorized")
-        smuggled = await http.get("/pipelines", headers={"Authorization": "Token t",
-                                                         "x-semaphore-user-id": "u"})
+        smuggled = await http.get(
+            "/pipelines", headers={"Authorization": "Token t", "x-semaphore-user-id": "u"}
+        )
         assert (smuggled.status_code, smuggled.text) == (404, "Not Found")
         unknown = await http.get("/nothing-here", headers={"Authorization": "Token t"})
         assert (unknown.status_code, unknown.text) == (404, "oops")
-        terminate = await http.patch("/pipelines/x", headers={"Authorization": "Token t"},
-                                     json={"terminate_request": "true"})
+        terminate = await http.patch(
+            "/pipelines/x", headers={"Authorization": "Token t"}, json={"terminate_request": "true"}
+        )
         assert terminate.status_code == 404
         unlisted = await http.get("/pipelines", headers={"Authorization": "Token t"})
         assert (unlisted.status_code, unlisted.text) == (404, "Not Found")

@@ -32,8 +32,14 @@ def test_every_timestamp_encoding_means_the_same_moment(encoded: Any) -> None:
 
 @pytest.mark.parametrize(
     "unset",
-    [None, "", "0", {"seconds": 0, "nanos": 0}, "1970-01-01 00:00:00.000000Z",
-     "1970-01-01T00:00:00Z"],
+    [
+        None,
+        "",
+        "0",
+        {"seconds": 0, "nanos": 0},
+        "1970-01-01 00:00:00.000000Z",
+        "1970-01-01T00:00:00Z",
+    ],
 )
 def test_unset_timestamps_are_none(unset: Any) -> None:
     assert parse_timestamp(unset) is None

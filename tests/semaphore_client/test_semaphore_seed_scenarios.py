@@ -87,8 +87,11 @@ class Scenario:
 
     async def started(self) -> list[tuple[str, str]]:
         """(file, commit) of every pipeline that started running, in order."""
-        return [(e["pipeline_file"].rsplit("/", 1)[1], e["commit_sha"])
-                for e in await self.events() if e["type"] == "pipeline" and e["state"] == "running"]
+        return [
+            (e["pipeline_file"].rsplit("/", 1)[1], e["commit_sha"])
+            for e in await self.events()
+            if e["type"] == "pipeline" and e["state"] == "running"
+        ]
 
     def at(self, moment: datetime | None) -> float | None:
         """Seconds since the scenario began."""
@@ -111,9 +114,9 @@ async def test_auto_cancel_cancels_the_rollback_and_b_runs_on_the_broken_deploym
     strategy: str,
 ) -> None:
     async with scenario(f'auto_cancel: {{{strategy}: {{when: "true"}}}}') as s:
-        await s.push("aaaa")            # t=0: CI A; t=1 roll-forward A starts
-        await s.advance_to(3.5)          # t=3: A fails (fail-fast), rollback A initialising
-        await s.push("bbbb")             # t=3.5: B pushed; its CI passes at 4.5
+        await s.push("aaaa")  # t=0: CI A; t=1 roll-forward A starts
+        await s.advance_to(3.5)  # t=3: A fails (fail-fast), rollback A initialising
+        await s.push("bbbb")  # t=3.5: B pushed; its CI passes at 4.5
         await s.advance_to(10)
 
         forward_a = await s.pipeline("deploy.yml", "aaaa")
@@ -127,16 +130,18 @@ async def test_auto_cancel_cancels_the_rollback_and_b_runs_on_the_broken_deploym
         assert rollback_a.triggerer.ppl_triggered_by is PipelineTrigger.AUTO_PROMOTION
         assert forward_b.passed and s.at(forward_b.running_at) == 4.5
         assert await s.started() == [
-            ("semaphore.yml", "aaaa"), ("deploy.yml", "aaaa"),
-            ("semaphore.yml", "bbbb"), ("deploy.yml", "bbbb"),
+            ("semaphore.yml", "aaaa"),
+            ("deploy.yml", "aaaa"),
+            ("semaphore.yml", "bbbb"),
+            ("deploy.yml", "bbbb"),
         ]  # the rollback of A never ran: B was deployed on top of the broken A
 
 
 async def test_without_auto_cancel_b_deploys_before_the_rollback() -> None:
     async with scenario("") as s:
-        await s.push("aaaa")            # t=0: CI A; t=1 roll-forward A runs until it fails at 3
+        await s.push("aaaa")  # t=0: CI A; t=1 roll-forward A runs until it fails at 3
         await s.advance_to(0.5)
-        await s.push("bbbb")             # t=0.5: CI B queues behind CI A (same implicit queue)
+        await s.push("bbbb")  # t=0.5: CI B queues behind CI A (same implicit queue)
         await s.advance_to(12)
 
         forward_a = await s.pipeline("deploy.yml", "aaaa")
@@ -148,5 +153,7 @@ async def test_without_auto_cancel_b_deploys_before_the_rollback() -> None:
         assert s.at(rollback_a.created_at) == 3
         assert rollback_a.passed and s.at(rollback_a.running_at) == 6  # after B finished
         assert [x for x in await s.started() if x[0] != "semaphore.yml"] == [
-            ("deploy.yml", "aaaa"), ("deploy.yml", "bbbb"), ("rollback.yml", "aaaa"),
+            ("deploy.yml", "aaaa"),
+            ("deploy.yml", "bbbb"),
+            ("rollback.yml", "aaaa"),
         ]  # B deployed before the rollback of A

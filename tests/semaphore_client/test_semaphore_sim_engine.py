@@ -59,8 +59,11 @@ def push(e: Engine, sha: str, branch: str = "main") -> SimPipeline:
 
 
 def states(e: Engine, pipeline: SimPipeline) -> list[str]:
-    return [ev["state"] for ev in e.events
-            if ev["type"] == "pipeline" and ev["pipeline_id"] == pipeline.ppl_id]
+    return [
+        ev["state"]
+        for ev in e.events
+        if ev["type"] == "pipeline" and ev["pipeline_id"] == pipeline.ppl_id
+    ]
 
 
 def test_lifecycle_states_in_order_and_result_only_when_done() -> None:
@@ -98,8 +101,9 @@ def test_organization_queue_is_shared_by_name() -> None:
 
 
 def test_conditional_queue_picks_the_first_match() -> None:
-    queues = ("queue: [{when: \"branch = 'main'\", name: main-only}, "
-              "{when: true, processing: parallel}]")
+    queues = (
+        "queue: [{when: \"branch = 'main'\", name: main-only}, {when: true, processing: parallel}]"
+    )
     e = engine(queue=queues)
     assert push(e, "a1", branch="main").queue.name == "main-only"
     feature = push(e, "a2", branch="feature")
@@ -140,20 +144,25 @@ def test_terminate_cancels_queued_and_stops_running() -> None:
 
 def test_fail_fast_ends_early_and_marks_other_blocks() -> None:
     e = engine()
-    e.scripts.items.append(OutcomeDef(pipeline_file="semaphore.yml", result="failed",
-                                      duration=5, fail_after=1))
+    e.scripts.items.append(
+        OutcomeDef(pipeline_file="semaphore.yml", result="failed", duration=5, fail_after=1)
+    )
     failing = push(e, "a1")
     advance(e, 1)
     assert (failing.result, failing.result_reason) == ("failed", "test")
     blocks = pipeline_describe(failing, e.world, True)["blocks"]
     assert [(b["result"], b["result_reason"]) for b in blocks] == [
-        ("failed", "test"), ("stopped", "fast_failing"), ("stopped", "fast_failing")]
+        ("failed", "test"),
+        ("stopped", "fast_failing"),
+        ("stopped", "fast_failing"),
+    ]
 
 
 def test_commit_specific_outcome_beats_file_outcome() -> None:
     e = engine()
-    e.scripts.items.append(OutcomeDef(pipeline_file=".semaphore/semaphore.yml",
-                                      commit_sha="bad", result="failed"))
+    e.scripts.items.append(
+        OutcomeDef(pipeline_file=".semaphore/semaphore.yml", commit_sha="bad", result="failed")
+    )
     e.scripts.items.append(OutcomeDef(pipeline_file="semaphore.yml", duration=2))
     assert e.scripts.outcome_for(".semaphore/semaphore.yml", "bad").result == "failed"
     assert e.scripts.outcome_for(".semaphore/semaphore.yml", "good").duration == 2
@@ -182,7 +191,10 @@ def test_cordoned_target_fails_auto_promotions_and_refuses_manual_ones() -> None
     advance(e, 1)
     [entry] = prod.history
     assert (entry.state, entry.state_message, entry.pipeline_id) == (
-        "FAILED", "cordoned_target", "")
+        "FAILED",
+        "cordoned_target",
+        "",
+    )
     assert not [p for p in e.pipelines.values() if p.path == ".semaphore/prod.yml"]
     staging_run = e.pipelines[entry.prev_pipeline_id]
     with pytest.raises(SimError) as refused:
@@ -203,15 +215,15 @@ def test_deprecated_auto_promote_on() -> None:
 
 
 @pytest.mark.parametrize(
-    "parameters", [{"UNKNOWN": "x"}, {"REGION": "mars"}],
+    "parameters",
+    [{"UNKNOWN": "x"}, {"REGION": "mars"}],
 )
 def test_bad_promotion_parameters_are_internal_errors(parameters: dict[str, str]) -> None:
     e = engine()
     ci = push(e, "a1")
     advance(e, 1)
     with pytest.raises(SimError) as failed:
-        e.promoter.trigger(ci, "staging", override=False, parameters=parameters,
-                           request_token="t")
+        e.promoter.trigger(ci, "staging", override=False, parameters=parameters, request_token="t")
     assert (failed.value.status, failed.value.message) == (500, "Internal error")
 
 

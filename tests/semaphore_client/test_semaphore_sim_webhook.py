@@ -50,8 +50,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def test_signed_webhook_is_delivered_when_a_pipeline_is_done(receiver: Receiver) -> None:
     sim = Simulator(default_duration=0.05, webhook_url=receiver.url, webhook_secret=SECRET)
     async with sim, httpx.AsyncClient(base_url=sim.url) as control:
-        pushed = (await control.post("/_sim/push", json={"project": "demo",
-                                                          "commit_sha": "c" * 40})).json()
+        pushed = (
+            await control.post("/_sim/push", json={"project": "demo", "commit_sha": "c" * 40})
+        ).json()
         await asyncio.wait_for(receiver.arrived.wait(), timeout=5)
         await sim.drain_webhooks()
         events = (await control.get("/_sim/events")).json()["events"]
@@ -76,13 +77,15 @@ async def test_signed_webhook_is_delivered_when_a_pipeline_is_done(receiver: Rec
     assert [b.name for b in event.blocks] == ["Build", "Test"]
     delivered = [e for e in events if e["type"] == "webhook"]
     assert [(e["pipeline_id"], e["state"], e["http_status"]) for e in delivered] == [
-        (pushed["pipeline_id"], "delivered", 204)]
+        (pushed["pipeline_id"], "delivered", 204)
+    ]
 
 
 async def test_without_a_secret_the_webhook_is_unsigned(receiver: Receiver) -> None:
-    async with Simulator(default_duration=0.01) as sim, httpx.AsyncClient(
-        base_url=sim.url
-    ) as control:
+    async with (
+        Simulator(default_duration=0.01) as sim,
+        httpx.AsyncClient(base_url=sim.url) as control,
+    ):
         configured = await control.put("/_sim/webhook", json={"url": receiver.url})
         assert configured.json() == {"url": receiver.url, "signed": False}
         await control.post("/_sim/push", json={"project": "demo"})
@@ -92,8 +95,9 @@ async def test_without_a_secret_the_webhook_is_unsigned(receiver: Receiver) -> N
 
 
 async def test_an_unreachable_receiver_is_recorded_not_fatal() -> None:
-    sim = Simulator(default_duration=0.01, webhook_url="http://127.0.0.1:9/nowhere",
-                    webhook_secret=SECRET)
+    sim = Simulator(
+        default_duration=0.01, webhook_url="http://127.0.0.1:9/nowhere", webhook_secret=SECRET
+    )
     async with sim:
         sim.engine.start_workflow("demo")
         await sim.wait_for(lambda: any(e["type"] == "webhook" for e in sim.engine.events))

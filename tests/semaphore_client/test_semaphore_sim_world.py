@@ -34,8 +34,16 @@ def test_conditions(when: str | bool, holds: bool) -> None:
 
 @pytest.mark.parametrize(
     "when",
-    ["", "result =", "result = 'passed' and", "(result = 'passed'", "colour = 'red'",
-     "change_in('/lib')", "result == 'passed'", "result = 'passed' extra"],
+    [
+        "",
+        "result =",
+        "result = 'passed' and",
+        "(result = 'passed'",
+        "colour = 'red'",
+        "change_in('/lib')",
+        "result == 'passed'",
+        "result = 'passed' extra",
+    ],
 )
 def test_unreadable_conditions_are_rejected(when: str) -> None:
     with pytest.raises(ConditionError):
@@ -55,7 +63,9 @@ def test_default_world_is_ci_to_beta_to_prod() -> None:
 
 
 def test_pipeline_file_paths_resolve_like_semaphore() -> None:
-    assert resolve_pipeline_file(".semaphore/semaphore.yml", "deploy.yml") == ".semaphore/deploy.yml"
+    assert (
+        resolve_pipeline_file(".semaphore/semaphore.yml", "deploy.yml") == ".semaphore/deploy.yml"
+    )
     assert resolve_pipeline_file(".semaphore/semaphore.yml", "/ops/deploy.yml") == "ops/deploy.yml"
     assert resolve_pipeline_file(".semaphore/a/b.yml", "../c.yml") == ".semaphore/c.yml"
 
@@ -75,10 +85,14 @@ projects:
     ("extra", "complaint"),
     [
         ("promotions: [{name: x, pipeline_file: missing.yml}]", "is not declared"),
-        ("promotions: [{name: x, pipeline_file: semaphore.yml, deployment_target: nope}]",
-         "unknown deployment_target"),
-        ("promotions: [{name: x, pipeline_file: semaphore.yml, auto_promote: {when: 'x ='}}]",
-         "unknown term 'x'"),
+        (
+            "promotions: [{name: x, pipeline_file: semaphore.yml, deployment_target: nope}]",
+            "unknown deployment_target",
+        ),
+        (
+            "promotions: [{name: x, pipeline_file: semaphore.yml, auto_promote: {when: 'x ='}}]",
+            "unknown term 'x'",
+        ),
         ("queue: {scope: organization, processing: serialized}", "scope is only allowed"),
         ("queue: {}", "needs a name or processing"),
         ("auto_cancel: {running: {when: \"change_in('/x')\"}}", "change_in"),
@@ -92,4 +106,5 @@ def test_bad_worlds_say_what_is_wrong(extra: str, complaint: str) -> None:
 def test_jobs_and_agents_are_ignored() -> None:
     world = parse_world(MINIMAL.replace("EXTRA", ""))
     assert [b.name for b in world.projects[0].pipelines[".semaphore/semaphore.yml"].blocks] == [
-        "Test"]
+        "Test"
+    ]

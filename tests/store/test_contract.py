@@ -106,5 +106,11 @@ async def test_a_claim_is_granted_once(store: Store) -> None:
     assert await store.claim("job@10:05", timedelta(minutes=5))
 
 
+async def test_a_released_claim_can_be_claimed_again(store: Store) -> None:
+    assert await store.claim("effect:e1#0", timedelta(minutes=5))
+    await store.release("effect:e1#0")
+    assert await store.claim("effect:e1#0", timedelta(minutes=5))
+
+
 async def test_ping(store: Store) -> None:
     assert await store.ping()

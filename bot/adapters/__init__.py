@@ -1,0 +1,1 @@
+"""Adapters: the outside world (Semaphore, Slack) behind the ports the service layer uses."""

@@ -1,0 +1,90 @@
+"""Semaphore's "pipeline done" news, in deploybot's events.
+
+A CI pipeline (a workflow's initial pipeline) that passed on the project's deploy branch makes
+its commit ready for the first stage. A promoted pipeline that is the deploy pipeline of a
+deployment deploybot runs finishes that deployment. Event ids depend only on the pipeline, so
+the webhook and reconciliation's polling of the same pipeline are one event, applied once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from bot.config.models import DeploybotConfig, ProjectConfig
+from bot.core import events as ev
+from bot.core.model import Change, DeploymentState, StageState
+from semaphore_client import Pipeline, PipelineDoneEvent, PipelineResult
+
+Outcome = Literal["succeeded", "failed", "cancelled"]
+OUTCOMES: dict[PipelineResult, Outcome] = {
+    PipelineResult.PASSED: "succeeded",
+    PipelineResult.FAILED: "failed",
+    PipelineResult.STOPPED: "cancelled",
+    PipelineResult.CANCELED: "cancelled",
+}
+
+
+def project_for(config: DeploybotConfig, semaphore_project: str) -> ProjectConfig | None:
+    for project in config.projects:
+        if semaphore_project in (project.semaphore_project, project.name):
+            return project
+    return None
+
+
+def is_ci(pipeline: Pipeline) -> bool:
+    return not pipeline.promotion_of
+
+
+def change_ready(
+    project: ProjectConfig,
+    pipeline: Pipeline,
+    author: str = "",
+    workflow_created: datetime | None = None,
+) -> ev.ChangeReady | None:
+    """The first stage's ChangeReady for a CI pipeline that passed on the deploy branch."""
+    if not (is_ci(pipeline) and pipeline.is_done and pipeline.passed):
+        return None
+    if pipeline.branch_name and pipeline.branch_name != project.branch:
+        return None
+    created = workflow_created or pipeline.created_at or pipeline.done_at or datetime.now(UTC)
+    change = Change(
+        sha=pipeline.commit_sha,
+        message=pipeline.commit_message,
+        author=author,
+        workflow_id=pipeline.wf_id,
+        ci_pipeline_id=pipeline.ppl_id,
+        created_at=created,
+    )
+    return ev.ChangeReady(id=f"ci:{pipeline.ppl_id}", change=change)
+
+
+def deployment_finished(
+    pipeline: Pipeline, stages: dict[str, StageState]
+) -> tuple[str, ev.DeploymentFinished] | None:
+    """The stage and event for a deploy pipeline of a running deployment, if it is one."""
+    if is_ci(pipeline) or not pipeline.is_done or pipeline.result is None:
+        return None
+    for stage, state in stages.items():
+        current = state.current
+        if current is None or current.state is not DeploymentState.RUNNING:
+            continue
+        mine = current.deploy_pipeline_id == pipeline.ppl_id or (
+            not current.deploy_pipeline_id and current.source_pipeline_id == pipeline.promotion_of
+        )
+        if mine:
+            reason = pipeline.result_reason.value if pipeline.result_reason else ""
+            finished = ev.DeploymentFinished(
+                id=f"done:{pipeline.ppl_id}",
+                deployment_id=current.id,
+                outcome=OUTCOMES.get(pipeline.result, "failed"),
+                detail=f"deploy pipeline {pipeline.result.value}"
+                + (f" ({reason})" if reason else ""),
+            )
+            return stage, finished
+    return None
+
+
+def webhook_author(event: PipelineDoneEvent) -> str:
+    sender = event.revision.sender
+    return sender.login if sender is not None else ""

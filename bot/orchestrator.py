@@ -1,0 +1,282 @@
+"""The orchestrator: what deploybot does with news from outside and requests from people.
+
+    inbox item (webhook, alert) -> events -> StageService.handle -> decisions -> effects
+    reconcile(): poll Semaphore for what webhooks may have missed, tick every stage, and
+                 carry out any effects a crash left in an outbox
+
+People's requests (the Slack issue calls these) become events with ids of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from bot.adapters.semaphore import Semaphore, SemaphoreEffects
+from bot.adapters.semaphore_events import (
+    change_ready,
+    deployment_finished,
+    project_for,
+    webhook_author,
+)
+from bot.config.models import DeploybotConfig, ProjectConfig
+from bot.core import events as ev
+from bot.core.decision import Decision
+from bot.core.model import Blocker, BlockerKind, Change, DeploymentState, StageState
+from bot.service.alerts import AlertmanagerPayload, alarm_events
+from bot.service.stages import StageService
+from bot.store.inbox import InboxItem
+from semaphore_client import Pipeline, PipelineDoneEvent, SemaphoreError
+
+log = logging.getLogger(__name__)
+
+#: How far back reconciliation looks for CI pipelines that finished.
+RECONCILE_LOOKBACK = timedelta(hours=6)
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        config: DeploybotConfig,
+        stages: StageService,
+        semaphore: Semaphore,
+        effects: SemaphoreEffects,
+    ) -> None:
+        self.config = config
+        self.stages = stages
+        self.semaphore = semaphore
+        self.effects = effects
+
+    # -- news from outside ------------------------------------------------------------------
+
+    async def process(self, item: InboxItem) -> None:
+        """The inbox worker's `process`: an item that cannot be read is logged and dropped."""
+        try:
+            if item.kind == "semaphore":
+                await self.on_pipeline_done(PipelineDoneEvent.from_body(item.payload))
+            elif item.kind == "alertmanager":
+                await self.on_alerts(AlertmanagerPayload.model_validate_json(item.payload))
+            else:
+                log.warning("inbox item %s has an unknown kind %r; dropped", item.id, item.kind)
+        except (SemaphoreError, ValidationError) as exc:
+            if isinstance(exc, SemaphoreError) and exc.status is None:
+                raise  # Semaphore unreachable: leave the item for a retry
+            log.warning("inbox item %s (%s) unreadable, dropped: %s", item.id, item.kind, exc)
+
+    async def on_pipeline_done(self, done: PipelineDoneEvent) -> None:
+        project = project_for(self.config, done.project.name)
+        if project is None:
+            log.info(
+                "pipeline %s of unconfigured project %r ignored",
+                done.pipeline.ppl_id,
+                done.project.name,
+            )
+            return
+        pipeline = done.pipeline
+        if done.workflow.initial_pipeline_id in ("", pipeline.ppl_id):
+            # The workflow's initial (CI) pipeline: the webhook names its commit in `revision`.
+            branch = done.revision.branch.name if done.revision.branch else ""
+            pipeline = pipeline.model_copy(
+                update={
+                    "commit_sha": pipeline.commit_sha or done.revision.commit_sha,
+                    "commit_message": pipeline.commit_message or done.revision.commit_message,
+                    "branch_name": pipeline.branch_name or branch,
+                    "wf_id": pipeline.wf_id or done.workflow.id,
+                }
+            )
+        else:
+            # A promoted pipeline: the webhook does not say what it was promoted from.
+            pipeline = await self.semaphore.client.get_pipeline(pipeline.ppl_id)
+        await self._pipeline(project, pipeline, webhook_author(done), done.workflow.created_at)
+
+    async def _pipeline(
+        self,
+        project: ProjectConfig,
+        pipeline: Pipeline,
+        author: str = "",
+        created: datetime | None = None,
+    ) -> None:
+        ready = change_ready(project, pipeline, author, created)
+        if ready is not None:
+            await self.stages.handle(project.name, project.stages[0].name, ready)
+            return
+        states = {
+            s.name: await self.stages.store.load(project.name, s.name) for s in project.stages
+        }
+        found = deployment_finished(pipeline, states)
+        if found is not None:
+            stage, finished = found
+            await self.stages.handle(project.name, stage, finished)
+
+    async def on_alerts(self, payload: AlertmanagerPayload) -> None:
+        routing = alarm_events(payload, self.config)
+        for project, stage, event in routing.events:
+            await self.stages.handle(project, stage, event)
+
+    # -- reconciliation -----------------------------------------------------------------------
+
+    async def reconcile(self, now: datetime | None = None) -> None:
+        """Everything a lost webhook, a crash or a missed timer may have left undone."""
+        now = now or self.stages.clock()
+        for project in self.config.projects:
+            try:
+                await self._reconcile_ci(project, now)
+                for stage in project.stages:
+                    await self._reconcile_stage(project, stage.name)
+            except SemaphoreError as exc:
+                log.warning("reconciling %s: Semaphore answered %s", project.name, exc)
+            for stage in project.stages:
+                await self.stages.drain(project.name, stage.name)
+                await self.tick(project.name, stage.name, now)
+
+    async def _reconcile_ci(self, project: ProjectConfig, now: datetime) -> None:
+        """The newest CI pipeline that passed on the deploy branch (older ones it supersedes;
+        with `supersede: false` on the first stage, every one in the lookback)."""
+        project_id = await self.semaphore.project_id(project.name)
+        every = not project.stages[0].supersede
+        pipelines = self.semaphore.client.iter_pipelines(
+            project_id, branch_name=project.branch, done_after=now - RECONCILE_LOOKBACK
+        )
+        passed = []
+        async for pipeline in pipelines:
+            if not pipeline.promotion_of and pipeline.is_done and pipeline.passed:
+                passed.append(pipeline)
+                if not every:
+                    break
+        for pipeline in reversed(passed):
+            await self._pipeline(project, pipeline)
+
+    async def _reconcile_stage(self, project: ProjectConfig, stage: str) -> None:
+        current = (await self.stages.store.load(project.name, stage)).current
+        if current is None or current.state is not DeploymentState.RUNNING:
+            return
+        if not current.deploy_pipeline_id:
+            await self.effects.confirm_started(current)
+            current = (await self.stages.store.load(project.name, stage)).current
+        if current is not None and current.deploy_pipeline_id:
+            pipeline = await self.semaphore.client.get_pipeline(current.deploy_pipeline_id)
+            await self._pipeline(project, pipeline)
+
+    async def tick(self, project: str, stage: str, at: datetime) -> Decision | None:
+        return await self.stages.handle(
+            project, stage, ev.Tick(id=f"tick:{project}:{stage}:{at.isoformat()}")
+        )
+
+    # -- requests from people (the Slack issue calls these) -----------------------------------
+
+    async def block(
+        self, project: str, stage: str, by: str, reason: str, until: datetime | None = None
+    ) -> Decision | None:
+        blocker = Blocker(
+            id=_short_id(),
+            kind=BlockerKind.MANUAL,
+            reason=reason,
+            author=by,
+            created_at=self.stages.clock(),
+            until=until,
+        )
+        return await self.stages.handle(
+            project, stage, ev.BlockerAdded(id=f"block:{blocker.id}", blocker=blocker)
+        )
+
+    async def freeze(
+        self, project: str, stage: str, by: str, reason: str, start: datetime, end: datetime
+    ) -> Decision | None:
+        blocker = Blocker(
+            id=_short_id(),
+            kind=BlockerKind.FREEZE,
+            reason=reason,
+            author=by,
+            created_at=self.stages.clock(),
+            starts_at=start,
+            until=end,
+        )
+        return await self.stages.handle(
+            project, stage, ev.BlockerAdded(id=f"freeze:{blocker.id}", blocker=blocker)
+        )
+
+    async def unblock(self, project: str, stage: str, by: str, blocker_id: str) -> Decision | None:
+        event = ev.BlockerLifted(
+            id=f"unblock:{blocker_id}:{_short_id()}", blocker_id=blocker_id, by=by
+        )
+        return await self.stages.handle(project, stage, event)
+
+    async def approve_rollback(
+        self, project: str, stage: str, by: str, request_id: str
+    ) -> Decision | None:
+        """`request_id` names the click (the alert's message), so a double click acts once."""
+        return await self.stages.handle(
+            project, stage, ev.RollbackApproved(id=f"approve:{request_id}", by=by)
+        )
+
+    async def dismiss_rollback(
+        self, project: str, stage: str, by: str, request_id: str
+    ) -> Decision | None:
+        return await self.stages.handle(
+            project, stage, ev.RollbackDismissed(id=f"dismiss:{request_id}", by=by)
+        )
+
+    async def rollback(
+        self,
+        project: str,
+        stage: str,
+        by: str,
+        reason: str,
+        to_sha: str | None = None,
+        force: bool = False,
+        request_id: str | None = None,
+    ) -> Decision | None:
+        event = ev.RollbackRequested(
+            id=f"rollback:{request_id or _short_id()}",
+            by=by,
+            reason=reason,
+            to_sha=to_sha,
+            force=force,
+        )
+        return await self.stages.handle(project, stage, event)
+
+    async def emergency(
+        self,
+        project: str,
+        stage: str,
+        sha: str,
+        by: str,
+        reason: str,
+        request_id: str | None = None,
+    ) -> Decision | None:
+        """Deploy `sha` to `stage` now, past every blocker; its CI pipeline is looked up."""
+        config = self.config.project(project)
+        project_id = await self.semaphore.project_id(project)
+        async for pipeline in self.semaphore.client.iter_pipelines(
+            project_id, branch_name=config.branch
+        ):
+            if pipeline.promotion_of or not pipeline.commit_sha.startswith(sha.lower()):
+                continue
+            created = pipeline.created_at or self.stages.clock()
+            change = Change(
+                sha=pipeline.commit_sha,
+                message=pipeline.commit_message,
+                workflow_id=pipeline.wf_id,
+                ci_pipeline_id=pipeline.ppl_id,
+                created_at=created,
+            )
+            event = ev.EmergencyRequested(
+                id=f"emergency:{request_id or _short_id()}",
+                change=change,
+                source_pipeline_id=pipeline.ppl_id,
+                by=by,
+                reason=reason,
+            )
+            return await self.stages.handle(project, stage, event)
+        return None
+
+    async def states(self, project: str) -> dict[str, StageState]:
+        config = self.config.project(project)
+        return {s.name: await self.stages.store.load(project, s.name) for s in config.stages}
+
+
+def _short_id() -> str:
+    return uuid.uuid4().hex[:8]

@@ -1,0 +1,161 @@
+"""Everything `deploybot serve` runs, built from settings and the configuration, and the same
+for the scenario runner and the end-to-end tests: store and inbox (Redis, or embedded), the
+Semaphore client, the stage service, the orchestrator, the timers, the inbox worker and the
+HTTP server. bootstrap.py builds the parts; this module starts and stops them together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import redis.asyncio as aioredis
+
+from bot.adapters.semaphore import Semaphore, SemaphoreEffects
+from bot.bootstrap import NOT_PERSISTED, build_stage_service
+from bot.config.models import DeploybotConfig
+from bot.core.decision import Decision
+from bot.errors import DeploybotError
+from bot.http.app import build_app
+from bot.http.deps import HttpDeps
+from bot.http.server import RunningServer, start_server
+from bot.metrics import Metrics
+from bot.orchestrator import Orchestrator
+from bot.service.effects import Effect, Tell
+from bot.service.stages import StageService, utcnow
+from bot.settings import Settings
+from bot.store import MemoryStore, RedisStore, Store
+from bot.store.inbox import Inbox, InboxWorker, MemoryInbox, RedisInbox
+from bot.timers import Timers
+from semaphore_client import SemaphoreClient
+
+log = logging.getLogger("deploybot")
+
+
+class MissingSetting(DeploybotError):
+    """A setting `serve` needs is not in the environment."""
+
+
+def _stores(settings: Settings) -> tuple[Store, Inbox]:
+    if settings.redis_url is None:
+        log.warning(NOT_PERSISTED)
+        return MemoryStore(), MemoryInbox()
+    log.info("state is kept in Redis at %s", settings.redis_url_for_logs)
+    client = aioredis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+    return RedisStore(client), RedisInbox(client)
+
+
+def _semaphore_client(settings: Settings, http: httpx.AsyncClient | None) -> SemaphoreClient:
+    token = settings.semaphore_api_token
+    if token is None or not settings.semaphore_base_url:
+        raise MissingSetting(
+            "set SEMAPHORE_API_TOKEN, and SEMAPHORE_ORG (or SEMAPHORE_API_URL for a self-hosted "
+            "Semaphore or the simulator)"
+        )
+    return SemaphoreClient(
+        token=token.get_secret_value(), base_url=settings.semaphore_base_url, http=http
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: DeploybotConfig
+    store: Store
+    inbox: Inbox
+    semaphore: Semaphore
+    stages: StageService
+    orchestrator: Orchestrator
+    timers: Timers
+    worker: InboxWorker
+    metrics: Metrics
+    server: RunningServer | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def health(self) -> dict[str, bool]:
+        worker = bool(self._tasks) and not any(t.done() for t in self._tasks)
+        return {
+            "redis": await self.store.ping(),
+            "scheduler": self.timers.running,
+            "worker": worker,
+        }
+
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, reconcile: bool = True
+    ) -> RunningServer:
+        deps = HttpDeps(
+            inbox=self.inbox,
+            config=self.config,
+            webhook_secret=_secret(self.settings.semaphore_webhook_secret),
+            metrics=self.metrics,
+            health=self.health,
+        )
+        self.server = await start_server(build_app(deps), host, port)
+        await self.timers.start(reconcile=reconcile)
+        self._tasks.append(asyncio.create_task(self.worker.run(), name="inbox-worker"))
+        log.info("deploybot serves on %s", self.server.url)
+        return self.server
+
+    async def stop(self) -> None:
+        self.worker.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.timers.stop()
+        if self.server is not None:
+            await self.server.stop()
+        await self.semaphore.client.aclose()
+        await self.store.close()
+
+
+def build_runtime(
+    settings: Settings,
+    config: DeploybotConfig,
+    *,
+    store: Store | None = None,
+    inbox: Inbox | None = None,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    consumer: str | None = None,
+) -> Runtime:
+    if store is None or inbox is None:
+        store, inbox = _stores(settings)
+    metrics = Metrics()
+    semaphore = Semaphore(_semaphore_client(settings, http), config)
+    stages = build_stage_service(config, store, clock=clock)
+    effects = SemaphoreEffects(semaphore, stages, tell=_log_notice)
+    stages.effects = effects
+    stages.last_good = lambda project, stage: semaphore.last_good(stages.policy(project, stage))
+
+    async def observe(project: str, stage: str, decision: Decision) -> None:
+        metrics.observe_decision(project, stage, decision)
+        if decision.start is not None:
+            metrics.promotion_triggered(project, stage, decision.start.kind)
+
+    stages.listeners.append(observe)
+    orchestrator = Orchestrator(config, stages, semaphore, effects)
+    timers = Timers(orchestrator, config, clock=clock)
+    name = consumer or f"{socket.gethostname()}-{os.getpid()}"
+    worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000)
+    return Runtime(
+        settings, config, store, inbox, semaphore, stages, orchestrator, timers, worker, metrics
+    )
+
+
+def _log_notice(effect: Effect) -> None:
+    """Until Slack is wired in, notices go to the log (people's text is logged as data)."""
+    if isinstance(effect, Tell):
+        notice = effect.notice
+        log.info("%s/%s %s: %s", notice.project, notice.stage, notice.kind, notice.text)
+
+
+def _secret(value: object) -> str | None:
+    get = getattr(value, "get_secret_value", None)
+    return get() if callable(get) else None

@@ -1,0 +1,115 @@
+"""Timed work on APScheduler 3 (asyncio): each stage's next wake-up and the reconciliation job.
+
+Nothing timed is stored in the scheduler: wake-ups are derived from the stage states in the
+store (a bake's end, a blocker's expiry, the calendar's next boundary), so they survive
+restarts by being re-armed at startup and after every decision. Two replicas arm the same
+wake-ups; the tick's event id is the stage and the wake time, so the store applies it once.
+The reconciliation job runs once per interval across replicas (a claim keyed by its slot).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config.models import DeploybotConfig
+from bot.core.calendar import Calendar
+from bot.core.decision import Decision
+from bot.core.model import StageState
+from bot.core.wake import next_wake
+from bot.orchestrator import Orchestrator
+
+log = logging.getLogger(__name__)
+
+
+class Timers:
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        config: DeploybotConfig,
+        *,
+        clock: Callable[[], datetime],
+        scheduler: AsyncIOScheduler | None = None,
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.config = config
+        self.clock = clock
+        self.scheduler = scheduler or AsyncIOScheduler(
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+        )
+        self.calendars: dict[tuple[str, str], Calendar] = {
+            (p.name, s.name): p.calendar(s.name) for p in config.projects for s in p.stages
+        }
+        self.interval = config.reconcile_interval
+        orchestrator.stages.listeners.append(self._rearm)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    async def start(self, reconcile: bool = True) -> None:
+        self.scheduler.start()
+        if reconcile:
+            self.scheduler.add_job(
+                self.reconcile,
+                "interval",
+                seconds=self.interval.total_seconds(),
+                id="reconcile",
+                replace_existing=True,
+                next_run_time=self.clock(),
+            )
+        for project, stage in self.calendars:
+            await self.arm(project, stage)
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def arm(
+        self, project: str, stage: str, state: StageState | None = None
+    ) -> datetime | None:
+        """Schedule the stage's next wake-up (replacing the one armed before)."""
+        if state is None:
+            state = await self.orchestrator.stages.store.load(project, stage)
+        now = self.clock()
+        wake = next_wake(state, self.calendars[(project, stage)], now)
+        job_id = f"wake:{project}:{stage}"
+        if wake is None:
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+            return None
+        self.scheduler.add_job(
+            self.wake,
+            "date",
+            run_date=wake,
+            id=job_id,
+            replace_existing=True,
+            args=[project, stage, wake],
+        )
+        return wake
+
+    async def wake(self, project: str, stage: str, at: datetime) -> None:
+        try:
+            decision = await self.orchestrator.tick(project, stage, at)
+        except Exception:
+            log.exception("wake-up of %s/%s at %s failed", project, stage, at.isoformat())
+            return
+        if decision is None or not decision.changed:
+            await self.arm(project, stage)
+
+    async def reconcile(self) -> None:
+        slot = int(self.clock().timestamp() // max(1, self.interval.total_seconds()))
+        claimed = await self.orchestrator.stages.store.claim(f"job:reconcile:{slot}", self.interval)
+        if not claimed:
+            return  # another replica reconciles this interval
+        try:
+            await self.orchestrator.reconcile()
+        except Exception:
+            log.exception("reconciliation failed; the next interval tries again")
+
+    async def _rearm(self, project: str, stage: str, decision: Decision) -> None:
+        if self.running:
+            await self.arm(project, stage, decision.state)

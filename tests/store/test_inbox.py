@@ -1,0 +1,293 @@
+"""The inbox contract on three backends (in-memory, fakeredis, a real redis-server), and the
+worker that drains it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import fakeredis
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from bot.metrics import Metrics
+from bot.store.inbox import Inbox, InboxItem, InboxWorker, MemoryInbox, RedisInbox
+
+
+@dataclass
+class Backend:
+    """Builds inboxes that share one backend: two of them are two replicas of the bot."""
+
+    make: Callable[[], Inbox]
+    closers: list[aioredis.Redis] = field(default_factory=list)
+
+
+@pytest.fixture(params=["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        shared = MemoryInbox()
+        yield Backend(lambda: shared)
+        return
+    clients: list[aioredis.Redis] = []
+    if request.param == "fakeredis":
+        server = fakeredis.FakeServer()
+
+        def client() -> aioredis.Redis:
+            return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+    else:
+        url = request.getfixturevalue("redis_server")
+        await (first := aioredis.Redis.from_url(url, decode_responses=True)).flushdb()
+        clients.append(first)
+
+        def client() -> aioredis.Redis:
+            return aioredis.Redis.from_url(url, decode_responses=True)
+
+    def make() -> Inbox:
+        clients.append(c := client())
+        return RedisInbox(c)
+
+    yield Backend(make, clients)
+    for c in clients:
+        await c.aclose()
+
+
+@pytest.fixture
+def inbox(backend: Backend) -> Inbox:
+    return backend.make()
+
+
+async def test_a_recorded_item_is_taken_with_its_kind_payload_and_time(inbox: Inbox) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    assert await inbox.put("semaphore", ["webhook:1"], '{"a": 1}')
+    [item] = await inbox.take("c1", block_ms=0)
+    assert (item.kind, item.payload) == ("semaphore", '{"a": 1}')
+    assert before <= item.received_at <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+async def test_a_duplicate_key_records_nothing(inbox: Inbox) -> None:
+    assert await inbox.put("semaphore", "webhook:1", "first")
+    assert not await inbox.put("semaphore", "webhook:1", "second")
+    assert await inbox.length() == 1
+    assert [i.payload for i in await inbox.take("c1", block_ms=0)] == ["first"]
+
+
+async def test_a_delivery_is_a_duplicate_when_any_of_its_keys_was_seen(inbox: Inbox) -> None:
+    assert await inbox.put("semaphore", ["webhook:1", "pipeline:p1:passed"], "one")
+    # A redelivery with a new webhook id, but the same pipeline and result.
+    assert not await inbox.put("semaphore", ["webhook:2", "pipeline:p1:passed"], "again")
+    # The refused delivery marked nothing: its webhook id is still new.
+    assert await inbox.put("semaphore", ["webhook:2", "pipeline:p1:failed"], "two")
+    assert not await inbox.put("semaphore", ["webhook:1"], "late")
+    assert await inbox.length() == 2
+
+
+async def test_an_item_needs_a_dedupe_key(inbox: Inbox) -> None:
+    with pytest.raises(ValueError):
+        await inbox.put("semaphore", [], "x")
+    with pytest.raises(ValueError):
+        await inbox.put("semaphore", [""], "x")
+
+
+async def test_items_are_taken_in_the_order_recorded(inbox: Inbox) -> None:
+    for n in range(7):
+        await inbox.put("alertmanager", [f"k{n}"], str(n))
+    first = await inbox.take("c1", count=4, block_ms=0)
+    rest = await inbox.take("c1", count=10, block_ms=0)
+    assert [i.payload for i in first + rest] == [str(n) for n in range(7)]
+    assert [i.id for i in first + rest] == sorted(
+        (i.id for i in first + rest), key=lambda x: tuple(map(int, x.split("-")))
+    )
+
+
+async def test_each_item_goes_to_one_consumer_of_two_replicas(backend: Backend) -> None:
+    one, two = backend.make(), backend.make()
+    for n in range(20):
+        await one.put("semaphore", [f"k{n}"], str(n))
+    got: dict[str, list[str]] = {"a": [], "b": []}
+    while True:
+        a, b = await asyncio.gather(
+            one.take("replica-a", count=3, block_ms=0), two.take("replica-b", count=3, block_ms=0)
+        )
+        if not a and not b:
+            break
+        got["a"] += [i.payload for i in a]
+        got["b"] += [i.payload for i in b]
+    assert sorted(got["a"] + got["b"], key=int) == [str(n) for n in range(20)]
+    assert not set(got["a"]) & set(got["b"])
+    assert got["a"] and got["b"]
+
+
+async def test_items_recorded_before_the_first_take_are_delivered(backend: Backend) -> None:
+    writer, reader = backend.make(), backend.make()
+    await writer.put("semaphore", ["k"], "early")
+    assert [i.payload for i in await reader.take("c1", block_ms=0)] == ["early"]
+
+
+async def test_take_waits_for_an_item(inbox: Inbox, backend: Backend) -> None:
+    writer = backend.make()
+    waiting = asyncio.create_task(inbox.take("c1", block_ms=5000))
+    await asyncio.sleep(0.05)
+    await writer.put("semaphore", ["k"], "arrived")
+    assert [i.payload for i in await asyncio.wait_for(waiting, 5)] == ["arrived"]
+
+
+async def test_take_without_waiting_on_an_empty_inbox(inbox: Inbox) -> None:
+    assert await inbox.take("c1", block_ms=0) == []
+
+
+async def test_ack_removes_the_item(inbox: Inbox) -> None:
+    await inbox.put("semaphore", ["k1"], "1")
+    await inbox.put("semaphore", ["k2"], "2")
+    assert (await inbox.pending(), await inbox.length()) == (0, 2)
+    first, second = await inbox.take("c1", block_ms=0)
+    assert (await inbox.pending(), await inbox.length()) == (2, 2)
+    await inbox.ack(first.id)
+    assert (await inbox.pending(), await inbox.length()) == (1, 1)
+    await inbox.ack(second.id)
+    assert (await inbox.pending(), await inbox.length()) == (0, 0)
+
+
+async def test_an_unacked_item_is_reclaimed_once_idle(backend: Backend) -> None:
+    crashed, survivor = backend.make(), backend.make()
+    await crashed.put("semaphore", ["k"], "orphan")
+    [taken] = await crashed.take("replica-a", block_ms=0)
+    assert await survivor.reclaim("replica-b", min_idle_ms=60_000) == []
+    await asyncio.sleep(0.05)
+    [reclaimed] = await survivor.reclaim("replica-b", min_idle_ms=10)
+    assert (reclaimed.id, reclaimed.payload) == (taken.id, "orphan")
+    assert await survivor.take("replica-b", block_ms=0) == []
+    await survivor.ack(reclaimed.id)
+    assert (await survivor.pending(), await survivor.length()) == (0, 0)
+
+
+async def test_concurrent_puts_of_one_key_record_one_item(backend: Backend) -> None:
+    replicas = [backend.make() for _ in range(3)]
+    results = await asyncio.gather(
+        *(replicas[n % 3].put("semaphore", ["webhook:x"], f"try{n}") for n in range(12))
+    )
+    assert results.count(True) == 1
+    assert await replicas[0].length() == 1
+
+
+@pytest.mark.parametrize("flavour", ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_the_group_is_recreated_when_the_stream_vanishes(
+    flavour: str, request: pytest.FixtureRequest
+) -> None:
+    if flavour == "fakeredis":
+        client: aioredis.Redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+    else:
+        client = aioredis.Redis.from_url(
+            request.getfixturevalue("redis_server"), decode_responses=True
+        )
+    await client.flushdb()
+    inbox = RedisInbox(client)
+    assert await inbox.take("c1", block_ms=0) == []
+    await client.flushdb()
+    await inbox.put("semaphore", ["k"], "after")
+    assert [i.payload for i in await inbox.take("c1", block_ms=0)] == ["after"]
+    assert await inbox.pending() == 1
+    await client.aclose()
+
+
+# The worker
+
+
+class Recorder:
+    def __init__(self, fail: set[str] | None = None) -> None:
+        self.seen: list[str] = []
+        self.fail = fail or set()
+
+    async def __call__(self, item: InboxItem) -> None:
+        self.seen.append(item.payload)
+        if item.payload in self.fail:
+            raise RuntimeError(f"cannot handle {item.payload}")
+
+
+async def test_the_worker_processes_and_acks_everything(inbox: Inbox) -> None:
+    metrics = Metrics()
+    for n in range(3):
+        await inbox.put("semaphore", [f"k{n}"], str(n))
+    process = Recorder()
+    worker = InboxWorker(inbox, process, "c1", metrics=metrics)
+    assert await worker.drain_once() == 3
+    assert process.seen == ["0", "1", "2"]
+    assert (await inbox.pending(), await inbox.length()) == (0, 0)
+    assert (
+        metrics.registry.get_sample_value(
+            "deploybot_inbox_processed_total", {"outcome": "processed"}
+        )
+        == 3
+    )
+
+
+async def test_a_failed_item_stays_pending_and_is_retried(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = Metrics()
+    await inbox.put("semaphore", ["k1"], "secret-payload")
+    await inbox.put("semaphore", ["k2"], "fine")
+    process = Recorder(fail={"secret-payload"})
+    worker = InboxWorker(inbox, process, "c1", metrics=metrics, retry_after_ms=0)
+    with caplog.at_level(logging.INFO):
+        assert await worker.drain_once() == 1
+    assert (await inbox.pending(), await inbox.length()) == (1, 1)
+    assert "secret-payload" not in caplog.text
+    assert "RuntimeError" in caplog.text
+    process.fail.clear()
+    assert await worker.drain_once() == 1
+    assert process.seen == ["secret-payload", "fine", "secret-payload"]
+    assert (await inbox.pending(), await inbox.length()) == (0, 0)
+    sample = metrics.registry.get_sample_value
+    assert sample("deploybot_inbox_processed_total", {"outcome": "failed"}) == 1
+    assert sample("deploybot_inbox_processed_total", {"outcome": "processed"}) == 2
+
+
+async def test_a_failed_item_waits_for_the_retry_delay(inbox: Inbox) -> None:
+    await inbox.put("semaphore", ["k1"], "bad")
+    process = Recorder(fail={"bad"})
+    worker = InboxWorker(inbox, process, "c1", retry_after_ms=60_000)
+    assert await worker.drain_once() == 0
+    assert await worker.drain_once() == 0
+    assert process.seen == ["bad"]
+
+
+async def test_the_worker_runs_until_stopped(inbox: Inbox, backend: Backend) -> None:
+    done = asyncio.Event()
+
+    async def process(item: InboxItem) -> None:
+        if item.payload == "last":
+            done.set()
+
+    worker = InboxWorker(inbox, process, "c1", block_ms=50)
+    running = asyncio.create_task(worker.run())
+    writer = backend.make()
+    await writer.put("semaphore", ["k1"], "first")
+    await writer.put("semaphore", ["k2"], "last")
+    await asyncio.wait_for(done.wait(), 5)
+    worker.stop()
+    await asyncio.wait_for(running, 5)
+    assert await inbox.length() == 0
+
+
+async def test_the_worker_survives_an_unavailable_inbox(caplog: pytest.LogCaptureFixture) -> None:
+    client = dead_redis()
+    worker = InboxWorker(RedisInbox(client), Recorder(), "c1", block_ms=10, error_pause=0.01)
+    running = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.3)
+    assert not running.done()
+    worker.stop()
+    await asyncio.wait_for(running, 5)
+    assert "inbox unavailable" in caplog.text
+    await client.aclose()
+
+
+def dead_redis() -> aioredis.Redis:
+    """A client of a port nobody listens on, failing at once instead of retrying."""
+    return aioredis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )

@@ -1,0 +1,100 @@
+"""`deploybot serve` as a real process: clear refusals on bad set-up, and a server that
+answers /healthz and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from semaphore_client.simulator import Simulator
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "deploybot.yml"
+
+
+def run_serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SEMAPHORE_", "SLACK_"))}
+    clean.pop("REDIS_URL", None)
+    clean.pop("DEPLOYBOT_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_serve_without_a_configuration_says_which_variable_to_set() -> None:
+    result = run_serve({})
+    assert result.returncode == 2
+    assert "DEPLOYBOT_CONFIG" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_with_a_broken_configuration_lists_its_problems(tmp_path: Path) -> None:
+    broken = tmp_path / "deploybot.yml"
+    broken.write_text("projects: []\nroles: {}\n")
+    result = run_serve({"DEPLOYBOT_CONFIG": str(broken)})
+    assert result.returncode == 2
+    assert "is not valid" in result.stderr and "projects" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_without_semaphore_credentials_says_what_is_missing() -> None:
+    result = run_serve({"DEPLOYBOT_CONFIG": str(EXAMPLE)})
+    assert result.returncode == 2
+    assert "SEMAPHORE_API_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.redis
+async def test_serve_answers_healthz_and_stops_on_sigterm(redis_server: str) -> None:
+    port = _free_port()
+    async with Simulator(default_duration=0.1) as sim:
+        env = {
+            **os.environ,
+            "DEPLOYBOT_CONFIG": str(EXAMPLE),
+            "SEMAPHORE_API_URL": sim.base_url,
+            "SEMAPHORE_API_TOKEN": "serve-test-token",
+            "SEMAPHORE_WEBHOOK_SECRET": "serve-test-secret",
+            "REDIS_URL": redis_server,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            health = await _poll_health(f"http://127.0.0.1:{port}/healthz")
+            assert health.status_code == 200, health.text
+            assert health.json()["checks"]["redis"] is True
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+        assert process.returncode == 0, stderr.decode()
+        assert b"serve-test-token" not in stderr and b"serve-test-secret" not in stderr
+
+
+async def _poll_health(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=2) as http:
+        for _ in range(200):
+            try:
+                response = await http.get(url)
+                if response.status_code == 200:
+                    return response
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+        return await http.get(url)
