@@ -76,6 +76,9 @@ class Runtime:
     worker: InboxWorker
     metrics: Metrics
     server: RunningServer | None = None
+    #: Whether this runtime made its store (and so closes it when it stops).
+    owns_store: bool = True
+    _stopped: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def health(self) -> dict[str, bool]:
@@ -103,6 +106,9 @@ class Runtime:
         return self.server
 
     async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         self.worker.stop()
         for task in self._tasks:
             task.cancel()
@@ -112,7 +118,8 @@ class Runtime:
         if self.server is not None:
             await self.server.stop()
         await self.semaphore.client.aclose()
-        await self.store.close()
+        if self.owns_store:
+            await self.store.close()
 
 
 def build_runtime(
@@ -125,6 +132,7 @@ def build_runtime(
     clock: Callable[[], datetime] = utcnow,
     consumer: str | None = None,
 ) -> Runtime:
+    owns_store = store is None or inbox is None
     if store is None or inbox is None:
         store, inbox = _stores(settings)
     metrics = Metrics()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -84,7 +84,7 @@ class Timers:
         self.scheduler.add_job(
             self.wake,
             "date",
-            run_date=wake,
+            run_date=datetime.now(UTC) + (wake - now),  # the clock may be a scenario's
             id=job_id,
             replace_existing=True,
             args=[project, stage, wake],

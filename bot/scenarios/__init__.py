@@ -1,0 +1,1 @@
+"""Whole scenarios on loopback: the Semaphore simulator, the bot and its store, driven over HTTP."""

@@ -1,0 +1,166 @@
+"""A running deploybot next to a running Semaphore simulator, on loopback.
+
+The simulator starts first; the bot's runtime (HTTP server, inbox worker, timers) is pointed
+at it, and the simulator's signed webhooks at the bot. State lives in a real Redis when a URL
+is given, else in the embedded store. `restart()` stops the bot the hard way (no effect is
+acknowledged after it) and starts a new one on the same state, as after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+
+from bot.config.loader import load_config_text
+from bot.config.models import DeploybotConfig
+from bot.core.model import DeploymentState
+from bot.runtime import Runtime, build_runtime
+from bot.service.stages import utcnow
+from bot.settings import Settings
+from bot.store import MemoryStore, RedisStore, Store
+from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
+from semaphore_client.simulator import Simulator
+from semaphore_client.simulator.world import World
+
+log = logging.getLogger(__name__)
+SECRET = "scenario-webhook-secret"
+GOOD = (DeploymentState.DONE, DeploymentState.SUCCEEDED)
+
+
+@dataclass
+class Harness:
+    sim: Simulator
+    config: DeploybotConfig
+    settings: Settings
+    store: Store
+    inbox: Inbox
+    control: httpx.AsyncClient
+    clock: Callable[[], datetime] | None = None
+    bot: Runtime | None = None
+    bot_http: httpx.AsyncClient | None = None
+    project: str = "demo"
+    _started: list[Runtime] = field(default_factory=list)
+
+    async def start_bot(self) -> Runtime:
+        bot = build_runtime(
+            self.settings,
+            self.config,
+            store=self.store,
+            inbox=self.inbox,
+            clock=self.clock or utcnow,
+        )
+        server = await bot.start()
+        self.bot, self._started = bot, [*self._started, bot]
+        if self.bot_http is not None:
+            await self.bot_http.aclose()
+        self.bot_http = httpx.AsyncClient(base_url=server.url, timeout=10)
+        hook = {"url": f"{server.url}/semaphore/webhook", "secret": SECRET}
+        (await self.control.put("/_sim/webhook", json=hook)).raise_for_status()
+        return bot
+
+    async def restart(self) -> Runtime:
+        """Stop the bot as a crash would (its work in flight is dropped) and start a new one."""
+        assert self.bot is not None
+        await self.bot.stop()
+        return await self.start_bot()
+
+    # -- driving Semaphore ----------------------------------------------------------------
+
+    async def push(self, sha: str, message: str = "change", branch: str = "main") -> dict[str, Any]:
+        body = {
+            "project": self.project,
+            "branch": branch,
+            "commit_sha": sha,
+            "commit_message": message,
+        }
+        response = await self.control.post("/_sim/push", json=body)
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def script(self, **outcome: Any) -> None:
+        (await self.control.post("/_sim/outcomes", json=outcome)).raise_for_status()
+
+    async def sim_events(self, type_: str | None = None) -> list[dict[str, Any]]:
+        events = (await self.control.get("/_sim/events")).json()["events"]
+        return [e for e in events if type_ is None or e["type"] == type_]
+
+    # -- asking the bot -------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.bot is not None, "the bot is not running"
+        return self.bot
+
+    async def deployed(self, stage: str, sha: str) -> bool:
+        """`sha` finished (and baked) on `stage`."""
+        history = await self.store.history(self.project, stage)
+        return any(d.change.sha == sha and d.state in GOOD for d in history)
+
+    async def promotions(self) -> list[tuple[str, str]]:
+        """(promotion's pipeline file, commit) of every promoted pipeline, in start order."""
+        events = await self.sim_events("pipeline")
+        return [
+            (e["pipeline_file"].rsplit("/", 1)[-1], e["commit_sha"])
+            for e in events
+            if e["triggered_by"] in ("promotion", "auto_promotion") and e["state"] == "initializing"
+        ]
+
+    async def until(self, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await check():
+            if loop.time() > deadline:
+                raise TimeoutError(f"timed out after {timeout}s waiting for {check.__name__}")
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        for bot in self._started:
+            await bot.stop()
+        if self.bot_http is not None:
+            await self.bot_http.aclose()
+
+
+@asynccontextmanager
+async def running(
+    config_text: str,
+    *,
+    world: World | None = None,
+    redis_url: str | None = None,
+    default_duration: float = 0.2,
+    clock: Callable[[], datetime] | None = None,
+    start_bot: bool = True,
+) -> AsyncIterator[Harness]:
+    """The simulator and (unless `start_bot` is False) the bot, stopped on exit."""
+    config = load_config_text(config_text, "<scenario>")
+    store: Store
+    inbox: Inbox
+    client: aioredis.Redis | None = None
+    if redis_url:
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        store, inbox = RedisStore(client), RedisInbox(client)
+    else:
+        store, inbox = MemoryStore(), MemoryInbox()
+    async with Simulator(world, default_duration=default_duration) as sim:
+        settings = Settings(
+            semaphore_api_url=sim.base_url,
+            semaphore_api_token="scenario-token",
+            semaphore_webhook_secret=SECRET,
+        )
+        async with httpx.AsyncClient(base_url=sim.url, timeout=10) as control:
+            harness = Harness(sim, config, settings, store, inbox, control, clock)
+            try:
+                if start_bot:
+                    await harness.start_bot()
+                yield harness
+            finally:
+                await harness.close()
+    if client is not None:
+        await client.aclose()
