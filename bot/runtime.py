@@ -152,9 +152,8 @@ def build_runtime(
     timers = Timers(orchestrator, config, clock=clock)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
     worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000)
-    return Runtime(
-        settings, config, store, inbox, semaphore, stages, orchestrator, timers, worker, metrics
-    )
+    parts = (settings, config, store, inbox, semaphore, stages, orchestrator, timers, worker)
+    return Runtime(*parts, metrics, owns_store=owns_store)
 
 
 def _log_notice(effect: Effect) -> None:
