@@ -1,0 +1,79 @@
+"""Reconciliation finishes what lost webhooks left undone; `enforce: true` cordons the
+Semaphore deployment target while a stage is blocked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.scenarios.harness import Harness, running
+
+pytestmark = pytest.mark.redis
+
+CONFIG = """
+roles: {block: [U0BLOCK], approve: [U0APPROVE], emergency: [U0EMERGENCY]}
+reconcile_interval: 1h
+projects:
+  - name: demo
+    channel: C0DEMO
+    stages:
+      - {name: beta, promotion: beta, bake: 0s}
+      - {name: prod, promotion: prod, bake: 0s, enforce: true}
+"""
+SHA = "d" * 40
+
+
+@pytest.fixture
+async def harness(redis_server: str) -> AsyncIterator[Harness]:
+    client = aioredis.Redis.from_url(redis_server, decode_responses=True)
+    await client.flushdb()
+    await client.aclose()
+    async with running(CONFIG, redis_url=redis_server, default_duration=0.1) as h:
+        yield h
+
+
+async def target_active(harness: Harness, name: str) -> bool:
+    world = (await harness.control.get("/_sim/world")).json()
+    targets = {t["name"]: t["active"] for t in world["projects"][0]["deployment_targets"]}
+    return bool(targets[name])
+
+
+async def test_without_any_webhook_reconciliation_completes_the_pipeline(harness: Harness) -> None:
+    (await harness.control.put("/_sim/webhook", json={"url": None})).raise_for_status()
+    await harness.push(SHA, "no webhooks")
+    reconcile = harness.runtime.orchestrator.reconcile
+
+    async def on_prod() -> bool:
+        await reconcile()  # what the timer does every reconcile_interval
+        return await harness.deployed("prod", SHA)
+
+    await harness.until(on_prod, timeout=30)
+    assert await harness.promotions() == [("deploy-beta.yml", SHA), ("deploy-prod.yml", SHA)]
+    assert await harness.sim_events("webhook") == []
+
+
+async def test_enforce_cordons_the_target_while_blocked_and_opens_it_to_deploy(
+    harness: Harness,
+) -> None:
+    orchestrator = harness.runtime.orchestrator
+    decision = await orchestrator.block("demo", "prod", "U0BLOCK", "DB migration")
+    assert decision is not None
+    assert not await target_active(harness, "prod")
+    assert await target_active(harness, "beta")  # only the stage with enforce: true
+    await harness.push(SHA, "held")
+
+    async def on_beta() -> bool:
+        return await harness.deployed("beta", SHA)
+
+    await harness.until(on_beta)
+    assert ("deploy-prod.yml", SHA) not in await harness.promotions()
+    blocker = decision.state.blockers[0]
+    await orchestrator.unblock("demo", "prod", "U0BLOCK", blocker.id)
+
+    async def on_prod() -> bool:
+        return await harness.deployed("prod", SHA)
+
+    await harness.until(on_prod)
+    assert await target_active(harness, "prod")

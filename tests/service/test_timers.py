@@ -1,0 +1,69 @@
+"""Timed work: wake-ups derived from stage state, and a reconciliation that runs once per
+interval however many replicas fire it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from builders import blocker, deployment
+
+from bot.bootstrap import build_stage_service
+from bot.config.loader import load_config
+from bot.core.calendar import Calendar
+from bot.core.model import BlockerKind, DeploymentState, StageState
+from bot.core.wake import next_wake
+from bot.core.windows import parse_window
+from bot.store import MemoryStore
+from bot.timers import Timers
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deploybot.yml"
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # a Tuesday
+
+
+class FakeOrchestrator:
+    def __init__(self, store: MemoryStore) -> None:
+        self.stages = build_stage_service(load_config(EXAMPLE), store, clock=lambda: NOW)
+        self.reconciles = 0
+
+    async def reconcile(self) -> None:
+        self.reconciles += 1
+        await asyncio.sleep(0)
+
+    async def tick(self, project: str, stage: str, at: datetime) -> Any:
+        return None
+
+
+async def test_reconciliation_runs_once_per_interval_across_replicas() -> None:
+    store = MemoryStore()
+    orchestrators = [FakeOrchestrator(store) for _ in range(2)]
+    timers = [Timers(o, load_config(EXAMPLE), clock=lambda: NOW) for o in orchestrators]  # type: ignore[arg-type]
+    await asyncio.gather(*(t.reconcile() for t in timers for _ in range(3)))
+    assert sum(o.reconciles for o in orchestrators) == 1
+
+
+def test_a_baking_stage_wakes_when_its_bake_ends() -> None:
+    baking = deployment(1, DeploymentState.BAKING, bake_until=NOW + timedelta(minutes=20))
+    state = StageState(current=baking)
+    assert next_wake(state, Calendar(), NOW) == NOW + timedelta(minutes=20)
+
+
+def test_the_earliest_of_expiry_freeze_start_and_window_boundary_wins() -> None:
+    calendar = Calendar(timezone="UTC", windows=(parse_window("daily 09:00-10:00"),))
+    expiring = blocker(BlockerKind.MANUAL, id="m", until=NOW + timedelta(minutes=45))
+    freeze = blocker(
+        BlockerKind.FREEZE,
+        id="f",
+        starts_at=NOW + timedelta(minutes=10),
+        until=NOW + timedelta(days=1),
+    )
+    assert next_wake(StageState(blockers=(expiring,)), calendar, NOW) == NOW + timedelta(minutes=30)
+    assert next_wake(StageState(blockers=(expiring, freeze)), calendar, NOW) == NOW + timedelta(
+        minutes=10
+    )
+
+
+def test_a_stage_with_nothing_timed_never_wakes() -> None:
+    assert next_wake(StageState(queue=(deployment(1),)), Calendar(), NOW) is None
