@@ -28,10 +28,11 @@ from bot.http.server import RunningServer, start_server
 from bot.metrics import Metrics
 from bot.orchestrator import Orchestrator
 from bot.service.effects import Effect, Tell
+from bot.service.inbox_worker import InboxWorker
 from bot.service.stages import StageService, utcnow
 from bot.settings import Settings
 from bot.store import MemoryStore, RedisStore, Store
-from bot.store.inbox import Inbox, InboxWorker, MemoryInbox, RedisInbox
+from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
 from bot.timers import Timers
 from semaphore_client import SemaphoreClient
 

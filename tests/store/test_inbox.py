@@ -16,7 +16,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.metrics import Metrics
-from bot.store.inbox import Inbox, InboxItem, InboxWorker, MemoryInbox, RedisInbox
+from bot.service.inbox_worker import InboxWorker
+from bot.store.inbox import Inbox, InboxItem, MemoryInbox, RedisInbox
 
 
 @dataclass

@@ -1,0 +1,100 @@
+"""The inbox worker: takes recorded events from the inbox and hands each to the orchestrator,
+acknowledging it only once it was handled (so a crash or an error means a retry, never a loss).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from redis.exceptions import RedisError
+
+from bot.metrics import Metrics
+from bot.store.inbox import Inbox, InboxItem
+
+log = logging.getLogger(__name__)
+Process = Callable[[InboxItem], Awaitable[None]]
+
+
+class InboxWorker:
+    """Takes items, hands each to `process`, acks it when `process` returns.
+
+    When `process` raises, the item is logged (id and kind only) and left unacked: it is retried
+    once it has been idle `retry_after_ms` (each pass reclaims idle items first, whichever
+    consumer took them). A failing inbox (Redis down) is logged and retried after `error_pause`.
+    """
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        process: Process,
+        consumer: str,
+        *,
+        metrics: Metrics | None = None,
+        count: int = 10,
+        block_ms: int = 1000,
+        retry_after_ms: int = 30_000,
+        error_pause: float = 1.0,
+    ) -> None:
+        self.inbox = inbox
+        self.process = process
+        self.consumer = consumer
+        self.metrics = metrics
+        self.count = count
+        self.block_ms = block_ms
+        self.retry_after_ms = retry_after_ms
+        self.error_pause = error_pause
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask `run` to return after the current pass (at most `block_ms` later)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            try:
+                await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
+                await self._handle(await self.inbox.take(self.consumer, self.count, self.block_ms))
+            except (RedisError, OSError) as exc:
+                log.error("inbox unavailable (%s); retrying in %ss", _name(exc), self.error_pause)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.error_pause)
+
+    async def drain_once(self) -> int:
+        """Process what is there now (idle reclaimable items, then new ones) without waiting.
+
+        Returns how many items were processed successfully.
+        """
+        done = await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
+        while batch := await self.inbox.take(self.consumer, self.count, block_ms=0):
+            done += await self._handle(batch)
+        return done
+
+    async def _handle(self, items: list[InboxItem]) -> int:
+        done = 0
+        for item in items:
+            try:
+                await self.process(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The exception's text may quote the payload: only its type is logged.
+                log.error("inbox item %s (%s) failed: %s", item.id, item.kind, _name(exc))
+                log.debug("inbox item %s traceback", item.id, exc_info=True)
+                self._count("failed")
+                continue
+            await self.inbox.ack(item.id)
+            self._count("processed")
+            done += 1
+        return done
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.inbox_outcome(outcome)
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
