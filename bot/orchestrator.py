@@ -29,7 +29,14 @@ from bot.core.model import Blocker, BlockerKind, Change, DeploymentState, StageS
 from bot.service.alerts import AlertmanagerPayload, alarm_events
 from bot.service.stages import StageService
 from bot.store.inbox import InboxItem
-from semaphore_client import Pipeline, PipelineDoneEvent, SemaphoreError
+from semaphore_client import (
+    Pipeline,
+    PipelineDoneEvent,
+    RateLimited,
+    SemaphoreError,
+    ServerError,
+    TransportError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +68,9 @@ class Orchestrator:
                 await self.on_alerts(AlertmanagerPayload.model_validate_json(item.payload))
             else:
                 log.warning("inbox item %s has an unknown kind %r; dropped", item.id, item.kind)
+        except (TransportError, ServerError, RateLimited):
+            raise  # Semaphore is unreachable or busy for now: the item is retried later
         except (SemaphoreError, ValidationError) as exc:
-            if isinstance(exc, SemaphoreError) and exc.status is None:
-                raise  # Semaphore unreachable: leave the item for a retry
             log.warning("inbox item %s (%s) unreadable, dropped: %s", item.id, item.kind, exc)
 
     async def on_pipeline_done(self, done: PipelineDoneEvent) -> None:

@@ -1,0 +1,74 @@
+"""The orchestrator's handling of inbox items it cannot use, and of Semaphore being down."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.adapters.semaphore import Semaphore, SemaphoreEffects
+from bot.bootstrap import build_stage_service
+from bot.config.loader import load_config
+from bot.orchestrator import Orchestrator
+from bot.store import MemoryStore
+from bot.store.inbox import InboxItem
+from semaphore_client import RetryPolicy, SemaphoreClient, TransportError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deploybot.yml"
+SAMPLE = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "reference"
+    / "semaphore"
+    / "webhook-pipeline-done.json"
+)
+
+
+def orchestrator(handler: httpx.MockTransport) -> Orchestrator:
+    config = load_config(EXAMPLE)
+    stages = build_stage_service(config, MemoryStore())
+    http = httpx.AsyncClient(transport=handler)
+    client = SemaphoreClient(
+        token="t",
+        base_url="http://semaphore.test/api/v1alpha",
+        http=http,
+        retry=RetryPolicy(attempts=1),
+    )
+    semaphore = Semaphore(client, config)
+    return Orchestrator(config, stages, semaphore, SemaphoreEffects(semaphore, stages))
+
+
+def item(payload: str, kind: str = "semaphore") -> InboxItem:
+    return InboxItem(id="1-0", kind=kind, payload=payload, received_at=datetime.now(UTC))
+
+
+def down(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        ("semaphore", "not json"),
+        ("semaphore", "{}"),
+        ("alertmanager", '{"version": "3"}'),
+        ("carrier-pigeon", "{}"),
+    ],
+)
+async def test_an_unreadable_item_is_dropped_not_retried_forever(kind: str, payload: str) -> None:
+    await orchestrator(httpx.MockTransport(down)).process(item(payload, kind))
+
+
+async def test_when_semaphore_is_down_the_item_is_left_for_a_retry() -> None:
+    body = json.loads(SAMPLE.read_text())
+    body["project"]["name"] = "shop-web"
+    body["workflow"]["initial_pipeline_id"] = "another-pipeline"  # a promoted pipeline
+    with pytest.raises(TransportError):
+        await orchestrator(httpx.MockTransport(down)).process(item(json.dumps(body)))
+
+
+async def test_a_pipeline_of_an_unconfigured_project_is_ignored() -> None:
+    await orchestrator(httpx.MockTransport(down)).process(item(SAMPLE.read_text()))
