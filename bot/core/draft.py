@@ -147,17 +147,24 @@ class Draft:
             deployment=failed,
         )
 
-    def hold(self, blocker_id: str, reason: str, kind: NoticeKind, text: str, **extra: Any) -> None:
-        """Block the stage on deploybot's own account until a person lifts it, and say so."""
+    def hold(
+        self,
+        blocker_id: str,
+        reason: str,
+        notice: NoticeKind,
+        text: str,
+        *,
+        kind: BlockerKind = BlockerKind.MANUAL,
+        author: str = "deploybot",
+        **extra: Any,
+    ) -> None:
+        """Block the stage on deploybot's (or an alarm's) account, and say so. A manual hold
+        stays until a person lifts it."""
         blocker = Blocker(
-            id=blocker_id,
-            kind=BlockerKind.MANUAL,
-            reason=reason,
-            author="deploybot",
-            created_at=self.now,
+            id=blocker_id, kind=kind, reason=reason, author=author, created_at=self.now
         )
         self.set(blockers=(*self.state.blockers, blocker))
-        self.tell(kind, text, blockers=(blocker,), **extra)
+        self.tell(notice, text, blockers=(blocker,), actor=author, **extra)
 
     def apply_rollback_policy(self, failed: Deployment, why: str) -> None:
         target = self.last_good()

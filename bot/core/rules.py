@@ -18,7 +18,6 @@ from bot.core.decision import Decision, NoticeKind, StageSnapshot
 from bot.core.draft import SEEN_LIMIT, Draft, describe, sha7
 from bot.core.model import (
     AfterRollback,
-    Blocker,
     BlockerKind,
     Change,
     Deployment,
@@ -157,17 +156,15 @@ def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
     if any(b.id == blocker_id for b in draft.state.blockers):
         return  # Alertmanager repeats firing alerts: only the first one acts
     reason = f"alarm {event.alarm} firing" + (f": {event.reason}" if event.reason else "")
-    blocker = Blocker(
-        id=blocker_id,
+    draft.hold(
+        blocker_id,
+        reason,
+        NoticeKind.BLOCKER_ADDED,
+        f"Blocked: {reason}",
         kind=BlockerKind.ALARM,
-        reason=reason,
         author="alertmanager",
-        created_at=draft.now,
     )
-    draft.set(blockers=(*draft.state.blockers, blocker))
-    draft.tell(
-        NoticeKind.BLOCKER_ADDED, f"Blocked: {reason}", blockers=(blocker,), actor="alertmanager"
-    )
+    blocker = draft.state.blockers[-1]
     current = draft.state.current
     if current is not None and current.kind is DeploymentKind.ROLLBACK:
         return  # a rollback is the cure, not the cause: it runs on
