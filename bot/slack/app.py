@@ -1,0 +1,78 @@
+"""The Bolt app, built explicitly from settings: the token and signing secret are passed in,
+Web API calls go to `SLACK_API_URL` through one `AsyncWebClient` (with slack_sdk's retry
+handlers for rate limits and server errors), and OAuth mode can never switch itself on.
+`mount(app, bolt)` adds `POST /slack/events` to deploybot's aiohttp server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import DeploybotError
+from bot.settings import Settings
+
+OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+class SlackNotConfigured(DeploybotError):
+    """SLACK_BOT_TOKEN or SLACK_SIGNING_SECRET is missing."""
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    if settings.slack_bot_token is None:
+        raise SlackNotConfigured("set SLACK_BOT_TOKEN (the bot token, xoxb-...)")
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    client.retry_handlers.extend(
+        [
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ]
+    )
+    return client
+
+
+def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+    if settings.slack_signing_secret is None:
+        raise SlackNotConfigured("set SLACK_SIGNING_SECRET (the app's signing secret)")
+    with _no_oauth_environment():
+        return AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            name="deploybot",
+            # Installation, tokens and secrets come only from Settings: no OAuth flow.
+            oauth_settings=None,
+            oauth_flow=None,
+            installation_store=None,
+        )
+
+
+def mount(app: web.Application, bolt: AsyncApp) -> None:
+    async def slack_events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    app.router.add_post("/slack/events", slack_events)
+
+
+@contextlib.contextmanager
+def _no_oauth_environment() -> Iterator[None]:
+    """Bolt turns OAuth mode on by itself when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are in
+    the environment; deploybot is a single-workspace app, so they are hidden while it is built."""
+    saved = {name: os.environ.pop(name) for name in OAUTH_ENV if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
