@@ -1,0 +1,201 @@
+"""The `/deploy` slash command's values: one frozen dataclass per command, and `ParseError`.
+
+`bot.slack.parser.parse(text, config, now)` turns text into one of these (or a ParseError
+saying what was wrong and, in `usage`, the right form). Names are spelled as configured;
+times are UTC instants; reasons are verbatim (the renderer escapes them).
+
+    /deploy status [project] [stage]            Status
+    /deploy queue [project] stage               Queue
+    /deploy history [project] stage             History
+    /deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]
+                                                Block (one target per stage blocked)
+    /deploy unblock [project] stage [id]        Unblock (no id: every manual blocker)
+    /deploy freeze [project] stage START .. END REASON        Freeze
+    /deploy freeze list [project] [stage]       FreezeList
+    /deploy freeze cancel [project] stage ID    FreezeCancel
+    /deploy rollback [project] stage [to SHA]   Rollback
+    /deploy emergency [project] stage SHA REASON                Emergency
+    /deploy help [command], or nothing          Help
+
+`USAGE` holds the correct form of each subcommand; `HELP_SUMMARY` all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.slack.targets import StageRef
+
+__all__ = [
+    "USAGE",
+    "Block",
+    "BlockScope",
+    "BlockTarget",
+    "Command",
+    "Emergency",
+    "Freeze",
+    "FreezeCancel",
+    "FreezeList",
+    "Help",
+    "History",
+    "ParseError",
+    "Queue",
+    "Rollback",
+    "StageRef",
+    "Status",
+    "Unblock",
+]
+
+USAGE: dict[str, str] = {
+    "status": "/deploy status [project] [stage]",
+    "queue": "/deploy queue [project] stage",
+    "history": "/deploy history [project] stage",
+    "block": "/deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]",
+    "unblock": "/deploy unblock [project] stage [blocker-id]",
+    "freeze": "/deploy freeze [project] stage 2026-12-20 09:00 .. 2027-01-04 09:00 REASON",
+    "freeze list": "/deploy freeze list [project] [stage]",
+    "freeze cancel": "/deploy freeze cancel [project] stage FREEZE-ID",
+    "rollback": "/deploy rollback [project] stage [to SHA]",
+    "emergency": "/deploy emergency [project] stage SHA REASON",
+    "help": "/deploy help [command]",
+}
+SUBCOMMANDS = (
+    "status",
+    "queue",
+    "history",
+    "block",
+    "unblock",
+    "freeze",
+    "rollback",
+    "emergency",
+    "help",
+)
+HELP_SUMMARY = "\n".join(USAGE.values())
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """What was wrong (`message`) and the correct form (`usage`). Both are plain text."""
+
+    message: str
+    usage: str
+
+
+@dataclass(frozen=True)
+class Help:
+    #: A subcommand to explain, or None for the summary.
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    """None for `project` means every project; None for `stage`, every stage."""
+
+    project: str | None
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class Queue:
+    project: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class History:
+    project: str
+    stage: str
+
+
+class BlockScope(StrEnum):
+    STAGE = "stage"
+    PROJECT = "project"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class BlockTarget:
+    """One stage to block, until `until` (UTC, resolved in that stage's zone) or lifted."""
+
+    project: str
+    stage: str
+    until: datetime | None
+
+
+@dataclass(frozen=True)
+class Block:
+    """One target per stage it blocks: one stage, every stage of a project, or everything."""
+
+    scope: BlockScope
+    targets: tuple[BlockTarget, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unblock:
+    project: str
+    stage: str
+    #: None: lift every manual blocker on the stage.
+    blocker_id: str | None = None
+
+    @property
+    def all_manual(self) -> bool:
+        return self.blocker_id is None
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A change freeze from `start` to `end` (UTC; typed in the stage's zone)."""
+
+    project: str
+    stage: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class FreezeList:
+    project: str | None = None
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class FreezeCancel:
+    project: str
+    stage: str
+    freeze_id: str
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """Roll back to `to_sha` (lower-case hex), or to the last good deployment when None."""
+
+    project: str
+    stage: str
+    to_sha: str | None = None
+
+
+@dataclass(frozen=True)
+class Emergency:
+    project: str
+    stage: str
+    sha: str
+    reason: str
+
+
+Command = (
+    Help
+    | Status
+    | Queue
+    | History
+    | Block
+    | Unblock
+    | Freeze
+    | FreezeList
+    | FreezeCancel
+    | Rollback
+    | Emergency
+)

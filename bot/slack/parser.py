@@ -1,0 +1,293 @@
+"""`parse(text, config, now) -> Command | ParseError`: the `/deploy` grammar.
+
+Pure and total: any text whatsoever gives a command value (`bot.slack.commands`) or a
+`ParseError` saying what was wrong and the correct form; nothing here raises. Subcommands,
+names and keywords are case-insensitive. Reasons are sliced from the original text, so they
+keep their spacing and characters verbatim. Which project and stage a command names is
+worked out in `bot.slack.targets`; times in `bot.slack.moments`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.config.models import DeploybotConfig
+from bot.slack import moments, targets
+from bot.slack.commands import (
+    HELP_SUMMARY,
+    SUBCOMMANDS,
+    USAGE,
+    Block,
+    BlockScope,
+    BlockTarget,
+    Command,
+    Emergency,
+    Freeze,
+    FreezeCancel,
+    FreezeList,
+    Help,
+    History,
+    ParseError,
+    Queue,
+    Rollback,
+    Status,
+    Unblock,
+)
+from bot.slack.targets import StageRef, shown
+from bot.slack.words import Words
+
+_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
+NO_REASON = "say why: /deploy block prod DB migration"
+
+
+Result = Command | ParseError
+
+
+def parse(text: str, config: DeploybotConfig, now: datetime) -> Result:
+    """The command `text` asks for, or what is wrong with it. Never raises."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    words = Words.of(text)
+    if not words.items:
+        return Help()
+    name, rest = words.lower(0), words.after(1)
+    if name == "help":
+        return Help(rest.lower(0) if rest.lower(0) in SUBCOMMANDS else None)
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        close = difflib.get_close_matches(name[:100], SUBCOMMANDS, n=2)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return ParseError(f"unknown command {shown(words.items[0][0])}{hint}", HELP_SUMMARY)
+    return handler(rest, config, now)
+
+
+def _error(usage: str, message: str) -> ParseError:
+    return ParseError(message, USAGE[usage])
+
+
+def _extra(usage: str, words: Words) -> ParseError:
+    return _error(usage, f"did not expect {shown(words.verbatim()[:60])} here")
+
+
+def _status(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = targets.optional_stage(config, words.plain)
+    if isinstance(found, str):
+        return _error("status", found)
+    project, stage, taken = found
+    if taken < len(words.items):
+        return _extra("status", words.after(taken))
+    return Status(project, stage)
+
+
+def _one_stage(
+    usage: str, words: Words, config: DeploybotConfig
+) -> tuple[StageRef, Words] | ParseError:
+    found = targets.stage(config, words.plain)
+    if isinstance(found, str):
+        return _error(usage, found)
+    ref, taken = found
+    return ref, words.after(taken)
+
+
+def _stage_view(
+    usage: str, make: Callable[[str, str], Command]
+) -> Callable[[Words, DeploybotConfig, datetime], Result]:
+    def handle(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+        found = _one_stage(usage, words, config)
+        if isinstance(found, ParseError):
+            return found
+        ref, rest = found
+        return _extra(usage, rest) if rest.items else make(ref.project, ref.stage)
+
+    return handle
+
+
+def _expiry(words: Words) -> tuple[moments.Expiry | None, Words] | str:
+    """A trailing `for D`, `until HH:MM` or `until DATE HH:MM`, and the words before it."""
+    if words.lower(-2) == "for":
+        found = moments.duration(words.items[-1][0])
+        if isinstance(found, str):
+            return found if words.items[-1][0][:1].isdigit() else (None, words)
+        return moments.Expiry(duration=found), words.before_last(2)
+    if words.lower(-3) == "until" and moments.DATE.match(words.lower(-2)):
+        wall = moments.local_datetime(words.items[-2][0], words.items[-1][0])
+        return (
+            wall if isinstance(wall, str) else (moments.Expiry(moment=wall), words.before_last(3))
+        )
+    if words.lower(-2) == "until" and words.items[-1][0][:1].isdigit():
+        clock = moments.clock(words.items[-1][0])
+        return (
+            clock if isinstance(clock, str) else (moments.Expiry(clock=clock), words.before_last(2))
+        )
+    return None, words
+
+
+def _block_scope(
+    words: Words, config: DeploybotConfig
+) -> tuple[BlockScope, list[StageRef], Words] | str:
+    plain = words.plain
+    if not plain:
+        return "name a stage, a project or `all`"
+    if plain[0].lower() == "all":
+        refs = [StageRef(p.name, s.name) for p in config.projects for s in p.stages]
+        return BlockScope.ALL, refs, words.after(1)
+    project = targets.find_project(config, plain[0])
+    if project is not None and (len(plain) < 2 or targets.find_stage(project, plain[1]) is None):
+        return (
+            BlockScope.PROJECT,
+            [StageRef(project.name, s.name) for s in project.stages],
+            words.after(1),
+        )
+    found = targets.stage(config, plain)
+    if isinstance(found, str):
+        return found
+    return BlockScope.STAGE, [found[0]], words.after(found[1])
+
+
+def _zone(config: DeploybotConfig, ref: StageRef, scope: BlockScope) -> str:
+    project = config.project(ref.project)
+    if scope is not BlockScope.STAGE:
+        return project.timezone
+    return project.stage(ref.stage).timezone or project.timezone
+
+
+def _block(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    scoped = _block_scope(words, config)
+    if isinstance(scoped, str):
+        return _error("block", scoped)
+    scope, refs, rest = scoped
+    expiry = _expiry(rest)
+    if isinstance(expiry, str):
+        return _error("block", expiry)
+    until, reason_words = expiry
+    reason = reason_words.verbatim()
+    if not reason:
+        return _error("block", NO_REASON)
+    blocked = []
+    for ref in refs:
+        moment = None if until is None else moments.resolve(until, _zone(config, ref, scope), now)
+        if isinstance(moment, str):
+            return _error("block", moment)
+        blocked.append(BlockTarget(ref.project, ref.stage, moment))
+    return Block(scope, tuple(blocked), reason)
+
+
+def _unblock(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("unblock", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    if len(rest.items) > 1:
+        return _extra("unblock", rest.after(1))
+    return Unblock(ref.project, ref.stage, rest.items[0][0] if rest.items else None)
+
+
+def _freeze(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    if words.lower(0) == "list":
+        listed = targets.optional_stage(config, words.after(1).plain)
+        if isinstance(listed, str):
+            return _error("freeze list", listed)
+        project, stage, taken = listed
+        if taken + 1 < len(words.items):
+            return _extra("freeze list", words.after(taken + 1))
+        return FreezeList(project, stage)
+    if words.lower(0) == "cancel":
+        found = _one_stage("freeze cancel", words.after(1), config)
+        if isinstance(found, ParseError):
+            return found
+        ref, rest = found
+        if len(rest.items) != 1:
+            message = "say which freeze: its id is in /deploy freeze list"
+            return (
+                _error("freeze cancel", message)
+                if not rest.items
+                else _extra("freeze cancel", rest.after(1))
+            )
+        return FreezeCancel(ref.project, ref.stage, rest.items[0][0])
+    return _new_freeze(words, config, now)
+
+
+def _new_freeze(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("freeze", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    plain = rest.plain
+    if len(plain) < 5 or plain[2] != "..":
+        return _error("freeze", "give the start and end as YYYY-MM-DD HH:MM .. YYYY-MM-DD HH:MM")
+    zone = _zone(config, ref, BlockScope.STAGE)
+    ends = []
+    for day, hour in ((plain[0], plain[1]), (plain[3], plain[4])):
+        wall = moments.local_datetime(day, hour)
+        moment = wall if isinstance(wall, str) else moments.in_zone(wall, zone)
+        if isinstance(moment, str):
+            return _error("freeze", moment)
+        ends.append(moment)
+    start, end = ends
+    if end <= start:
+        return _error("freeze", "the freeze must end after it starts")
+    if end <= now:
+        return _error(
+            "freeze", f"the freeze's end ({plain[3]} {plain[4]} {zone}) has already passed"
+        )
+    reason = rest.after(5).verbatim()
+    if not reason:
+        return _error(
+            "freeze", f"say why: /deploy freeze {ref.stage} {' '.join(plain[:5])} Year-end"
+        )
+    return Freeze(ref.project, ref.stage, start, end, reason)
+
+
+def _sha(word: str) -> str | None:
+    return word.lower() if _SHA.match(word) else None
+
+
+def _rollback(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("rollback", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    if not rest.items:
+        return Rollback(ref.project, ref.stage)
+    shas = rest.after(1) if rest.lower(0) == "to" else rest
+    if len(shas.items) != 1:
+        return _error("rollback", "say which commit: `to` and a sha of 7 to 40 hex digits")
+    sha = _sha(shas.items[0][0])
+    if sha is None:
+        return _error(
+            "rollback", f"{shown(shas.items[0][0])} is not a commit sha (7 to 40 hex digits)"
+        )
+    return Rollback(ref.project, ref.stage, sha)
+
+
+def _emergency(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("emergency", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    if not rest.items:
+        return _error("emergency", "say which commit to deploy (a sha of 7 to 40 hex digits)")
+    sha = _sha(rest.items[0][0])
+    if sha is None:
+        return _error(
+            "emergency", f"{shown(rest.items[0][0])} is not a commit sha (7 to 40 hex digits)"
+        )
+    reason = rest.after(1).verbatim()
+    if not reason:
+        return _error("emergency", f"say why: /deploy emergency {ref.stage} {sha} Checkout is down")
+    return Emergency(ref.project, ref.stage, sha, reason)
+
+
+_HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
+    "status": _status,
+    "queue": _stage_view("queue", Queue),
+    "history": _stage_view("history", History),
+    "block": _block,
+    "unblock": _unblock,
+    "freeze": _freeze,
+    "rollback": _rollback,
+    "emergency": _emergency,
+}

@@ -1,0 +1,149 @@
+"""What a stage looks like at `now`: the view both status and App Home render.
+
+`stage_board()` combines the stored `StageState` with the stage's calendar (windows,
+holidays and configured freezes, evaluated for `now`) into a `StageBoard`, and
+`stage_lines()` writes it as mrkdwn lines. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config.models import ProjectConfig, StageConfig
+from bot.core.model import (
+    GOOD,
+    Blocker,
+    BlockerKind,
+    Deployment,
+    DeploymentState,
+    StageState,
+)
+from bot.slack.escape import escape
+from bot.slack.render.text import (
+    blocker_line,
+    deployment_label,
+    local,
+    person,
+    relative,
+    sha7,
+    version,
+    when,
+    workflow_link,
+)
+
+#: Queued deployments named one by one before "+N more".
+QUEUE_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """The next calendar event worth knowing: a window opening or a freeze starting."""
+
+    at: datetime
+    what: str
+
+
+@dataclass(frozen=True)
+class StageBoard:
+    project: str
+    stage: str
+    zone: str
+    state: StageState
+    #: Active blockers: stored ones first (these can be lifted), then the calendar's.
+    blockers: tuple[Blocker, ...]
+    #: Stored, active blockers a person may lift with an Unblock button.
+    liftable: tuple[Blocker, ...]
+    upcoming: Upcoming | None
+
+    @property
+    def deployed(self) -> Deployment | None:
+        """What runs on the stage: a baking deployment, else the last good one."""
+        current = self.state.current
+        if current is not None and current.state is DeploymentState.BAKING:
+            return current
+        return next((d for d in self.state.good if d.state in GOOD), None)
+
+
+def stage_board(
+    project: ProjectConfig, stage: StageConfig, state: StageState, now: datetime
+) -> StageBoard:
+    calendar = stage.calendar(project)
+    stored = tuple(b for b in state.blockers if b.active(now))
+    computed = tuple(calendar.blockers(now))
+    upcoming: Upcoming | None = None
+    window = next((b for b in computed if b.kind is BlockerKind.WINDOW), None)
+    if window is not None and window.until is not None:
+        upcoming = Upcoming(window.until, "window opens")
+    else:
+        freezes = [
+            Upcoming(f.start, f"freeze: {escape(f.reason)}")
+            for f in calendar.freezes
+            if f.start > now
+        ]
+        freezes += [
+            Upcoming(b.starts_at, f"freeze: {escape(b.reason)}")
+            for b in state.blockers
+            if b.kind is BlockerKind.FREEZE and b.starts_at is not None and b.starts_at > now
+        ]
+        upcoming = min(freezes, key=lambda u: u.at, default=None)
+    zone = stage.timezone or project.timezone
+    liftable = tuple(b for b in stored if b.kind is not BlockerKind.WINDOW)
+    return StageBoard(project.name, stage.name, zone, state, stored + computed, liftable, upcoming)
+
+
+def activity_line(board: StageBoard, now: datetime, org: str | None) -> str | None:
+    current = board.state.current
+    if current is None:
+        return None
+    if current.state is DeploymentState.RUNNING:
+        since = current.started_at or current.created_at
+        return (
+            f":arrows_counterclockwise: deploying {deployment_label(current)}"
+            f" since {relative(since, now)} by {person(current.triggered_by)}"
+            f"{workflow_link(org, current.change)}"
+        )
+    if current.bake_until is not None and current.bake_until > now:
+        return f":hourglass_flowing_sand: baking, {relative(current.bake_until, now)[3:]} left"
+    return ":hourglass_flowing_sand: baking, ending now"
+
+
+def queue_line(board: StageBoard) -> str | None:
+    queue = board.state.queue
+    if not queue:
+        return None
+    named = ", ".join(
+        f"`{sha7(d.change.sha)}`" + ("" if d.kind == "rollforward" else f" ({d.kind})")
+        for d in queue[:QUEUE_SHOWN]
+    )
+    more = f" +{len(queue) - QUEUE_SHOWN} more" if len(queue) > QUEUE_SHOWN else ""
+    return f":inbox_tray: queued: {named}{more}"
+
+
+def stage_lines(board: StageBoard, now: datetime, org: str | None) -> list[str]:
+    """The stage as mrkdwn lines: version, activity, queue, blockers, next calendar event."""
+    deployed = board.deployed
+    since = (
+        None
+        if deployed is None
+        else deployed.finished_at or deployed.started_at or deployed.created_at
+    )
+    lines = [
+        f"*{escape(board.stage)}*  "
+        + (
+            f"{version(deployed.change)} since {when(since, now, board.zone)}"
+            if deployed and since
+            else "_nothing deployed yet_"
+        )
+    ]
+    lines += [line for line in (activity_line(board, now, org), queue_line(board)) if line]
+    if board.state.pending_rollback is not None:
+        lines.append(
+            f":warning: rollback of `{sha7(board.state.pending_rollback.bad_sha)}` waits for approval"
+        )
+    lines += [blocker_line(b, now, board.zone) for b in board.blockers]
+    if board.upcoming is not None:
+        lines.append(
+            f":calendar: {board.upcoming.what} {local(board.upcoming.at, board.zone)} ({relative(board.upcoming.at, now)})"
+        )
+    return lines

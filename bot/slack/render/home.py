@@ -1,0 +1,67 @@
+"""The App Home tab: the live board of every project.
+
+    home_view(config, states, now, org=None) -> {"type": "home", "blocks": [...]}
+
+`states` maps project name -> stage name -> `StageState`. Per project: a header, one section
+per stage (version and since when, running / baking / queued, blockers, next window or
+freeze) and ONE actions block with the project's Unblock buttons (`blocker_unblock:<n>`),
+then a divider. That is 3 + stages blocks per project, so 10 projects of 5 stages take 82 of
+the 100 blocks a home view may have. Block ids: `home:<project>:<stage>`,
+`home:<project>:unblock`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.config.models import DeploybotConfig
+from bot.core.model import StageState
+from bot.slack.escape import escape
+from bot.slack.render.alerts import unblock_buttons
+from bot.slack.render.blocks import (
+    ACTIONS_ELEMENTS,
+    Block,
+    actions,
+    context,
+    divider,
+    header,
+    home,
+    section,
+)
+from bot.slack.render.board import stage_lines
+from bot.slack.render.status import boards
+from bot.slack.render.text import local
+
+
+def home_view(
+    config: DeploybotConfig,
+    states: Mapping[str, Mapping[str, StageState]],
+    now: datetime,
+    org: str | None = None,
+) -> dict[str, Any]:
+    blocks: list[Block] = [
+        header("deploybot: live board"),
+        context(f"Updated {local(now, 'UTC')} · `/deploy help` for commands"),
+    ]
+    for project in config.projects:
+        stage_boards = boards(project, states.get(project.name, {}), now)
+        blocks.append(header(project.name, block_id=f"home:{project.name}"))
+        buttons: list[Block] = []
+        for board in stage_boards:
+            lines = stage_lines(board, now, org)
+            blocks.append(section("\n".join(lines), block_id=f"home:{project.name}:{board.stage}"))
+            buttons += unblock_buttons(
+                project.name, board.stage, board.liftable, start=len(buttons)
+            )
+        if buttons:
+            fits = buttons if len(buttons) <= ACTIONS_ELEMENTS else buttons[: ACTIONS_ELEMENTS - 1]
+            blocks.append(actions(fits, block_id=f"home:{project.name}:unblock"))
+            if len(fits) < len(buttons):
+                more = len(buttons) - len(fits)
+                blocks.append(
+                    context(f"{more} more blockers: `/deploy status {escape(project.name)}`")
+                )
+        blocks.append(divider())
+    return home(blocks)

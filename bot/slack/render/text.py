@@ -1,0 +1,101 @@
+"""Small text pieces every renderer shares: shas, commit titles, times, people, links.
+
+Times are shown in the stage's time zone (`Tue 24 Nov 11:00 CET`) with a relative hint
+(`2h ago`, `in 40m`). Everything people typed passes through `escape`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.durations import format_duration
+from bot.core.model import Blocker, BlockerKind, Change, Deployment, DeploymentKind
+from bot.slack.escape import escape, link, mention
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_WORKFLOW = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+
+KIND_ICON = {
+    BlockerKind.MANUAL: ":no_entry:",
+    BlockerKind.WINDOW: ":clock3:",
+    BlockerKind.FREEZE: ":snowflake:",
+    BlockerKind.ALARM: ":rotating_light:",
+}
+
+
+def sha7(sha: str) -> str:
+    return escape(sha[:7])
+
+
+def title(change: Change, limit: int = 80) -> str:
+    """The commit message's first line, escaped and shortened."""
+    first = change.message.strip().splitlines()[0] if change.message.strip() else ""
+    return escape(first if len(first) <= limit else first[: limit - 1] + "…")
+
+
+def version(change: Change) -> str:
+    """`abc1234 "Fix checkout"`."""
+    shown = title(change)
+    return f"`{sha7(change.sha)}` {shown}" if shown else f"`{sha7(change.sha)}`"
+
+
+def deployment_label(deployment: Deployment) -> str:
+    kind = "" if deployment.kind is DeploymentKind.ROLLFORWARD else f"{deployment.kind} "
+    return f"{kind}{version(deployment.change)}"
+
+
+def local(moment: datetime, zone: str) -> str:
+    """`moment` on the wall clock of `zone`: `Tue 24 Nov 11:00 CET`."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M %Z")
+
+
+def span(delta: timedelta) -> str:
+    """A duration in at most two units, rounded to the minute: `1h30m`, `2d4h`, `under 1m`."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "under 1m"
+    text = format_duration(timedelta(minutes=minutes))
+    units = re.findall(r"\d+[dhms]", text)
+    return "".join(units[:2])
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"in {span(aware - now)}" if aware > now else f"{span(now - aware)} ago"
+
+
+def when(moment: datetime, now: datetime, zone: str) -> str:
+    """`Tue 24 Nov 11:00 CET (2h ago)`."""
+    return f"{local(moment, zone)} ({relative(moment, now)})"
+
+
+def person(actor: str) -> str:
+    return mention(actor)
+
+
+def workflow_url(org: str | None, workflow_id: str) -> str | None:
+    """Semaphore's page of a workflow, when the organisation is known and the id looks right."""
+    if not org or not _SLUG.match(org) or not _WORKFLOW.match(workflow_id):
+        return None
+    return f"https://{org}.semaphoreci.com/workflows/{workflow_id}"
+
+
+def workflow_link(org: str | None, change: Change, label: str = "workflow") -> str:
+    """` · <url|workflow>` or nothing when there is no link to make."""
+    url = workflow_url(org, change.workflow_id)
+    return f" · {link(url, label)}" if url else ""
+
+
+def blocker_line(blocker: Blocker, now: datetime, zone: str) -> str:
+    """`:no_entry: DB migration (by <@U1>, until Tue 24 Nov 12:00 CET (in 2h)) · id a1b2`."""
+    icon = KIND_ICON.get(blocker.kind, ":no_entry:")
+    parts = []
+    if blocker.kind in (BlockerKind.MANUAL, BlockerKind.FREEZE) and blocker.author != "calendar":
+        parts.append(f"by {person(blocker.author)}")
+    if blocker.until is not None:
+        parts.append(f"until {when(blocker.until, now, zone)}")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    return f"{icon} {escape(blocker.reason)}{detail} · id `{escape(blocker.id)}`"

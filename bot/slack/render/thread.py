@@ -1,0 +1,169 @@
+"""A change's status thread: the parent message, updated in place, and one reply per notice.
+
+    change_thread(project, change, deployments, states, now, org=None)
+        `deployments`: stage name -> this change's latest deployment there (absent: not yet);
+        `states`: stage name -> StageState (blockers, rollbacks). One line per stage.
+    notice_reply(notice, zone, now, org=None)
+        a threaded reply; `reply_broadcast` is True for `decision.BROADCAST` kinds, so
+        failures and rollbacks also show in the channel.
+
+Block ids: `change:<sha7>:<stage>` per stage line, `notice:<kind>` for a reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.config.models import ProjectConfig
+from bot.core.decision import BROADCAST, Notice, NoticeKind
+from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState, StageState
+from bot.slack.escape import escape
+from bot.slack.render.blocks import Block, context, message, section
+from bot.slack.render.board import StageBoard, stage_board
+from bot.slack.render.text import (
+    blocker_line,
+    person,
+    relative,
+    sha7,
+    title,
+    version,
+    when,
+    workflow_link,
+)
+
+Message = dict[str, Any]
+
+NOTICE_ICON: dict[NoticeKind, str] = {
+    NoticeKind.QUEUED: ":inbox_tray:",
+    NoticeKind.WAITING: ":double_vertical_bar:",
+    NoticeKind.UNBLOCKED: ":arrow_forward:",
+    NoticeKind.STARTED: ":arrows_counterclockwise:",
+    NoticeKind.BAKING: ":hourglass_flowing_sand:",
+    NoticeKind.DONE: ":white_check_mark:",
+    NoticeKind.SUCCEEDED: ":white_check_mark:",
+    NoticeKind.FAILED: ":x:",
+    NoticeKind.CANCELLED: ":heavy_minus_sign:",
+    NoticeKind.SUPERSEDED: ":fast_forward:",
+    NoticeKind.REJECTED: ":no_entry_sign:",
+    NoticeKind.ROLLBACK_QUEUED: ":rewind:",
+    NoticeKind.ROLLBACK_NEEDS_APPROVAL: ":rotating_light:",
+    NoticeKind.ROLLBACK_DISMISSED: ":heavy_multiplication_x:",
+    NoticeKind.ROLLBACK_FAILED: ":boom:",
+    NoticeKind.NO_ROLLBACK_TARGET: ":warning:",
+    NoticeKind.ALARM_AFTER_BAKE: ":rotating_light:",
+    NoticeKind.BLOCKER_ADDED: ":no_entry:",
+    NoticeKind.BLOCKER_LIFTED: ":large_green_circle:",
+    NoticeKind.EMERGENCY_QUEUED: ":ambulance:",
+    NoticeKind.REFUSED: ":no_entry_sign:",
+}
+
+
+def _rollback_after(deployment: Deployment, state: StageState) -> str:
+    """What became of a failed deployment: rolled back, rolling back, or waiting for approval."""
+    pending = state.pending_rollback
+    if pending is not None and pending.failed_deployment_id == deployment.id:
+        return "; rollback waits for approval"
+    failed_at = deployment.finished_at or deployment.created_at
+    current = [state.current] if state.current else []
+    for candidate in (*current, *state.queue, *state.good):
+        if candidate.kind is DeploymentKind.ROLLBACK and candidate.created_at >= failed_at:
+            if candidate.state is DeploymentState.QUEUED:
+                return f"; rollback to `{sha7(candidate.change.sha)}` queued"
+            if candidate.state is DeploymentState.RUNNING:
+                return f"; rolling back to `{sha7(candidate.change.sha)}`"
+            return f"; rolled back to `{sha7(candidate.change.sha)}`"
+    return ""
+
+
+def stage_progress(
+    deployment: Deployment | None, board: StageBoard, now: datetime, org: str | None
+) -> str:
+    """One stage of the change: queued, waiting, deploying, baking, done, failed, ..."""
+    if deployment is None:
+        return ":white_circle: not yet"
+    kind = "" if deployment.kind is DeploymentKind.ROLLFORWARD else f" ({deployment.kind})"
+    state = deployment.state
+    if state is DeploymentState.QUEUED:
+        held = [b for b in board.blockers if b.holds(deployment)]
+        if held:
+            return ":double_vertical_bar: waiting on " + "; ".join(
+                blocker_line(b, now, board.zone) for b in held
+            )
+        return f":inbox_tray: queued{kind}"
+    if state is DeploymentState.RUNNING:
+        since = deployment.started_at or deployment.created_at
+        return f":arrows_counterclockwise: deploying{kind} since {relative(since, now)}{workflow_link(org, deployment.change)}"
+    if state is DeploymentState.BAKING:
+        left = (
+            relative(deployment.bake_until, now)[3:]
+            if deployment.bake_until and deployment.bake_until > now
+            else "under 1m"
+        )
+        return f":hourglass_flowing_sand: baking, {left} left"
+    finished = deployment.finished_at or deployment.created_at
+    at = when(finished, now, board.zone)
+    if state in (DeploymentState.DONE, DeploymentState.SUCCEEDED):
+        return f":white_check_mark: done{kind} {at}"
+    if state is DeploymentState.FAILED:
+        why = f": {escape(deployment.outcome)}" if deployment.outcome else ""
+        return f":x: failed{why}{_rollback_after(deployment, board.state)}"
+    if state is DeploymentState.SUPERSEDED:
+        return f":fast_forward: superseded {at}"
+    return f":heavy_minus_sign: cancelled{': ' + escape(deployment.outcome) if deployment.outcome else ''}"
+
+
+def change_thread(
+    project: ProjectConfig,
+    change: Change,
+    deployments: Mapping[str, Deployment],
+    states: Mapping[str, StageState],
+    now: datetime,
+    org: str | None = None,
+) -> Message:
+    head = f"*{escape(project.name)}* {version(change)}"
+    if change.author:
+        head += f" by {escape(change.author)}"
+    head += workflow_link(org, change, "CI workflow")
+    blocks: list[Block] = [section(head, block_id=f"change:{sha7(change.sha)}")]
+    lines = []
+    for stage in project.stages:
+        board = stage_board(project, stage, states.get(stage.name, StageState()), now)
+        lines.append(
+            f"*{escape(stage.name)}*  {stage_progress(deployments.get(stage.name), board, now, org)}"
+        )
+    blocks.append(section("\n".join(lines), block_id=f"change:{sha7(change.sha)}:stages"))
+    blocks.append(context(f"Updated {when(now, now, project.timezone)}"))
+    fallback = f"{escape(project.name)} `{sha7(change.sha)}` {title(change)}"
+    return message(fallback, blocks)
+
+
+def notice_line(notice: Notice, zone: str, now: datetime, org: str | None = None) -> str:
+    """The notice as one readable mrkdwn line (plus its blockers, one per line)."""
+    icon = NOTICE_ICON.get(notice.kind, ":information_source:")
+    where = f"*{escape(notice.stage)}*"
+    line = f"{icon} {where}: {escape(notice.text)}"
+    if notice.actor not in ("deploybot", "") and notice.kind in (
+        NoticeKind.BLOCKER_LIFTED,
+        NoticeKind.ROLLBACK_DISMISSED,
+        NoticeKind.EMERGENCY_QUEUED,
+        NoticeKind.REFUSED,
+    ):
+        line += f" ({person(notice.actor)})"
+    if notice.kind is NoticeKind.STARTED and notice.deployment is not None:
+        line += workflow_link(org, notice.deployment.change)
+    extra = [
+        f"    {blocker_line(b, now, zone)}"
+        for b in notice.blockers
+        if notice.kind is NoticeKind.WAITING
+    ]
+    return "\n".join([line, *extra])
+
+
+def notice_reply(notice: Notice, zone: str, now: datetime, org: str | None = None) -> Message:
+    text = notice_line(notice, zone, now, org)
+    broadcast = notice.kind in BROADCAST
+    reply = message(text.splitlines()[0], [section(text, block_id=f"notice:{notice.kind}")])
+    reply["reply_broadcast"] = broadcast
+    return reply
