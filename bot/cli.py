@@ -27,6 +27,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    scenario = commands.add_parser(
+        "scenario",
+        help="play a scenario on loopback (simulator + bot) and print its timeline",
+        description="Start the Semaphore simulator and the bot on loopback, play a scenario "
+        "and print what happened, second by second. State lives in the embedded store, or in "
+        "the Redis at REDIS_URL, whose database must be empty (nothing is flushed).",
+    )
+    scenario.add_argument("name", nargs="?", help="the scenario (see --list)")
+    scenario.add_argument(
+        "--without-bot", action="store_true", help="Semaphore alone (the seed scenarios)"
+    )
+    scenario.add_argument("--json", action="store_true", help="print one JSON object")
+    scenario.add_argument("--list", action="store_true", help="list the scenarios")
     for name, what in NOT_YET.items():
         commands.add_parser(name, help=f"{what} (not built yet)")
     return parser
@@ -43,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.serve import serve_command
 
         return serve_command(args.host, args.port)
+    if args.command == "scenario":
+        from bot.scenarios.command import scenario_command
+
+        return scenario_command(
+            args.name, without_bot=args.without_bot, as_json=args.json, list_only=args.list
+        )
     if args.command in NOT_YET:
         print(
             f"deploybot {args.command}: {NOT_YET[args.command]} is not built yet in this version.",

@@ -205,9 +205,12 @@ class Orchestrator:
             project, stage, ev.BlockerAdded(id=f"freeze:{blocker.id}", blocker=blocker)
         )
 
-    async def unblock(self, project: str, stage: str, by: str, blocker_id: str) -> Decision | None:
+    async def unblock(
+        self, project: str, stage: str, by: str, blocker_id: str, request_id: str | None = None
+    ) -> Decision | None:
+        """`request_id` names the click or command, so repeating it acts once."""
         event = ev.BlockerLifted(
-            id=f"unblock:{blocker_id}:{_short_id()}", blocker_id=blocker_id, by=by
+            id=f"unblock:{blocker_id}:{request_id or _short_id()}", blocker_id=blocker_id, by=by
         )
         return await self.stages.handle(project, stage, event)
 

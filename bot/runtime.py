@@ -31,6 +31,8 @@ from bot.service.effects import Effect, Tell
 from bot.service.inbox_worker import InboxWorker
 from bot.service.stages import StageService, utcnow
 from bot.settings import Settings
+from bot.slack.app import mount
+from bot.slack.wiring import SlackParts, build_slack
 from bot.store import MemoryStore, RedisStore, Store
 from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
 from bot.timers import Timers
@@ -76,6 +78,7 @@ class Runtime:
     timers: Timers
     worker: InboxWorker
     metrics: Metrics
+    slack: SlackParts | None = None
     server: RunningServer | None = None
     #: Whether this runtime made its store (and so closes it when it stops).
     owns_store: bool = True
@@ -100,9 +103,14 @@ class Runtime:
             metrics=self.metrics,
             health=self.health,
         )
-        self.server = await start_server(build_app(deps), host, port)
+        app = build_app(deps)
+        if self.slack is not None:
+            mount(app, self.slack.bolt)
+        self.server = await start_server(app, host, port)
         await self.timers.start(reconcile=reconcile)
         self._tasks.append(asyncio.create_task(self.worker.run(), name="inbox-worker"))
+        if self.slack is not None:
+            self._tasks.append(asyncio.create_task(self.slack.worker.run(), name="slack-worker"))
         log.info("deploybot serves on %s", self.server.url)
         return self.server
 
@@ -111,6 +119,8 @@ class Runtime:
             return
         self._stopped = True
         self.worker.stop()
+        if self.slack is not None:
+            self.slack.worker.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -132,6 +142,7 @@ def build_runtime(
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] = utcnow,
     consumer: str | None = None,
+    slack_pace: float = 1.0,
 ) -> Runtime:
     owns_store = store is None or inbox is None
     if store is None or inbox is None:
@@ -153,8 +164,12 @@ def build_runtime(
     timers = Timers(orchestrator, config, clock=clock)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
     worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000)
+    slack = build_slack(settings, config, orchestrator, inbox.sibling("slack"), clock=clock,
+                        consumer=name, metrics=metrics, pace=slack_pace)  # fmt: skip
+    if slack is not None:
+        effects.tell = slack.outbox
     parts = (settings, config, store, inbox, semaphore, stages, orchestrator, timers, worker)
-    return Runtime(*parts, metrics, owns_store=owns_store)
+    return Runtime(*parts, metrics, slack=slack, owns_store=owns_store)
 
 
 def _log_notice(effect: Effect) -> None:

@@ -53,13 +53,17 @@ class Timers:
     async def start(self, reconcile: bool = True) -> None:
         self.scheduler.start()
         if reconcile:
+            now = datetime.now(UTC)
+            # At startup, reconcile at once and unclaimed: a replica that crashed may hold this
+            # interval's claim, and its outbox must not wait for the next interval.
+            self.scheduler.add_job(self._reconcile, "date", run_date=now, id="reconcile-startup")
             self.scheduler.add_job(
                 self.reconcile,
                 "interval",
                 seconds=self.interval.total_seconds(),
                 id="reconcile",
                 replace_existing=True,
-                next_run_time=self.clock(),
+                next_run_time=now + self.interval,
             )
         for project, stage in self.calendars:
             await self.arm(project, stage)
@@ -105,6 +109,9 @@ class Timers:
         claimed = await self.orchestrator.stages.store.claim(f"job:reconcile:{slot}", self.interval)
         if not claimed:
             return  # another replica reconciles this interval
+        await self._reconcile()
+
+    async def _reconcile(self) -> None:
         try:
             await self.orchestrator.reconcile()
         except Exception:

@@ -128,7 +128,7 @@ class SemaphoreEffects:
     ) -> None:
         self.semaphore = semaphore
         self.stages = stages
-        self._tell = tell
+        self.tell = tell
         self._clock = clock or stages.clock
 
     async def __call__(self, effect: Effect) -> None:
@@ -138,8 +138,8 @@ class SemaphoreEffects:
             await self.stop(effect.deployment)
         elif isinstance(effect, SetTargetActive):
             await self.set_target(effect.project, effect.stage, effect.active)
-        elif self._tell is not None:
-            result = self._tell(effect)
+        elif self.tell is not None:
+            result = self.tell(effect)
             if hasattr(result, "__await__"):
                 await result
 

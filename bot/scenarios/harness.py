@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from bot.config.loader import load_config_text
 from bot.config.models import DeploybotConfig
-from bot.core.model import DeploymentState
+from bot.core.model import AuditEntry, Deployment, DeploymentState
 from bot.runtime import Runtime, build_runtime
 from bot.service.stages import utcnow
 from bot.settings import Settings
@@ -33,6 +33,8 @@ from semaphore_client.simulator.world import World
 log = logging.getLogger(__name__)
 SECRET = "scenario-webhook-secret"
 GOOD = (DeploymentState.DONE, DeploymentState.SUCCEEDED)
+#: More than any scenario writes: the whole audit log and history of each stage.
+EVERYTHING = 100_000
 
 
 @dataclass
@@ -112,6 +114,25 @@ class Harness:
             for e in events
             if e["triggered_by"] in ("promotion", "auto_promotion") and e["state"] == "initializing"
         ]
+
+    async def audit_log(self) -> list[AuditEntry]:
+        """Every stage's audit entries, oldest first (a stage's own order kept on ties)."""
+        entries: list[AuditEntry] = []
+        for stage in self.config.project(self.project).stages:
+            entries += await self.store.audit(self.project, stage.name, limit=EVERYTHING)
+        return sorted(entries, key=lambda entry: entry.at)
+
+    async def histories(self) -> dict[str, list[Deployment]]:
+        """Each stage's finished deployments, newest first."""
+        stages = self.config.project(self.project).stages
+        return {
+            s.name: await self.store.history(self.project, s.name, limit=EVERYTHING) for s in stages
+        }
+
+    async def alert(self, payload: dict[str, Any]) -> httpx.Response:
+        """POST an Alertmanager (v4) webhook payload to the bot, as Alertmanager would."""
+        assert self.bot_http is not None, "the bot is not running"
+        return await self.bot_http.post("/alerts/alertmanager", json=payload)
 
     async def until(self, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
         loop = asyncio.get_running_loop()

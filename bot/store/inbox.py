@@ -59,6 +59,10 @@ class InboxItem:
 
 
 class Inbox(Protocol):
+    def sibling(self, name: str) -> Inbox:
+        """Another inbox of the same kind (its own stream), e.g. `slack` for messages to post."""
+        ...
+
     async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
         """Record the item unless any dedupe key was seen in the last 7 days (then False)."""
         ...
@@ -105,15 +109,22 @@ def _item(item_id: Any, fields: Any) -> InboxItem:
 
 
 class RedisInbox:
-    def __init__(self, client: aioredis.Redis, group: str = GROUP) -> None:
+    def __init__(
+        self, client: aioredis.Redis, group: str = GROUP, name: str = key_names.INBOX
+    ) -> None:
         self._redis = client
         self._group = group
-        self._stream = key_names.inbox()
+        self._name = name
+        self._stream = key_names.inbox(name)
         self._put = client.register_script(PUT_LUA)
         self._group_ready = False
 
+    def sibling(self, name: str) -> RedisInbox:
+        """Another inbox (its own stream and dedupe keys) on the same Redis."""
+        return RedisInbox(self._redis, self._group, name)
+
     async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
-        seen = [key_names.inbox_seen(key) for key in _dedupe_keys(keys)]
+        seen = [key_names.inbox_seen(key, self._name) for key in _dedupe_keys(keys)]
         ttl = int(SEEN_TTL.total_seconds())
         added = await self._put(keys=[self._stream, *seen], args=[ttl, kind, payload])
         return added is not None
@@ -205,6 +216,10 @@ class MemoryInbox:
         self._last_ms = 0
         self._seq = 0
         self._arrived = asyncio.Event()
+
+    def sibling(self, name: str) -> MemoryInbox:
+        """Another inbox, as separate as a second stream would be."""
+        return MemoryInbox(self._clock)
 
     async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
         wanted = _dedupe_keys(keys)

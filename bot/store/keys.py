@@ -48,14 +48,15 @@ def claim(name: str) -> str:
     return f"{PREFIX}:claim:{name}"
 
 
-INBOX_TAG = "{inbox}"
+INBOX = "inbox"
 
 
-def inbox() -> str:
-    """Stream: webhook events recorded before the HTTP answer, consumed by a consumer group."""
-    return f"{PREFIX}:{INBOX_TAG}:stream"
+def inbox(name: str = INBOX) -> str:
+    """Stream: events recorded before they are handled, consumed by a consumer group.
+    `inbox` holds webhooks and alerts; `slack` the messages waiting to be posted."""
+    return f"{PREFIX}:{{{name}}}:stream"
 
 
-def inbox_seen(dedupe_key: str) -> str:
-    """Marks a webhook delivery as recorded (dedupe key, with a TTL); same slot as the stream."""
-    return f"{PREFIX}:{INBOX_TAG}:seen:{dedupe_key}"
+def inbox_seen(dedupe_key: str, name: str = INBOX) -> str:
+    """Marks an item as recorded (dedupe key, with a TTL); same slot as its stream."""
+    return f"{PREFIX}:{{{name}}}:seen:{dedupe_key}"

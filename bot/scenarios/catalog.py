@@ -1,0 +1,125 @@
+"""Every scenario by name: what it shows, the world and configuration it runs on, and its
+script with deploybot and (for the seed scenarios) with Semaphore alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+
+from bot.scenarios import crash, holds, seed, worlds
+from bot.scenarios.play import Play, ScenarioError
+from semaphore_client.simulator import World
+
+
+class UnknownScenario(ScenarioError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no scenario {name!r}; known: {', '.join(SCENARIOS)}")
+        self.name = name
+
+
+class NoVariant(ScenarioError):
+    def __init__(self, name: str) -> None:
+        alone = ", ".join(s.name for s in SCENARIOS.values() if s.without_bot)
+        super().__init__(
+            f"scenario {name!r} has no --without-bot variant (scenarios that have one: {alone})"
+        )
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Variant:
+    play: Callable[[Play], Awaitable[None]]
+    world: Callable[[], World] = worlds.plain_world
+    config: str = field(default_factory=worlds.config)
+    #: The bot's clock at the start, from the wall clock's now (None: the wall clock).
+    clock_start: Callable[[datetime], datetime] | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    with_bot: Variant
+    without_bot: Variant | None = None
+
+    def variant(self, with_bot: bool) -> Variant:
+        if with_bot:
+            return self.with_bot
+        if self.without_bot is None:
+            raise NoVariant(self.name)
+        return self.without_bot
+
+
+def _seed(
+    name: str, auto_cancel: worlds.AutoCancel | None, summary: str, alone: Variant
+) -> Scenario:
+    world = partial(worlds.seed_world, auto_cancel=auto_cancel, automatic=False)
+    return Scenario(name, summary, Variant(seed.rollback_with_bot, world=world), alone)
+
+
+_ALL = [
+    _seed(
+        "rollback-with-autocancel",
+        "running",
+        "A fails on prod while B is on its way; prod's queue auto-cancels",
+        Variant(
+            seed.rollback_with_autocancel_alone,
+            world=partial(worlds.seed_world, auto_cancel="running", automatic=True),
+        ),
+    ),
+    _seed(
+        "rollback-without-autocancel",
+        None,
+        "A fails on prod while B waits behind it; no auto-cancel",
+        Variant(
+            seed.rollback_without_autocancel_alone,
+            world=partial(worlds.seed_world, auto_cancel=None, automatic=True),
+        ),
+    ),
+    Scenario(
+        "blocker-holds-and-resumes",
+        "a person blocks prod; A and B wait; unblocking deploys B only",
+        Variant(holds.blocker_holds_and_resumes),
+    ),
+    Scenario(
+        "window-opens",
+        f"A reaches prod before its window ({holds.PROD_WINDOW} UTC) opens and deploys when it does",
+        Variant(
+            holds.window_opens,
+            config=worlds.config(prod_extra=holds.window_config_extra()),
+            clock_start=holds.window_clock_start,
+        ),
+    ),
+    Scenario(
+        "emergency-no-cascade",
+        "an emergency deployment to beta during a freeze; nothing follows it to prod",
+        Variant(holds.emergency_no_cascade),
+    ),
+    Scenario(
+        "alarm-during-bake",
+        "an alert fires while A bakes on prod: rollback, and prod held until it resolves",
+        Variant(holds.alarm_during_bake, config=worlds.config(prod_bake=holds.ALARM_BAKE)),
+    ),
+    Scenario(
+        "crash-and-resume",
+        "the bot dies between deciding to promote A to prod and promoting it; a restart does it once",
+        Variant(crash.crash_before_promotion),
+    ),
+    Scenario(
+        "crash-after-promotion",
+        "the bot dies right after promoting A to prod; the restart repeats it, Semaphore runs one",
+        Variant(crash.crash_after_promotion),
+    ),
+]
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in _ALL}
+
+
+def find(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise UnknownScenario(name) from None

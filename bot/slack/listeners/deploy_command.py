@@ -1,0 +1,173 @@
+"""`/deploy`: parse, answer at once (Slack's 3 seconds), do the work after the ack, and reply
+ephemerally. Changes of state are announced in the channel by the notices they cause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.model import BlockerKind
+from bot.slack import commands as cmd
+from bot.slack.escape import escape
+from bot.slack.listeners.context import SlackContext
+from bot.slack.parser import parse
+from bot.slack.render import (
+    confirm_modal,
+    freeze_list_message,
+    help_message,
+    history_message,
+    overview,
+    parse_error_message,
+    project_status,
+    queue_message,
+    refusal_message,
+)
+from bot.slack.roles import DOES, Role
+
+Message = dict[str, Any]
+
+
+def register(app: AsyncApp, slack: SlackContext) -> None:
+    @app.command("/deploy")
+    async def deploy(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        parsed = parse(str(command.get("text", "")), slack.config, slack.clock())
+        if isinstance(parsed, cmd.ParseError):
+            await ack(**parse_error_message(parsed))
+            return
+        if isinstance(parsed, cmd.Help):
+            await ack(**help_message(parsed.topic))
+            return
+        await ack()
+        user = str(command.get("user_id", ""))
+        slack.later(
+            _run(slack, parsed, user, command, respond, client), f"/deploy {type(parsed).__name__}"
+        )
+
+
+async def _run(
+    slack: SlackContext,
+    parsed: cmd.Command,
+    user: str,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    role = _role(parsed)
+    if role is not None:
+        for project in _projects(parsed):
+            if not await slack.roles.allows(user, project, role):
+                await respond(**refusal_message(role, DOES[role]))
+                return
+    if isinstance(parsed, cmd.Rollback | cmd.Emergency):
+        await _confirm(slack, parsed, command, client)
+        return
+    await respond(**await _answer(slack, parsed, user))
+
+
+def _role(parsed: cmd.Command) -> Role | None:
+    if isinstance(parsed, cmd.Block | cmd.Unblock | cmd.Freeze | cmd.FreezeCancel):
+        return Role.BLOCK
+    if isinstance(parsed, cmd.Rollback):
+        return Role.APPROVE
+    if isinstance(parsed, cmd.Emergency):
+        return Role.EMERGENCY
+    return None
+
+
+def _projects(parsed: cmd.Command) -> list[str]:
+    if isinstance(parsed, cmd.Block):
+        return sorted({t.project for t in parsed.targets})
+    project = getattr(parsed, "project", None)
+    return [project] if project else []
+
+
+async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Message:
+    now = slack.clock()
+    orchestrator = slack.orchestrator
+    if isinstance(parsed, cmd.Status):
+        if parsed.project is None:
+            return overview(slack.config, await slack.all_states(), now)
+        project = slack.config.project(parsed.project)
+        return project_status(
+            project, await slack.states(project.name), now, slack.org, parsed.stage
+        )
+    if isinstance(parsed, cmd.Queue):
+        state = await slack.store.load(parsed.project, parsed.stage)
+        return queue_message(slack.config.project(parsed.project), parsed.stage, state, now)
+    if isinstance(parsed, cmd.History):
+        deployments = await slack.store.history(parsed.project, parsed.stage, limit=20)
+        return history_message(slack.config.project(parsed.project), parsed.stage, deployments, now)
+    if isinstance(parsed, cmd.FreezeList):
+        return freeze_list_message(
+            slack.config, await slack.all_states(), now, parsed.project, parsed.stage
+        )
+    if isinstance(parsed, cmd.Block):
+        for target in parsed.targets:
+            await orchestrator.block(
+                target.project, target.stage, user, parsed.reason, target.until
+            )
+        where = ", ".join(f"{t.project}/{t.stage}" for t in parsed.targets)
+        return _text(f":no_entry: Blocked {escape(where)}: {escape(parsed.reason)}")
+    if isinstance(parsed, cmd.Freeze):
+        await orchestrator.freeze(
+            parsed.project, parsed.stage, user, parsed.reason, parsed.start, parsed.end
+        )
+        return _text(
+            f":snowflake: Freeze scheduled on {escape(parsed.project)}/{escape(parsed.stage)}"
+        )
+    if isinstance(parsed, cmd.Unblock | cmd.FreezeCancel):
+        return await _lift(slack, parsed, user)
+    return help_message(None)
+
+
+async def _lift(slack: SlackContext, parsed: cmd.Unblock | cmd.FreezeCancel, user: str) -> Message:
+    state = await slack.store.load(parsed.project, parsed.stage)
+    where = f"{escape(parsed.project)}/{escape(parsed.stage)}"
+    if isinstance(parsed, cmd.FreezeCancel):
+        wanted = [
+            b for b in state.blockers if b.kind is BlockerKind.FREEZE and b.id == parsed.freeze_id
+        ]
+        missing = f"No freeze {escape(parsed.freeze_id)} set from Slack on {where}; freezes in the configuration file are changed there."
+    elif parsed.blocker_id is not None:
+        wanted = [b for b in state.blockers if b.id == parsed.blocker_id]
+        missing = f"No blocker {escape(parsed.blocker_id)} on {where}. `/deploy status` lists them."
+    else:
+        wanted = [b for b in state.blockers if b.kind is BlockerKind.MANUAL]
+        missing = f"No manual blocker on {where}."
+    if not wanted:
+        return _text(missing)
+    for blocker in wanted:
+        await slack.orchestrator.unblock(parsed.project, parsed.stage, user, blocker.id)
+    return _text(
+        f":large_green_circle: Lifted {len(wanted)} on {where}: "
+        + "; ".join(escape(b.reason) for b in wanted)
+    )
+
+
+async def _confirm(
+    slack: SlackContext,
+    parsed: cmd.Rollback | cmd.Emergency,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+) -> None:
+    """Emergency deployments and manual rollbacks are confirmed in a modal, with a reason."""
+    now = slack.clock()
+    state = await slack.store.load(parsed.project, parsed.stage)
+    calendar = slack.config.project(parsed.project).calendar(parsed.stage).blockers(now)
+    blockers = [b for b in (*state.blockers, *calendar) if b.active(now)]
+    current = state.current or (state.good[0] if state.good else None)
+    if isinstance(parsed, cmd.Emergency):
+        view = confirm_modal("emergency", parsed.project, parsed.stage, parsed.sha, blockers,
+                             slack.zone(parsed.project, parsed.stage), now, parsed.reason, current)  # fmt: skip
+    else:
+        view = confirm_modal("rollback", parsed.project, parsed.stage, parsed.to_sha, blockers,
+                             slack.zone(parsed.project, parsed.stage), now, "", current)  # fmt: skip
+    await client.views_open(trigger_id=str(command.get("trigger_id", "")), view=view)
+
+
+def _text(text: str) -> Message:
+    return {"text": text, "response_type": "ephemeral"}

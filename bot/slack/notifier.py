@@ -1,0 +1,151 @@
+"""Telling people: deploybot's notices, posted to Slack without ever holding up a deployment.
+
+    Tell effect --(outbox, instantly)--> the `slack` inbox --(its own worker)--> Slack
+
+`SlackOutbox` is the stage service's effect handler for notices: it only records them in a
+Redis stream, so a Slack outage or rate limit never delays the next promotion in the outbox.
+`SlackNotifier.deliver` runs from that stream's worker: it keeps one status thread per change
+(the parent message updated in place, each notice a threaded reply, failures and rollbacks
+broadcast to the channel), posts rollback alerts and blocker messages with their buttons, and
+paces posts per channel. An item is acknowledged only once Slack took it; slack_sdk's retry
+handlers wait out 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config.models import DeploybotConfig, ProjectConfig
+from bot.core.decision import Notice, NoticeKind
+from bot.core.model import BlockerKind, Deployment
+from bot.service.effects import EFFECT, Effect, Tell, encode
+from bot.slack.render import alerts, thread
+from bot.store.base import Store
+from bot.store.inbox import Inbox, InboxItem
+
+log = logging.getLogger(__name__)
+
+ALERTS = (NoticeKind.ROLLBACK_NEEDS_APPROVAL, NoticeKind.ALARM_AFTER_BAKE)
+#: Blockers people can lift from a message (window and configured freezes cannot).
+LIFTABLE = (BlockerKind.MANUAL, BlockerKind.ALARM, BlockerKind.FREEZE)
+
+
+class SlackOutbox:
+    """The effects port for notices: record them for the Slack worker, nothing more."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    async def __call__(self, effect: Effect) -> None:
+        if isinstance(effect, Tell):
+            await self.inbox.put("slack", [effect.id], encode(effect))
+
+
+class Pacer:
+    """At most one post per `interval` seconds in each channel (Slack's guidance)."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def wait(self, channel: str) -> None:
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            delay = self._next.get(channel, 0.0) - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next[channel] = time.monotonic() + self.interval
+
+
+class SlackNotifier:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        config: DeploybotConfig,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        org: str | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.org = org
+        self.pacer = pacer or Pacer()
+
+    async def deliver(self, item: InboxItem) -> None:
+        effect = EFFECT.validate_json(item.payload)
+        if isinstance(effect, Tell):
+            await self.tell(effect.notice)
+
+    async def tell(self, notice: Notice) -> None:
+        project = self.config.project(notice.project)
+        zone = project.calendar(notice.stage).timezone
+        now = self.clock()
+        alerting = notice.kind in ALERTS
+        if alerting:
+            await self.post(
+                project.channel_for(notice.stage), alerts.rollback_alert(notice, zone, now)
+            )
+        liftable = [b for b in notice.blockers if b.kind in LIFTABLE and b.active(now)]
+        if notice.kind is NoticeKind.BLOCKER_ADDED and liftable:
+            message = alerts.blocker_message(project.name, notice.stage, liftable[0], zone, now)
+            await self.post(project.channel_for(notice.stage), message)
+            return
+        if notice.deployment is not None:
+            await self.in_thread(project, notice.deployment, notice, zone, now)
+        elif not alerting:
+            await self.post(
+                project.channel_for(notice.stage), thread.notice_reply(notice, zone, now, self.org)
+            )
+
+    async def in_thread(
+        self,
+        project: ProjectConfig,
+        deployment: Deployment,
+        notice: Notice,
+        zone: str,
+        now: datetime,
+    ) -> None:
+        change = deployment.change
+        states = {s.name: await self.store.load(project.name, s.name) for s in project.stages}
+        latest = {
+            stage: d
+            for stage in states
+            if (d := await self._latest(project.name, stage, change.sha))
+        }
+        latest[notice.stage] = deployment
+        parent = thread.change_thread(project, change, latest, states, now, self.org)
+        ts = await self.store.thread(project.name, change.sha)
+        if ts is None:
+            posted = await self.post(project.channel, parent)
+            ts = await self.store.set_thread(project.name, change.sha, str(posted["ts"]))
+        else:
+            await self.pacer.wait(project.channel)
+            await self.client.chat_update(channel=project.channel, ts=ts, **parent)
+        await self.post(
+            project.channel, thread.notice_reply(notice, zone, now, self.org), thread_ts=ts
+        )
+
+    async def _latest(self, project: str, stage: str, sha: str) -> Deployment | None:
+        state = await self.store.load(project, stage)
+        live = [*state.queue, *([state.current] if state.current else [])]
+        for deployment in [*reversed(live), *await self.store.history(project, stage, limit=20)]:
+            if deployment.change.sha == sha:
+                return deployment
+        return None
+
+    async def post(self, channel: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        await self.pacer.wait(channel)
+        answer = await self.client.chat_postMessage(channel=channel, **message, **extra)
+        return dict(answer.data) if isinstance(answer.data, dict) else {}

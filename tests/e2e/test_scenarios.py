@@ -1,0 +1,261 @@
+"""The scenario runner's scenarios (bot/scenarios/catalog.py), each played for real: the
+Semaphore simulator and the bot on loopback, state in a real redis-server. Assertions read
+what a user would see: the simulator's pipelines, deploybot's history and audit log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from bot.cli import main
+from bot.core.model import DeploymentKind, DeploymentState
+from bot.scenarios.record import ScenarioRun
+from bot.scenarios.runner import run_scenario
+from bot.scenarios.timeline import render
+
+DEPLOY, ROLLBACK = "deploy-prod.yml", "rollback-prod.yml"
+
+
+@pytest.fixture
+async def redis_url(redis_server: str) -> str:
+    client = aioredis.Redis.from_url(redis_server, decode_responses=True)
+    await client.flushdb()
+    await client.aclose()
+    return redis_server
+
+
+def prod_runs(run: ScenarioRun) -> list[tuple[str, str]]:
+    """(file, commit label) of every prod pipeline that ran, in the order they started."""
+    return [(p.file, p.label) for p in run.ran("prod")]
+
+
+def prod_promotions(run: ScenarioRun) -> list[tuple[str, str]]:
+    return [(p.file, p.label) for p in run.promoted("prod")]
+
+
+def audit_at(run: ScenarioRun, stage: str, action: str, label: str | None = None) -> float:
+    """Seconds since the start of the first `action` entry on `stage` (naming `label`)."""
+    for entry in run.audit_of(stage, action):
+        if label is None or run.commits[label][:7] in entry.detail:
+            return run.seconds(entry.at, bot_clock=True)
+    raise AssertionError(f"no {action!r} on {stage} for {label} in the audit log")
+
+
+def history_of(run: ScenarioRun, stage: str, label: str, kind: DeploymentKind) -> list[str]:
+    sha = run.commits[label]
+    return [d.state for d in run.history[stage] if d.change.sha == sha and d.kind is kind]
+
+
+# -- DESIGN.md section 1 item 3, on Semaphore alone -----------------------------------------
+
+
+async def test_alone_with_autocancel_bs_deploy_cancels_the_rollback_of_a() -> None:
+    run = await run_scenario("rollback-with-autocancel", with_bot=False)
+
+    (rollback,) = [p for p in run.promoted("prod") if p.file == ROLLBACK]
+    assert (rollback.label, rollback.result) == ("A", "canceled")
+    assert rollback.at("running") is None  # the rollback of A never ran
+    assert prod_runs(run) == [(DEPLOY, "base"), (DEPLOY, "A"), (DEPLOY, "B")]
+    assert [p.result for p in run.ran("prod")] == ["passed", "failed", "passed"]  # B on broken A
+    assert run.audit == []
+
+
+async def test_alone_without_autocancel_b_deploys_before_the_rollback_of_a() -> None:
+    run = await run_scenario("rollback-without-autocancel", with_bot=False)
+
+    assert prod_runs(run) == [(DEPLOY, "base"), (DEPLOY, "A"), (DEPLOY, "B"), (ROLLBACK, "A")]
+    assert [p.result for p in run.ran("prod")] == ["passed", "failed", "passed", "passed"]
+    assert run.ended_early() == []
+
+
+# -- the same, with deploybot -----------------------------------------------------------------
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("name", ["rollback-with-autocancel", "rollback-without-autocancel"])
+async def test_with_the_bot_the_rollback_goes_first_and_nothing_is_cancelled(
+    name: str, redis_url: str
+) -> None:
+    run = await run_scenario(name, redis_url=redis_url)
+
+    assert prod_runs(run) == [(DEPLOY, "base"), (DEPLOY, "A"), (DEPLOY, "base"), (DEPLOY, "B")]
+    assert [p.result for p in run.ran("prod")] == ["passed", "failed", "passed", "passed"]
+    assert run.ended_early() == []
+    a_on_prod, b_ci = run.ran("prod")[1], next(p for p in run.pipelines() if p.label == "B")
+    assert b_ci.created < (a_on_prod.at("failed") or 0)  # B was on its way while A deployed
+    assert history_of(run, "prod", "base", DeploymentKind.ROLLBACK) == [DeploymentState.SUCCEEDED]
+    assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD) == [DeploymentState.FAILED]
+    timeline = "\n".join(render(run))
+    assert "semaphore  prod: deploy-prod.yml A failed" in timeline
+    assert "deploybot  prod: rollback of base to prod started" in timeline
+
+
+# -- blockers -----------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+async def test_a_manual_blocker_holds_two_changes_and_unblocking_deploys_the_newest(
+    redis_url: str,
+) -> None:
+    run = await run_scenario("blocker-holds-and-resumes", redis_url=redis_url)
+
+    assert prod_promotions(run) == [("deploy-prod.yml", "B")]
+    unblocked = audit_at(run, "prod", "blocker_lifted")
+    assert run.promoted("prod")[0].created >= unblocked
+    assert audit_at(run, "prod", "queued", "B") < unblocked  # B waited for the unblock
+    assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD) == [DeploymentState.SUPERSEDED]
+    assert audit_at(run, "prod", "superseded", "A") < unblocked
+    assert history_of(run, "prod", "B", DeploymentKind.ROLLFORWARD) == [DeploymentState.DONE]
+
+
+@pytest.mark.redis
+async def test_a_change_waits_outside_the_window_and_deploys_when_it_opens(
+    redis_url: str,
+) -> None:
+    run = await run_scenario("window-opens", redis_url=redis_url)
+
+    (promotion,) = run.promoted("prod")
+    promoted = run.started_at + timedelta(seconds=promotion.created) + run.clock_offset
+    opens = promoted.replace(hour=9, minute=0, second=0, microsecond=0)
+    arrived = [e.at for e in run.audit_of("prod", "queued")]
+    assert len(arrived) == 1 and arrived[0] < opens  # A reached prod before 09:00 ...
+    assert run.audit_of("prod", "waiting")  # ... and was held by the window
+    assert opens <= promoted < opens + timedelta(seconds=5)  # promoted once it opened
+    assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD) == [DeploymentState.DONE]
+
+
+@pytest.mark.redis
+async def test_an_emergency_deployment_during_a_freeze_never_cascades(redis_url: str) -> None:
+    run = await run_scenario("emergency-no-cascade", redis_url=redis_url)
+
+    assert history_of(run, "beta", "A", DeploymentKind.EMERGENCY) == [DeploymentState.SUCCEEDED]
+    (emergency,) = [p for p in run.promoted("beta") if p.label == "A"]
+    assert emergency.result == "passed"
+    assert prod_promotions(run) == [("deploy-prod.yml", "base")]  # nothing of A on prod
+    last_event = max(run.seconds(e["at"]) for e in run.events)
+    assert last_event - (emergency.at("passed") or 0) < 0.5  # nothing happened after it
+    requested = audit_at(run, "beta", "emergency_requested")
+    assert all(run.seconds(e.at) < requested for e in run.audit_of("prod"))  # prod never heard
+
+
+@pytest.mark.redis
+async def test_an_alarm_during_the_bake_rolls_back_and_holds_prod_until_resolved(
+    redis_url: str,
+) -> None:
+    run = await run_scenario("alarm-during-bake", redis_url=redis_url)
+
+    assert prod_promotions(run) == [
+        (DEPLOY, "base"),
+        (DEPLOY, "A"),
+        (DEPLOY, "base"),
+        (DEPLOY, "B"),
+    ]
+    assert [p.result for p in run.promoted("prod")][:3] == ["passed", "passed", "passed"]
+    assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD) == [DeploymentState.FAILED]
+    assert history_of(run, "prod", "base", DeploymentKind.ROLLBACK) == [DeploymentState.SUCCEEDED]
+    resolved = audit_at(run, "prod", "alarm_resolved")
+    assert audit_at(run, "prod", "queued", "B") < resolved  # B waited on the alarm
+    assert run.promoted("prod")[-1].created >= resolved  # and went once it resolved
+
+
+# -- crashes --------------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    ("name", "promoted_before_the_crash"),
+    [("crash-and-resume", False), ("crash-after-promotion", True)],
+)
+async def test_a_crash_at_the_promotion_promotes_exactly_once(
+    name: str, promoted_before_the_crash: bool, redis_url: str
+) -> None:
+    run = await run_scenario(name, redis_url=redis_url)
+
+    assert prod_promotions(run) == [("deploy-prod.yml", "A")]
+    prod_triggers = [
+        e for e in run.events if e["type"] == "promotion" and e["deployment_target"] == "prod"
+    ]
+    assert len(prod_triggers) == 1
+    crashed = next(t for t, note in run.notes if "crashes" in note)
+    repeated = [note for _, note in run.notes if "restarted bot promotes A to prod" in note]
+    assert len(repeated) == 1  # the restarted bot did call Semaphore for A
+    promoted = run.started_at + timedelta(seconds=run.promoted("prod")[0].created)
+    assert (promoted < crashed) is promoted_before_the_crash
+    assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD) == [DeploymentState.DONE]
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+def test_the_cli_prints_one_json_object(redis_url: str) -> None:
+    env = {**os.environ, "REDIS_URL": redis_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "scenario", "blocker-holds-and-resumes", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "state in Redis at" in done.stderr
+    run = json.loads(done.stdout)
+    assert set(run) == {"scenario", "with_bot", "commits", "events", "audit"}
+    assert (run["scenario"], run["with_bot"], set(run["commits"])) == (
+        "blocker-holds-and-resumes",
+        True,
+        {"A", "B"},
+    )
+    prod = [
+        e["commit_sha"]
+        for e in run["events"]
+        if e["type"] == "pipeline" and e["state"] == "initializing"
+        if e["pipeline_file"].endswith("deploy-prod.yml")
+    ]
+    assert prod == [run["commits"]["B"]]
+    actions = [(a["stage"], a["action"]) for a in run["audit"]]
+    assert ("prod", "superseded") in actions and ("prod", "blocker_lifted") in actions
+    assert all(datetime.fromisoformat(a["at"]) for a in run["audit"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["scenario", "no-such-thing"], "no scenario 'no-such-thing'; known: rollback-with"),
+        (["scenario", "window-opens", "--without-bot"], "has no --without-bot variant"),
+        (["scenario"], "name a scenario"),
+    ],
+)
+def test_the_cli_refuses_a_bad_request_in_one_line(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_cli_lists_the_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenario", "--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 8
+    assert listed[0].startswith("rollback-with-autocancel") and "--without-bot" in listed[0]
+
+
+@pytest.mark.redis
+def test_the_cli_refuses_a_redis_database_that_is_not_empty(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with redis.Redis.from_url(redis_url) as client:
+        client.set("someone-elses", "data")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+
+    assert main(["scenario", "window-opens"]) == 2
+    assert "holds 1 keys; a scenario needs an empty one" in capsys.readouterr().err
