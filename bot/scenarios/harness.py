@@ -23,8 +23,10 @@ from bot.config.loader import load_config_text
 from bot.config.models import DeploybotConfig
 from bot.core.model import AuditEntry, Deployment, DeploymentState
 from bot.runtime import Runtime, build_runtime
+from bot.scenarios.slack_driver import SIGNING_SECRET, SlackDriver
 from bot.service.stages import utcnow
 from bot.settings import Settings
+from bot.standins.slack import SlackStandIn
 from bot.store import MemoryStore, RedisStore, Store
 from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
 from semaphore_client.simulator import Simulator
@@ -49,6 +51,9 @@ class Harness:
     bot: Runtime | None = None
     bot_http: httpx.AsyncClient | None = None
     project: str = "demo"
+    #: The Slack stand-in and a driver for signed Slack requests, when Slack is on.
+    standin: SlackStandIn | None = None
+    slack: SlackDriver | None = None
     _started: list[Runtime] = field(default_factory=list)
 
     async def start_bot(self) -> Runtime:
@@ -58,12 +63,15 @@ class Harness:
             store=self.store,
             inbox=self.inbox,
             clock=self.clock or utcnow,
+            slack_pace=0.0,
         )
         server = await bot.start()
         self.bot, self._started = bot, [*self._started, bot]
         if self.bot_http is not None:
             await self.bot_http.aclose()
         self.bot_http = httpx.AsyncClient(base_url=server.url, timeout=10)
+        if self.standin is not None:
+            self.slack = SlackDriver(self.bot_http, self.standin)
         hook = {"url": f"{server.url}/semaphore/webhook", "secret": SECRET}
         (await self.control.put("/_sim/webhook", json=hook)).raise_for_status()
         return bot
@@ -158,8 +166,10 @@ async def running(
     default_duration: float = 0.2,
     clock: Callable[[], datetime] | None = None,
     start_bot: bool = True,
+    slack: bool = False,
 ) -> AsyncIterator[Harness]:
-    """The simulator and (unless `start_bot` is False) the bot, stopped on exit."""
+    """The simulator and (unless `start_bot` is False) the bot, stopped on exit; with `slack`,
+    also the Slack stand-in, and the bot's Slack app mounted and pointed at it."""
     config = load_config_text(config_text, "<scenario>")
     store: Store
     inbox: Inbox
@@ -169,19 +179,30 @@ async def running(
         store, inbox = RedisStore(client), RedisInbox(client)
     else:
         store, inbox = MemoryStore(), MemoryInbox()
+    standin = await SlackStandIn().start() if slack else None
     async with Simulator(world, default_duration=default_duration) as sim:
+        slack_settings: dict[str, Any] = {}
+        if standin is not None:
+            slack_settings = {
+                "slack_bot_token": "xoxb-scenario",
+                "slack_signing_secret": SIGNING_SECRET,
+                "slack_api_url": standin.api_url,
+            }
         settings = Settings(
             semaphore_api_url=sim.base_url,
             semaphore_api_token="scenario-token",
             semaphore_webhook_secret=SECRET,
+            **slack_settings,
         )
         async with httpx.AsyncClient(base_url=sim.url, timeout=10) as control:
-            harness = Harness(sim, config, settings, store, inbox, control, clock)
+            harness = Harness(sim, config, settings, store, inbox, control, clock, standin=standin)
             try:
                 if start_bot:
                     await harness.start_bot()
                 yield harness
             finally:
                 await harness.close()
+    if standin is not None:
+        await standin.stop()
     if client is not None:
         await client.aclose()
