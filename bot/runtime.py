@@ -31,6 +31,7 @@ from bot.service.effects import Effect, Tell
 from bot.service.inbox_worker import InboxWorker
 from bot.service.stages import StageService, utcnow
 from bot.settings import Settings
+from bot.slack.announcements import Announcer
 from bot.slack.app import mount
 from bot.slack.wiring import SlackParts, build_slack
 from bot.store import MemoryStore, RedisStore, Store
@@ -168,6 +169,7 @@ def build_runtime(
                         consumer=name, metrics=metrics, pace=slack_pace)  # fmt: skip
     if slack is not None:
         effects.tell = slack.outbox
+        timers.announcer = Announcer(config, store, slack.notifier.post)
     parts = (settings, config, store, inbox, semaphore, stages, orchestrator, timers, worker)
     return Runtime(*parts, metrics, slack=slack, owns_store=owns_store)
 

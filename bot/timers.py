@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,8 +21,10 @@ from bot.core.decision import Decision
 from bot.core.model import StageState
 from bot.core.wake import next_wake
 from bot.orchestrator import Orchestrator
+from bot.slack.announcements import Announcer
 
 log = logging.getLogger(__name__)
+ANNOUNCE_EVERY = timedelta(seconds=30)
 
 
 class Timers:
@@ -45,6 +47,9 @@ class Timers:
         }
         self.interval = config.reconcile_interval
         orchestrator.stages.listeners.append(self._rearm)
+        #: Set when Slack is on: freeze announcements are checked every ANNOUNCE_EVERY.
+        self.announcer: Announcer | None = None
+        self._announced_until: datetime | None = None
 
     @property
     def running(self) -> bool:
@@ -65,6 +70,11 @@ class Timers:
                 replace_existing=True,
                 next_run_time=now + self.interval,
             )
+        if self.announcer is not None:
+            self.scheduler.add_job(
+                self.announce, "interval", seconds=ANNOUNCE_EVERY.total_seconds(), id="announce",
+                replace_existing=True, next_run_time=datetime.now(UTC),
+            )  # fmt: skip
         for project, stage in self.calendars:
             await self.arm(project, stage)
 
@@ -116,6 +126,18 @@ class Timers:
             await self.orchestrator.reconcile()
         except Exception:
             log.exception("reconciliation failed; the next interval tries again")
+
+    async def announce(self) -> None:
+        """Freeze announcements due since the last look (one interval back at startup; the
+        announcer's claims make a repeat harmless)."""
+        assert self.announcer is not None
+        now = self.clock()
+        since = self._announced_until or now - 2 * ANNOUNCE_EVERY
+        try:
+            await self.announcer.announce(since, now)
+            self._announced_until = now
+        except Exception:
+            log.exception("freeze announcements failed; the next run tries again")
 
     async def _rearm(self, project: str, stage: str, decision: Decision) -> None:
         if self.running:

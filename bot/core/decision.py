@@ -67,6 +67,8 @@ class Notice(Frozen):
     blockers: tuple[Blocker, ...] = ()
     #: For rollback alerts: the deployment a rollback would restore.
     rollback_target: Deployment | None = None
+    #: For `unblocked`: the ids of the blockers that held the queue until now (`window`, ...).
+    cleared: tuple[str, ...] = ()
 
 
 class Onward(Frozen):

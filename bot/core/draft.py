@@ -274,7 +274,12 @@ class Draft:
                 NoticeKind.WAITING, f"Queue held: {reasons}", deployment=head, blockers=waiting_on
             )
         elif self.state.held_by and head is not None:
-            self.tell(NoticeKind.UNBLOCKED, "No blockers left: the queue drains", deployment=head)
+            self.tell(
+                NoticeKind.UNBLOCKED,
+                "No blockers left: the queue drains",
+                deployment=head,
+                cleared=self.state.held_by,
+            )
         self.set(held_by=ids)
 
     def enforce_target(self) -> bool | None:

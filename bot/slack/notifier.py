@@ -26,7 +26,7 @@ from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.decision import Notice, NoticeKind
 from bot.core.model import BlockerKind, Deployment
 from bot.service.effects import EFFECT, Effect, Tell, encode
-from bot.slack.render import alerts, thread
+from bot.slack.render import alerts, announce, thread
 from bot.store.base import Store
 from bot.store.inbox import Inbox, InboxItem
 
@@ -102,6 +102,13 @@ class SlackNotifier:
             message = alerts.blocker_message(project.name, notice.stage, liftable[0], zone, now)
             await self.post(project.channel_for(notice.stage), message)
             return
+        if notice.kind is NoticeKind.UNBLOCKED and "window" in notice.cleared and notice.deployment:
+            state = await self.store.load(project.name, notice.stage)
+            waiting = len(state.queue)  # the head has started by now
+            opened = announce.window_opened(
+                project.name, notice.stage, notice.deployment, waiting, zone, now
+            )
+            await self.post(project.channel_for(notice.stage), opened)
         if notice.deployment is not None:
             await self.in_thread(project, notice.deployment, notice, zone, now)
         elif not alerting:
