@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 
 NOT_YET = {
-    "socket": "Slack Socket Mode",
     "demo": "the local demo",
 }
 
@@ -40,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     scenario.add_argument("--json", action="store_true", help="print one JSON object")
     scenario.add_argument("--list", action="store_true", help="list the scenarios")
+    socket = commands.add_parser(
+        "socket",
+        help="talk to Slack over Socket Mode (no public URL; Semaphore reached by reconciliation)",
+    )
+    socket.add_argument("--host", default="127.0.0.1", help="address for /healthz and /metrics")
+    socket.add_argument("--port", type=int, default=8080, help="port for /healthz and /metrics")
     for name, what in NOT_YET.items():
         commands.add_parser(name, help=f"{what} (not built yet)")
     return parser
@@ -56,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.serve import serve_command
 
         return serve_command(args.host, args.port)
+    if args.command == "socket":
+        from bot.serve import serve_command
+
+        return serve_command(args.host, args.port, socket_mode=True)
     if args.command == "scenario":
         from bot.scenarios.command import scenario_command
 

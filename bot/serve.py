@@ -1,4 +1,7 @@
-"""`deploybot serve`: run the HTTP server, the inbox worker and the timers until SIGTERM."""
+"""`deploybot serve` (HTTP: Slack events, Semaphore webhooks, Alertmanager, /healthz, /metrics)
+and `deploybot socket` (Slack over Socket Mode, no public URL: Semaphore is then reached by
+reconciliation only). Both run until SIGTERM or SIGINT and refuse, with a sentence, to start
+on a missing or invalid setting."""
 
 from __future__ import annotations
 
@@ -8,49 +11,76 @@ import signal
 import sys
 
 from pydantic import ValidationError
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.config.errors import ConfigError
 from bot.config.loader import load_config
 from bot.config.models import DeploybotConfig
-from bot.runtime import MissingSetting, build_runtime
+from bot.errors import DeploybotError
+from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
 
-def serve_command(host: str, port: int) -> int:
+def serve_command(host: str, port: int, *, socket_mode: bool = False) -> int:
+    name = "socket" if socket_mode else "serve"
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"deploybot serve: bad environment: {exc.errors()[0]['msg']}", file=sys.stderr)
-        return 2
+        return _refuse(name, f"bad environment: {exc.errors()[0]['msg']}")
     if settings.deploybot_config is None:
-        print("deploybot serve: set DEPLOYBOT_CONFIG to the configuration file", file=sys.stderr)
-        return 2
+        return _refuse(name, "set DEPLOYBOT_CONFIG to the configuration file")
+    slack = (settings.slack_app_token, settings.slack_bot_token, settings.slack_signing_secret)
+    if socket_mode and None in slack:
+        return _refuse(
+            name,
+            "set SLACK_APP_TOKEN (xapp-..., with connections:write), SLACK_BOT_TOKEN and "
+            "SLACK_SIGNING_SECRET",
+        )
     try:
         config = load_config(settings.deploybot_config)
     except ConfigError as exc:
-        print(f"deploybot serve: {settings.deploybot_config} is not valid:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+        problems = "\n".join(f"  {problem}" for problem in exc.problems)
+        return _refuse(name, f"{settings.deploybot_config} is not valid:\n{problems}")
     try:
-        return asyncio.run(_serve(settings, config, host, port))
-    except MissingSetting as exc:
-        print(f"deploybot serve: {exc}", file=sys.stderr)
-        return 2
+        return asyncio.run(_run(settings, config, host, port, socket_mode))
+    except DeploybotError as exc:
+        return _refuse(name, str(exc))
 
 
-async def _serve(settings: Settings, config: DeploybotConfig, host: str, port: int) -> int:
+def _refuse(name: str, why: str) -> int:
+    print(f"deploybot {name}: {why}", file=sys.stderr)
+    return 2
+
+
+async def _run(
+    settings: Settings, config: DeploybotConfig, host: str, port: int, socket_mode: bool
+) -> int:
     runtime = build_runtime(settings, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await runtime.start(host, port)
+    socket = await _connect(runtime, settings) if socket_mode else None
     try:
         await stop.wait()
     finally:
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]
         await runtime.stop()
     return 0
+
+
+async def _connect(runtime: Runtime, settings: Settings) -> AsyncSocketModeHandler:
+    assert runtime.slack is not None and settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(
+        runtime.slack.bolt,
+        settings.slack_app_token.get_secret_value(),
+        web_client=runtime.slack.client,
+    )
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    logging.getLogger("deploybot").info("connected to Slack over Socket Mode")
+    return handler

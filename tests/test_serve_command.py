@@ -54,6 +54,17 @@ def test_serve_without_semaphore_credentials_says_what_is_missing() -> None:
     assert "SEMAPHORE_API_TOKEN" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_socket_mode_without_an_app_token_says_what_is_missing() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SEMAPHORE_", "SLACK_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "socket"],
+        env={**clean, "DEPLOYBOT_CONFIG": str(EXAMPLE)},
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -103,7 +103,7 @@ def test_python_dash_m_bot_is_the_deploybot_command() -> None:
     assert same.stdout == result.stdout
 
 
-@pytest.mark.parametrize("command", ["socket", "demo"])
+@pytest.mark.parametrize("command", ["demo"])
 def test_commands_not_built_yet_say_so_instead_of_pretending(command: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", command], capture_output=True, text=True, check=False
