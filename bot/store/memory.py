@@ -60,6 +60,9 @@ class MemoryStore:
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
         return self._audit[(project, stage)][-limit:]
 
+    async def record(self, entry: AuditEntry) -> None:
+        self._audit[(entry.project, entry.stage)].append(entry)
+
     async def outbox(self, project: str, stage: str) -> list[str]:
         return list(self._outbox[(project, stage)])
 

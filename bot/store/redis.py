@@ -72,6 +72,11 @@ class RedisStore:
             if fields
         ]
 
+    async def record(self, entry: AuditEntry) -> None:
+        await self._redis.xadd(
+            keys.audit(entry.project, entry.stage), {"entry": entry.model_dump_json()}
+        )
+
     async def outbox(self, project: str, stage: str) -> list[str]:
         return [str(row) for row in await self._redis.lrange(keys.outbox(project, stage), 0, -1)]
 

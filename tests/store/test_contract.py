@@ -78,6 +78,14 @@ async def test_audit_is_appended_in_order(store: Store) -> None:
     assert [e.action for e in await store.audit("shop", "prod")] == ["a0", "a1", "a2"]
 
 
+async def test_a_recorded_entry_joins_the_stage_audit_log_after_decisions(store: Store) -> None:
+    decided = AuditEntry(at=T0, project="shop", stage="prod", actor="U1", action="blocker_added")
+    refused = AuditEntry(at=T0, project="shop", stage="prod", actor="U9", action="refused")
+    await store.apply(commit(0, "e1", audit=(decided,)))
+    await store.record(refused)
+    assert [e.action for e in await store.audit("shop", "prod")] == ["blocker_added", "refused"]
+
+
 async def test_outbox_keeps_effects_until_acked(store: Store) -> None:
     await store.apply(commit(0, "e1", effects=("one", "two")))
     assert await store.outbox("shop", "prod") == ["one", "two"]
