@@ -109,3 +109,53 @@ async def _poll_health(url: str) -> httpx.Response:
                 pass
             await asyncio.sleep(0.05)
         return await http.get(url)
+
+
+@pytest.mark.redis
+async def test_serve_with_the_demo_config_answers_a_signed_deploy_status_with_real_state(
+    redis_server: str,
+) -> None:
+    from bot.scenarios.slack_driver import SIGNING_SECRET, SlackDriver
+    from bot.standins.slack import SlackStandIn
+
+    port = _free_port()
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo.yml"
+    slack = await SlackStandIn().start()
+    try:
+        async with Simulator(default_duration=0.1) as sim:
+            env = {
+                **os.environ,
+                "DEPLOYBOT_CONFIG": str(demo),
+                "SEMAPHORE_API_URL": sim.base_url,
+                "SEMAPHORE_API_TOKEN": "serve-test-token",
+                "SEMAPHORE_WEBHOOK_SECRET": "serve-test-secret",
+                "REDIS_URL": redis_server,
+                "SLACK_BOT_TOKEN": "xoxb-serve-test",
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.api_url,
+            }
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+                env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            try:
+                await _poll_health(f"http://127.0.0.1:{port}/healthz")
+                async with httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{port}", timeout=5
+                ) as http:
+                    driver = SlackDriver(http, slack)
+                    await driver.command("block prod DB migration", "U0BLOCK")
+                    await slack.wait_for("chat.postMessage")  # the blocker message in the channel
+                    started = asyncio.get_running_loop().time()
+                    ack = await driver.command("status", "U0BLOCK")
+                    elapsed = asyncio.get_running_loop().time() - started
+                    assert ack.status_code == 200 and elapsed < 3.0
+                    answers = await slack.wait_for("response:cmd2")
+                    assert "DB migration" in answers[0].text()
+            finally:
+                process.send_signal(signal.SIGTERM)
+                _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+            assert process.returncode == 0, stderr.decode()
+            assert b"Traceback" not in stderr
+    finally:
+        await slack.stop()
