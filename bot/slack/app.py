@@ -62,7 +62,11 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
 
 def mount(app: web.Application, bolt: AsyncApp) -> None:
     async def slack_events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:  # Bolt parses the body here: not JSON, not a form
+            return web.json_response({"error": "the body is not a Slack request"}, status=400)
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     app.router.add_post("/slack/events", slack_events)
 

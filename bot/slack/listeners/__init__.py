@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import deploy_command, home, interactive
 from bot.slack.listeners.context import SlackContext
+from bot.slack.listeners.deploy_command import register as register_deploy_command
+from bot.slack.listeners.home import register as register_home
+from bot.slack.listeners.interactive import register as register_interactive
 
 
 def register(app: AsyncApp, slack: SlackContext) -> None:
-    deploy_command.register(app, slack)
-    interactive.register(app, slack)
-    home.register(app, slack)
+    register_deploy_command(app, slack)
+    register_interactive(app, slack)
+    register_home(app, slack)
 
 
 __all__ = ["SlackContext", "register"]

@@ -12,9 +12,9 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.models import DeploybotConfig
-from bot.core.model import StageState
+from bot.core.model import AuditEntry, StageState
 from bot.orchestrator import Orchestrator
-from bot.slack.roles import Roles
+from bot.slack.roles import Role, Roles
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,18 @@ class SlackContext:
     #: Who looked at the App Home lately (user id -> when), to re-publish it on changes.
     home_viewers: dict[str, float] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def allowed(
+        self, user: str, project: str, stage: str | None, role: Role, what: str
+    ) -> bool:
+        """Whether `user` has `role` in `project`; a refusal is written to the audit log."""
+        if await self.roles.allows(user, project, role):
+            return True
+        where = stage or self.config.project(project).stages[0].name
+        entry = AuditEntry(at=self.clock(), project=project, stage=where, actor=user,
+                           action="refused", detail=f"needs the {role} role to {what}")  # fmt: skip
+        await self.store.record(entry)
+        return False
 
     async def states(self, project: str) -> dict[str, StageState]:
         return await self.orchestrator.states(project)

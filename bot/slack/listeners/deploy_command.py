@@ -59,7 +59,8 @@ async def _run(
     role = _role(parsed)
     if role is not None:
         for project in _projects(parsed):
-            if not await slack.roles.allows(user, project, role):
+            what = str(command.get("text", "")).split(" ", 1)[0] or "deploy"
+            if not await slack.allowed(user, project, _stage(parsed, project), role, what):
                 await respond(**refusal_message(role, DOES[role]))
                 return
     if isinstance(parsed, cmd.Rollback | cmd.Emergency):
@@ -76,6 +77,13 @@ def _role(parsed: cmd.Command) -> Role | None:
     if isinstance(parsed, cmd.Emergency):
         return Role.EMERGENCY
     return None
+
+
+def _stage(parsed: cmd.Command, project: str) -> str | None:
+    if isinstance(parsed, cmd.Block):
+        return next(t.stage for t in parsed.targets if t.project == project)
+    stage = getattr(parsed, "stage", None)
+    return stage if isinstance(stage, str) else None
 
 
 def _projects(parsed: cmd.Command) -> list[str]:

@@ -72,7 +72,7 @@ async def _click(
     action_id = str(action.get("action_id", ""))
     role = Role.BLOCK if UNBLOCK_ACTION.match(action_id) else Role.APPROVE
     user = str(body.get("user", {}).get("id", ""))
-    if not await slack.roles.allows(user, project, role):
+    if not await slack.allowed(user, project, stage, role, f"click {action_id}"):
         await respond(
             **refusal_message(role, DOES[role]), replace_original=False, response_type="ephemeral"
         )
@@ -118,7 +118,7 @@ async def _after(
         return
     message = body.get("message") or {}
     channel = str(body.get("channel", {}).get("id", ""))
-    kept = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
+    kept = [_without_buttons(b) for b in message.get("blocks", []) if b.get("type") != "actions"]
     zone = slack.config.projects[0].timezone
     line = context(f":ballot_box_with_check: {person(user)} {did} at {local(slack.clock(), zone)}")
     await slack.client.chat_update(channel=channel, ts=str(message.get("ts", "")),
@@ -131,9 +131,12 @@ async def _confirmed(slack: SlackContext, body: Body, view: dict[str, Any], reas
     user = str(body.get("user", {}).get("id", ""))
     emergency = view.get("callback_id") == CONFIRM_EMERGENCY
     role = Role.EMERGENCY if emergency else Role.APPROVE
-    if project not in slack.config.project_names or not await slack.roles.allows(
-        user, project, role
-    ):
+    if project not in slack.config.project_names:
+        return
+    if not await slack.allowed(user, project, stage, role, str(view.get("callback_id"))):
+        channel = slack.config.project(project).channel_for(stage)
+        refusal = refusal_message(role, DOES[role])
+        await slack.client.chat_postEphemeral(channel=channel, user=user, text=refusal["text"])
         return
     request = str(view.get("id", "")) or None
     channel = slack.config.project(project).channel_for(stage)
@@ -156,6 +159,13 @@ async def _confirmed(slack: SlackContext, body: Body, view: dict[str, Any], reas
         await slack.client.chat_postEphemeral(
             channel=channel, user=user, text=escape("; ".join(refusals))
         )
+
+
+def _without_buttons(block: dict[str, Any]) -> dict[str, Any]:
+    """A block minus its button accessory (a blocker message's Unblock sits in one)."""
+    if (block.get("accessory") or {}).get("type") == "button":
+        return {key: value for key, value in block.items() if key != "accessory"}
+    return block
 
 
 def _reason(view: dict[str, Any]) -> str:

@@ -55,8 +55,10 @@ def help_message(topic: str | None = None) -> Message:
 def parse_error_message(error: ParseError) -> Message:
     what = escape(error.message)
     usage = escape(error.usage)
+    # The message may end a sentence already ("did you mean 'block'?"): no doubled stop.
+    stop = "" if what.endswith((".", "?", "!")) else "."
     return message(
-        f"{what}. Usage: {usage}",
+        f"{what}{stop} Usage: {usage}",
         [section(f":warning: {what}"), section(f"Usage:\n```{usage}```")],
     )
 

@@ -1,0 +1,330 @@
+"""The status thread, and Slack's failure modes, end to end: the real bot (engine, a real
+redis-server, the Semaphore simulator) telling a Slack Web API stand-in on loopback, which
+records every call and can answer 429 or 500; plus signed (and badly signed) requests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlencode
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.core.model import DeploymentKind, DeploymentState
+from bot.scenarios.harness import Harness, running
+from bot.scenarios.slack_driver import SlackDriver
+from bot.standins.slack import Call, SlackStandIn
+
+pytestmark = pytest.mark.redis
+
+CONFIG = """
+roles: {block: [U0BLOCK], approve: [U0APPROVE], emergency: [U0EMERGENCY]}
+reconcile_interval: 1h
+projects:
+  - name: demo
+    channel: C0DEMO
+    stages:
+      - name: beta
+        promotion: beta
+      - name: prod
+        promotion: prod
+        bake: 1s
+        rollback: {policy: auto}
+"""
+BASE, A = "b" * 40, "a" * 40
+INJECTION = "<!channel> see <https://evil.example|docs>"
+
+
+@asynccontextmanager
+async def started(redis_url: str) -> AsyncIterator[Harness]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    await client.aclose()
+    async with running(CONFIG, redis_url=redis_url, slack=True) as h:
+        yield h
+
+
+def parts(h: Harness) -> tuple[SlackDriver, SlackStandIn]:
+    assert h.slack is not None and h.standin is not None
+    return h.slack, h.standin
+
+
+def posted_ts(standin: SlackStandIn, call: Call) -> str:
+    """The ts the stand-in answered `call` with: it numbers its successful answers 1, 2, ..."""
+    index = next(i for i, c in enumerate(standin.calls) if c is call)
+    answered = [c for c in standin.calls[: index + 1] if c.status == 200 and ":" not in c.method]
+    return f"1700000000.{len(answered):06d}"
+
+
+def parents(standin: SlackStandIn, sha: str) -> list[Call]:
+    """Top-level messages of `sha`'s status thread."""
+    return [
+        c
+        for c in standin.of("chat.postMessage")
+        if "thread_ts" not in c.args and c.args.get("text", "").startswith(f"demo `{sha[:7]}`")
+    ]
+
+
+def replies(standin: SlackStandIn, ts: str) -> list[Call]:
+    return [c for c in standin.of("chat.postMessage") if c.args.get("thread_ts") == ts]
+
+
+async def prod_has(h: Harness, sha: str) -> None:
+    async def done() -> bool:
+        return await h.deployed("prod", sha)
+
+    await h.until(done)
+
+
+# -- the status thread --------------------------------------------------------------------------
+
+
+async def test_one_parent_per_change_updated_in_place_with_threaded_replies(
+    redis_server: str,
+) -> None:
+    async with started(redis_server) as h:
+        _, standin = parts(h)
+        await h.push(BASE, "base")
+        await prod_has(h, BASE)
+
+        async def finished_baking() -> bool:
+            [parent] = parents(standin, BASE) or [None]
+            if parent is None:
+                return False
+            thread = replies(standin, posted_ts(standin, parent))
+            return any("prod*: rollforward of bbbbbbb to prod finished baking" in c.text()
+                       for c in thread)  # fmt: skip
+
+        await h.until(finished_baking)
+        [parent] = parents(standin, BASE)
+        ts = posted_ts(standin, parent)
+        assert parent.args["channel"] == "C0DEMO"
+        thread = [c.args["text"] for c in replies(standin, ts)]
+        for expected in (
+            "*beta*: bbbbbbb queued for beta",
+            "*beta*: rollforward of bbbbbbb to beta started",
+            "*prod*: bbbbbbb queued for prod",
+            "*prod*: rollforward of bbbbbbb to prod started",
+        ):
+            assert any(expected in line for line in thread), (expected, thread)
+        assert not any(c.args.get("reply_broadcast") for c in replies(standin, ts))
+        updates = [c for c in standin.of("chat.update") if "bbbbbbb" in c.args.get("text", "")]
+        assert updates and {c.args["ts"] for c in updates} == {ts}
+        assert {c.args["channel"] for c in updates} == {"C0DEMO"}
+        # The parent moved stage by stage: at some point deploying prod, and last, done there.
+        states = [
+            next(b for b in c.blocks if b.get("block_id") == "change:bbbbbbb:stages")["text"][
+                "text"
+            ]
+            for c in updates
+        ]
+        assert any("*prod*  :arrows_counterclockwise: deploying" in s for s in states), states
+        assert "*beta*  :white_check_mark: done" in states[-1], states[-1]
+        assert "*prod*  :white_check_mark: done" in states[-1], states[-1]
+        # SEMAPHORE_ORG is not set here: no link at all rather than a broken one.
+        for call in [parent, *updates, *replies(standin, ts)]:
+            assert "semaphoreci.com" not in call.text() and "None" not in call.text()
+            assert "<|" not in call.text() and "|workflow>" not in call.text()
+
+
+async def test_the_deploying_line_links_to_the_semaphore_workflow(redis_server: str) -> None:
+    async with started(redis_server) as h:
+        _, standin = parts(h)
+        slack = h.runtime.slack
+        assert slack is not None
+        slack.notifier.org = "demo-org"
+        pushed = await h.push(BASE, "base")
+        await prod_has(h, BASE)
+        link = f"<https://demo-org.semaphoreci.com/workflows/{pushed['workflow_id']}|workflow>"
+
+        async def linked() -> bool:
+            return any(link in c.text() for c in standin.of("chat.update"))
+
+        await h.until(linked)
+        started_replies = [c for c in standin.of("chat.postMessage") if "started" in c.text()]
+        assert started_replies and all(link in c.text() for c in started_replies)
+
+
+async def test_failures_and_rollbacks_are_broadcast_to_the_channel(redis_server: str) -> None:
+    async with started(redis_server) as h:
+        _, standin = parts(h)
+        await h.push(BASE, "base")
+        await prod_has(h, BASE)
+        await h.script(pipeline_file="deploy-prod.yml", commit_sha=A, result="failed")
+        await h.push(A, "bad")
+
+        async def rolled_back() -> bool:
+            return any(
+                d.kind is DeploymentKind.ROLLBACK and d.state is DeploymentState.SUCCEEDED
+                for d in await h.store.history("demo", "prod")
+            )
+
+        await h.until(rolled_back)
+
+        def broadcast(ts: str, words: str) -> list[Call]:
+            return [c for c in replies(standin, ts) if words in c.args["text"]]
+
+        async def told() -> bool:
+            bad = parents(standin, A)
+            good = parents(standin, BASE)
+            return bool(
+                bad
+                and good
+                and broadcast(posted_ts(standin, bad[0]), "failed")
+                and broadcast(posted_ts(standin, good[0]), "Rollback to")
+            )
+
+        await h.until(told)
+        [bad_parent] = parents(standin, A)
+        [good_parent] = parents(standin, BASE)
+        failed = broadcast(posted_ts(standin, bad_parent), "failed")
+        assert failed and all(c.args["reply_broadcast"] is True for c in failed)
+        rollback = broadcast(posted_ts(standin, good_parent), "Rollback to")
+        assert rollback and all(c.args["reply_broadcast"] is True for c in rollback)
+        queued = broadcast(posted_ts(standin, bad_parent), "queued for beta")
+        assert queued and all(c.args["reply_broadcast"] is False for c in queued)
+
+
+def mrkdwn(node: object) -> list[str]:
+    """Every mrkdwn text object's text in `node` (blocks, a view, ...)."""
+    if isinstance(node, list):
+        return [text for item in node for text in mrkdwn(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [str(node["text"])] if node.get("type") == "mrkdwn" else []
+    return own + [text for value in node.values() for text in mrkdwn(value)]
+
+
+# -- security and robustness ------------------------------------------------------------------
+
+
+async def test_a_bad_signature_or_a_stale_timestamp_is_refused_and_changes_nothing(
+    redis_server: str,
+) -> None:
+    async with started(redis_server) as h:
+        slack, standin = parts(h)
+        forged = await slack.command("block prod forged", "U0BLOCK", secret="not-the-secret")
+        assert forged.status_code == 401
+        stale = await slack.command(
+            "block prod stale", "U0BLOCK", timestamp=int(time.time()) - 6 * 60
+        )
+        assert stale.status_code == 401
+        await asyncio.sleep(0.3)
+        assert not (await h.store.load("demo", "prod")).blockers
+        assert [c.method for c in standin.calls] == []
+        fresh = await slack.command("block prod fresh", "U0BLOCK", timestamp=int(time.time()) - 60)
+        assert fresh.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (urlencode({"payload": "{not json"}), "application/x-www-form-urlencoded"),
+        ("{not json", "application/json"),
+    ],
+)
+async def test_a_malformed_payload_gets_a_4xx_without_a_traceback(
+    redis_server: str, body: str, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with started(redis_server) as h:
+        slack, _ = parts(h)
+        answer = await slack.post(body, content_type)
+        assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+        assert "Traceback" not in answer.text
+        assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_people_text_is_escaped_in_every_message_that_carries_it(
+    redis_server: str,
+) -> None:
+    async with started(redis_server) as h:
+        slack, standin = parts(h)
+        await h.push(BASE, "base")
+        await prod_has(h, BASE)
+        home = await slack.open_home("U0BLOCK")
+        assert home.status_code == 200
+        await slack.command(f"block prod {INJECTION}", "U0BLOCK")
+
+        async def blocked() -> bool:
+            return bool((await h.store.load("demo", "prod")).blockers)
+
+        await h.until(blocked)
+        await h.push(A, "held")  # its thread says what it waits on
+        await slack.command("status", "U0BLOCK")
+        await slack.command("queue prod", "U0BLOCK")
+        await slack.command("rollback prod", "U0APPROVE")  # the modal lists the blocker
+        await slack.command(f"block prod {INJECTION} for 2h", "U0STRANGER")
+
+        def carrying() -> list[Call]:
+            return [c for c in standin.calls if "evil.example" in c.text()]
+
+        async def everywhere() -> bool:
+            kinds = {c.method.split(":")[0] for c in carrying()}
+            waiting = any("Queue held" in c.text() for c in carrying())
+            return {"response", "chat.postMessage", "views.publish", "views.open"} <= kinds and (
+                waiting
+            )
+
+        await h.until(everywhere)
+        for call in carrying():
+            # Slack reads mrkdwn (and a message's fallback text) for mentions and links;
+            # plain_text (button labels, titles) can neither ping nor link.
+            read = [str(call.args.get("text", "")), *mrkdwn(call.blocks)]
+            shown = [t for t in read if "evil.example" in t]
+            assert shown, call
+            for text in shown:
+                assert "<!channel>" not in text and "<https://evil.example" not in text, call
+                assert "&lt;!channel&gt; see &lt;https://evil.example|docs&gt;" in text, call
+
+
+async def test_a_rate_limited_post_arrives_once_and_never_delays_a_deployment(
+    redis_server: str,
+) -> None:
+    async with started(redis_server) as h:
+        _, standin = parts(h)
+        standin.fail("chat.postMessage", 429, times=1, retry_after=3)
+        began = time.monotonic()
+        await h.push(BASE, "base")
+        await prod_has(h, BASE)
+        assert time.monotonic() - began < 3.0
+        # Slack was still telling the bot to wait, and the deployment went on regardless.
+        assert standin.of("chat.postMessage") == []
+        assert [c.status for c in standin.calls if c.method == "chat.postMessage"] == [429]
+
+        async def told() -> bool:
+            return any("finished baking" in c.text() and "prod" in c.text()
+                       for c in standin.of("chat.postMessage"))  # fmt: skip
+
+        await h.until(told)
+        assert len(parents(standin, BASE)) == 1
+        posted = [(c.args.get("thread_ts"), c.args["text"]) for c in standin.of("chat.postMessage")]
+        assert len(posted) == len(set(posted)), posted
+
+
+async def test_messages_wait_out_a_slack_outage_in_the_inbox(redis_server: str) -> None:
+    async with started(redis_server) as h:
+        _, standin = parts(h)
+        slack = h.runtime.slack
+        assert slack is not None
+        slack.worker.retry_after_ms = 300  # retry failed deliveries sooner than in production
+        standin.fail("chat.postMessage", 500, times=8)
+        await h.push(BASE, "base")
+        await prod_has(h, BASE)
+
+        async def recovered() -> bool:
+            failures = [c for c in standin.calls if c.method == "chat.postMessage"]
+            return len(failures) >= 8 and any(
+                "prod*: rollforward of bbbbbbb to prod finished baking" in c.text()
+                for c in standin.of("chat.postMessage")
+            )
+
+        await h.until(recovered, timeout=60)
+        assert [c.status for c in standin.calls if c.method == "chat.postMessage"][:8] == [500] * 8
+        [parent] = parents(standin, BASE)
+        thread = [c.args["text"] for c in replies(standin, posted_ts(standin, parent))]
+        for expected in ("queued for beta", "to beta started", "queued for prod", "prod started"):
+            assert any(expected in line for line in thread), (expected, thread)
+        assert len(thread) == len(set(thread)), thread
