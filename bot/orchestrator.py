@@ -177,33 +177,28 @@ class Orchestrator:
     async def block(
         self, project: str, stage: str, by: str, reason: str, until: datetime | None = None
     ) -> Decision | None:
-        blocker = Blocker(
-            id=_short_id(),
-            kind=BlockerKind.MANUAL,
-            reason=reason,
-            author=by,
-            created_at=self.stages.clock(),
-            until=until,
-        )
-        return await self.stages.handle(
-            project, stage, ev.BlockerAdded(id=f"block:{blocker.id}", blocker=blocker)
-        )
+        return await self._add_blocker(project, stage, BlockerKind.MANUAL, by, reason, None, until)
 
     async def freeze(
         self, project: str, stage: str, by: str, reason: str, start: datetime, end: datetime
     ) -> Decision | None:
-        blocker = Blocker(
-            id=_short_id(),
-            kind=BlockerKind.FREEZE,
-            reason=reason,
-            author=by,
-            created_at=self.stages.clock(),
-            starts_at=start,
-            until=end,
-        )
-        return await self.stages.handle(
-            project, stage, ev.BlockerAdded(id=f"freeze:{blocker.id}", blocker=blocker)
-        )
+        return await self._add_blocker(project, stage, BlockerKind.FREEZE, by, reason, start, end)
+
+    async def _add_blocker(
+        self,
+        project: str,
+        stage: str,
+        kind: BlockerKind,
+        by: str,
+        reason: str,
+        starts_at: datetime | None,
+        until: datetime | None,
+    ) -> Decision | None:
+        now = self.stages.clock()
+        blocker = Blocker(id=_short_id(), kind=kind, reason=reason, author=by, created_at=now,
+                          starts_at=starts_at, until=until)  # fmt: skip
+        event = ev.BlockerAdded(id=f"{kind}:{blocker.id}", blocker=blocker)
+        return await self.stages.handle(project, stage, event)
 
     async def unblock(
         self, project: str, stage: str, by: str, blocker_id: str, request_id: str | None = None
