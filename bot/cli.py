@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
-
-NOT_YET = {
-    "demo": "the local demo",
-}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,8 +40,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     socket.add_argument("--host", default="127.0.0.1", help="address for /healthz and /metrics")
     socket.add_argument("--port", type=int, default=8080, help="port for /healthz and /metrics")
-    for name, what in NOT_YET.items():
-        commands.add_parser(name, help=f"{what} (not built yet)")
+    demo = commands.add_parser(
+        "demo",
+        help="try deploybot locally: no credentials, no services, an interactive terminal",
+        description="Start the Semaphore simulator (its built-in demo world), a stand-in for "
+        "Slack and the bot on loopback, state in memory, and steer it all from the terminal: "
+        "/deploy commands, pushes, failures, alarms and button clicks. Type `help` inside.",
+    )
+    demo.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="play a scenario (see `deploybot scenario --list`) in this view",
+    )
+    demo.add_argument(
+        "--config",
+        metavar="FILE",
+        help="deploybot YAML for the demo world (default examples/demo.yml)",
+    )
+    demo.add_argument("--log", metavar="FILE", help="write the bot's log to FILE (default: no log)")
     return parser
 
 
@@ -71,11 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return scenario_command(
             args.name, without_bot=args.without_bot, as_json=args.json, list_only=args.list
         )
-    if args.command in NOT_YET:
-        print(
-            f"deploybot {args.command}: {NOT_YET[args.command]} is not built yet in this version.",
-            file=sys.stderr,
-        )
-        return 2
+    if args.command == "demo":
+        from bot.demo.command import demo_command
+
+        return demo_command(args.scenario, args.config, args.log)
     parser.print_help()
     return 2

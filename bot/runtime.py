@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
-import redis.asyncio as aioredis
 
 from bot.adapters.semaphore import Semaphore, SemaphoreEffects
 from bot.bootstrap import NOT_PERSISTED, build_stage_service
@@ -36,6 +35,7 @@ from bot.slack.app import mount
 from bot.slack.wiring import SlackParts, build_slack
 from bot.store import MemoryStore, RedisStore, Store
 from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
+from bot.store.redis import redis_client
 from bot.timers import Timers
 from semaphore_client import SemaphoreClient
 
@@ -51,7 +51,7 @@ def _stores(settings: Settings) -> tuple[Store, Inbox]:
         log.warning(NOT_PERSISTED)
         return MemoryStore(), MemoryInbox()
     log.info("state is kept in Redis at %s", settings.redis_url_for_logs)
-    client = aioredis.Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+    client = redis_client(settings.redis_url.get_secret_value())
     return RedisStore(client), RedisInbox(client)
 
 

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 import fakeredis
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from bot.store import MemoryStore, RedisStore, Store
 
@@ -71,6 +72,83 @@ def redis_server() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
+    """The ports of a 3-master Redis Cluster on loopback (no replicas), up until the session
+    ends. Each node runs in a temp dir of its own; start-up waits for `cluster_state:ok`."""
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if server is None or cli is None:
+        no_redis("redis-server and redis-cli are needed for the Redis Cluster tests")
+    assert server is not None and cli is not None
+    ports = _cluster_ports(3)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for port in ports:
+            home = tmp_path_factory.mktemp(f"cluster-{port}")
+            args = [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(home),
+                    "--cluster-enabled", "yes", "--cluster-config-file", str(home / "nodes.conf"),
+                    "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
+                    "--daemonize", "no"]  # fmt: skip
+            procs.append(
+                subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+        for port, proc in zip(ports, procs, strict=True):
+            _wait_for_redis(port, proc)
+        nodes = [f"127.0.0.1:{port}" for port in ports]
+        created = subprocess.run(
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if created.returncode != 0:
+            raise RuntimeError(
+                f"redis-cli --cluster create failed:\n{created.stdout}{created.stderr}"
+            )
+        _wait_for_cluster(cli, ports)
+        yield ports
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _cluster_ports(count: int) -> list[int]:
+    """Free ports whose cluster bus ports (port + 10000) are free as well."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = _free_port()
+        if port + 10000 > 65535 or port in ports:
+            continue
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        ports.append(port)
+    return ports
+
+
+def _wait_for_cluster(cli: str, ports: list[int], timeout: float = 30.0) -> None:
+    """Every node says `cluster_state:ok` and knows all the others."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = True
+        for port in ports:
+            info = subprocess.run([cli, "-p", str(port), "cluster", "info"], capture_output=True,
+                                  text=True, timeout=10, check=False).stdout  # fmt: skip
+            if "cluster_state:ok" not in info or f"cluster_known_nodes:{len(ports)}" not in info:
+                ready = False
+        if ready:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Redis Cluster on {ports} is not ok after {timeout}s")
+        time.sleep(0.1)
+
+
 @pytest.fixture
 async def redis_client(redis_server: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_server, decode_responses=True)
@@ -79,11 +157,26 @@ async def redis_client(redis_server: str) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-@pytest.fixture(params=["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        "fakeredis",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+    ]
+)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    """Every store backend: the contract suite runs once per backend."""
+    """Every store backend: the contract suite runs once per backend. "cluster" is a
+    3-master Redis Cluster: a script whose keys span slots fails there with CROSSSLOT."""
     if request.param == "memory":
         yield MemoryStore()
+        return
+    if request.param == "cluster":
+        ports = request.getfixturevalue("redis_cluster")
+        cluster = RedisCluster(host="127.0.0.1", port=ports[0], decode_responses=True)
+        await cluster.flushall(target_nodes=RedisCluster.PRIMARIES)
+        yield RedisStore(cluster)  # type: ignore[arg-type]
+        await cluster.aclose()
         return
     if request.param == "fakeredis":
         client = fakeredis.FakeAsyncRedis(decode_responses=True)

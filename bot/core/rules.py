@@ -222,7 +222,7 @@ def _lift(draft: Draft, blocker_id: str, by: str) -> None:
         draft.set(blockers=tuple(b for b in draft.state.blockers if b.id != blocker_id))
         draft.tell(
             NoticeKind.BLOCKER_LIFTED,
-            f"{by} lifted: {lifted[0].reason}",
+            f"Lifted: {lifted[0].reason}",
             blockers=tuple(lifted),
             actor=by,
         )
@@ -248,7 +248,7 @@ def _rollback_dismissed(draft: Draft, event: ev.RollbackDismissed) -> None:
         draft.tell(NoticeKind.REFUSED, "No rollback is waiting for approval", actor=event.by)
         return
     draft.set(pending_rollback=None)
-    draft.tell(NoticeKind.ROLLBACK_DISMISSED, f"{event.by} dismissed the rollback", actor=event.by)
+    draft.tell(NoticeKind.ROLLBACK_DISMISSED, "Rollback dismissed", actor=event.by)
 
 
 def _emergency_requested(draft: Draft, event: ev.EmergencyRequested) -> None:
@@ -265,7 +265,7 @@ def _emergency_requested(draft: Draft, event: ev.EmergencyRequested) -> None:
     draft.enqueue(emergency)
     draft.tell(
         NoticeKind.EMERGENCY_QUEUED,
-        f"Emergency deployment of {sha7(emergency)} by {event.by}: {event.reason}",
+        f"Emergency deployment of {sha7(emergency)} queued: {event.reason}",
         deployment=emergency,
         actor=event.by,
     )

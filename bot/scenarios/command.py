@@ -13,7 +13,6 @@ import json
 import logging
 import sys
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.scenarios.catalog import SCENARIOS, find
@@ -21,6 +20,7 @@ from bot.scenarios.play import ScenarioError
 from bot.scenarios.runner import run_scenario
 from bot.scenarios.timeline import header, render
 from bot.settings import Settings
+from bot.store.redis import redis_client
 
 PROG = "deploybot scenario"
 
@@ -72,7 +72,7 @@ def scenario_command(name: str | None, *, without_bot: bool, as_json: bool, list
 
 async def _not_empty(url: str) -> str | None:
     """Why the Redis at `url` cannot take a scenario (the runner flushes nothing), or None."""
-    client = aioredis.Redis.from_url(url, decode_responses=True)
+    client = redis_client(url)
     try:
         keys = int(await client.dbsize())
     except (RedisError, OSError) as exc:

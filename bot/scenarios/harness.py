@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.standins.slack import SlackStandIn
 from bot.store import MemoryStore, RedisStore, Store
 from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
+from bot.store.redis import redis_client
 from semaphore_client.simulator import Simulator
 from semaphore_client.simulator.world import World
 
@@ -175,7 +176,7 @@ async def running(
     inbox: Inbox
     client: aioredis.Redis | None = None
     if redis_url:
-        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        client = redis_client(redis_url)
         store, inbox = RedisStore(client), RedisInbox(client)
     else:
         store, inbox = MemoryStore(), MemoryInbox()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.core import events as ev
@@ -27,8 +27,6 @@ from bot.store.base import Applied, Commit, Store
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 50
-#: How long a replica holds an effect it is carrying out before another may take it over.
-EFFECT_CLAIM = timedelta(minutes=2)
 #: Events for which a stage without history of its own asks Semaphore for its last good.
 NEEDS_LAST_GOOD = (ev.DeploymentFinished, ev.AlarmFiring, ev.RollbackRequested)
 
@@ -139,10 +137,12 @@ class StageService:
     async def drain(self, project: str, stage: str) -> bool:
         """Carry out the stage's outbox in order; True when it is empty afterwards.
 
-        Each effect is claimed first, so two replicas never carry out the same effect at once;
-        it is acknowledged only after it was carried out, so a crash repeats it (promotions
-        are safe to repeat: their request_token is the deployment's). An effect that fails
-        stays, with everything after it, for a later drain (the next event or reconciliation).
+        An effect is acknowledged only after it was carried out, so a crash repeats it; and two
+        replicas draining one outbox may both carry it out. Every effect is safe to repeat: a
+        promotion carries the deployment's request_token, onward and started events carry
+        ids of their own, a notice is recorded once per effect id, and stopping a pipeline or
+        (de)activating a target twice changes nothing. An effect that fails stays, with
+        everything after it, for a later drain (the next event or reconciliation).
         An effect that applies an event to the same stage does not drain it again: the loop
         below picks up what that event added.
         """
@@ -160,9 +160,6 @@ class StageService:
 
     async def _carry_out(self, project: str, stage: str, raw: str) -> bool:
         effect = decode(raw)
-        claim = f"effect:{effect.id}"
-        if not await self.store.claim(claim, EFFECT_CLAIM):
-            return False  # another replica is carrying it out
         try:
             if isinstance(effect, SendOnward):
                 await self._send_onward(effect)
@@ -170,7 +167,6 @@ class StageService:
                 await self.effects(effect)
         except Exception:
             log.exception("effect %s (%s) failed; it stays in the outbox", effect.id, effect.type)
-            await self.store.release(claim)
             return False
         await self.store.ack(project, stage, raw)
         return True

@@ -53,6 +53,9 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             name="deploybot",
+            # Every listener acks first and hands slow work to a task of its own, so Bolt may
+            # answer when the listener returns instead of polling for the ack every 10 ms.
+            process_before_response=True,
             # Installation, tokens and secrets come only from Settings: no OAuth flow.
             oauth_settings=None,
             oauth_flow=None,
@@ -62,11 +65,14 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
 
 def mount(app: web.Application, bolt: AsyncApp) -> None:
     async def slack_events(request: web.Request) -> web.Response:
+        # Bolt parses the body while building the request and its context: a body that is
+        # not a Slack payload (not JSON, not a form, JSON that is not an object) fails there.
         try:
             bolt_request = await to_bolt_request(request)
-        except ValueError:  # Bolt parses the body here: not JSON, not a form
+            response = await bolt.async_dispatch(bolt_request)
+        except (ValueError, AttributeError, TypeError, KeyError):
             return web.json_response({"error": "the body is not a Slack request"}, status=400)
-        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+        return await to_aiohttp_response(response)
 
     app.router.add_post("/slack/events", slack_events)
 

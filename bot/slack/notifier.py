@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 ALERTS = (NoticeKind.ROLLBACK_NEEDS_APPROVAL, NoticeKind.ALARM_AFTER_BAKE)
 #: Blockers people can lift from a message (window and configured freezes cannot).
+SHOWN_LIMIT = 1000
 LIFTABLE = (BlockerKind.MANUAL, BlockerKind.ALARM, BlockerKind.FREEZE)
 
 
@@ -82,6 +83,8 @@ class SlackNotifier:
         self.clock = clock
         self.org = org
         self.pacer = pacer or Pacer()
+        #: The parent message last shown per thread, so an unchanged one is not sent again.
+        self._shown: dict[str, dict[str, Any]] = {}
 
     async def deliver(self, item: InboxItem) -> None:
         effect = EFFECT.validate_json(item.payload)
@@ -137,12 +140,16 @@ class SlackNotifier:
         if ts is None:
             posted = await self.post(project.channel, parent)
             ts = await self.store.set_thread(project.name, change.sha, str(posted["ts"]))
-        else:
+        elif self._shown.get(ts) != parent:
             await self.pacer.wait(project.channel)
             await self.client.chat_update(channel=project.channel, ts=ts, **parent)
-        await self.post(
-            project.channel, thread.notice_reply(notice, zone, now, self.org), thread_ts=ts
-        )
+        self._shown[ts] = parent
+        while len(self._shown) > SHOWN_LIMIT:
+            self._shown.pop(next(iter(self._shown)))
+        reply = thread.notice_reply(notice, zone, now, self.org)
+        if notice.kind in ALERTS:
+            reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
+        await self.post(project.channel, reply, thread_ts=ts)
 
     async def _latest(self, project: str, stage: str, sha: str) -> Deployment | None:
         state = await self.store.load(project, stage)

@@ -19,6 +19,18 @@ from bot.store import keys
 from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, Commit
 
 APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
+#: Connections per process. When all are busy a caller waits (up to POOL_TIMEOUT seconds)
+#: instead of failing, as redis-py's default pool would.
+POOL_SIZE = 50
+POOL_TIMEOUT = 10.0
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """The one way deploybot connects to Redis: text replies, a blocking connection pool."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT
+    )
+    return aioredis.Redis(connection_pool=pool)
 
 
 class RedisStore:
@@ -30,7 +42,7 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls(redis_client(url))
 
     async def load(self, project: str, stage: str) -> StageState:
         doc = await self._redis.hget(keys.state(project, stage), "doc")

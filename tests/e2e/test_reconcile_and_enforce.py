@@ -60,7 +60,11 @@ async def test_enforce_cordons_the_target_while_blocked_and_opens_it_to_deploy(
     orchestrator = harness.runtime.orchestrator
     decision = await orchestrator.block("demo", "prod", "U0BLOCK", "DB migration")
     assert decision is not None
-    assert not await target_active(harness, "prod")
+
+    async def prod_cordoned() -> bool:  # the effect may be carried out by a concurrent drain
+        return not await target_active(harness, "prod")
+
+    await harness.until(prod_cordoned)
     assert await target_active(harness, "beta")  # only the stage with enforce: true
     await harness.push(SHA, "held")
 
@@ -76,4 +80,4 @@ async def test_enforce_cordons_the_target_while_blocked_and_opens_it_to_deploy(
         return await harness.deployed("prod", SHA)
 
     await harness.until(on_prod)
-    assert await target_active(harness, "prod")
+    assert await target_active(harness, "prod")  # it was opened before the promotion

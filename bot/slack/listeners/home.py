@@ -24,7 +24,7 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
             return
         user = str(event.get("user", ""))
         slack.home_viewers[user] = time.monotonic()
-        await publish_home(slack, user)
+        slack.later(publish_home(slack, user), "publishing the App Home")
 
 
 async def publish_home(slack: SlackContext, user: str) -> None:

