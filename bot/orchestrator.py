@@ -110,9 +110,7 @@ class Orchestrator:
         if ready is not None:
             await self.stages.handle(project.name, project.stages[0].name, ready)
             return
-        states = {
-            s.name: await self.stages.store.load(project.name, s.name) for s in project.stages
-        }
+        states = await self.stages.store.load_many(project.name, project.stage_names)
         found = deployment_finished(pipeline, states)
         if found is not None:
             stage, finished = found
@@ -279,8 +277,7 @@ class Orchestrator:
         return None
 
     async def states(self, project: str) -> dict[str, StageState]:
-        config = self.config.project(project)
-        return {s.name: await self.stages.store.load(project, s.name) for s in config.stages}
+        return await self.stages.store.load_many(project, self.config.project(project).stage_names)
 
 
 def _short_id() -> str:

@@ -80,6 +80,8 @@ class StageService:
         self.effects = effects
         self.clock = clock
         self._draining: set[tuple[str, str]] = set()
+        #: Stages whose outbox grew while they were being drained.
+        self._more: set[tuple[str, str]] = set()
         self.listeners: list[Listener] = []
 
     def policy(self, project: str, stage: str) -> StagePolicy:
@@ -137,8 +139,9 @@ class StageService:
     async def drain(self, project: str, stage: str) -> bool:
         """Carry out the stage's outbox in order; True when it is empty afterwards.
 
-        An effect is acknowledged only after it was carried out, so a crash repeats it; and two
-        replicas draining one outbox may both carry it out. Every effect is safe to repeat: a
+        Effects are acknowledged together once carried out (one round trip per pass), so a
+        crash repeats the ones of the pass it interrupted; and two replicas draining one
+        outbox may both carry an effect out. Every effect is safe to repeat: a
         promotion carries the deployment's request_token, onward and started events carry
         ids of their own, a notice is recorded once per effect id, and stopping a pipeline or
         (de)activating a target twice changes nothing. An effect that fails stays, with
@@ -146,19 +149,32 @@ class StageService:
         An effect that applies an event to the same stage does not drain it again: the loop
         below picks up what that event added.
         """
-        if (project, stage) in self._draining:
+        key = (project, stage)
+        if key in self._draining:
+            self._more.add(key)  # the drain running below picks it up
             return True
-        self._draining.add((project, stage))
+        self._draining.add(key)
         try:
-            while outbox := await self.store.outbox(project, stage):
+            outbox = await self.store.outbox(project, stage)
+            while outbox:
+                self._more.discard(key)
+                done: list[str] = []
                 for raw in outbox:
-                    if not await self._carry_out(project, stage, raw):
-                        return False
+                    if not await self._carry_out(raw):
+                        break
+                    done.append(raw)
+                if done:
+                    await self.store.ack(project, stage, done)
+                if len(done) < len(outbox):
+                    return False
+                if key not in self._more:
+                    return True  # nothing was added while this pass ran
+                outbox = await self.store.outbox(project, stage)
             return True
         finally:
-            self._draining.discard((project, stage))
+            self._draining.discard(key)
 
-    async def _carry_out(self, project: str, stage: str, raw: str) -> bool:
+    async def _carry_out(self, raw: str) -> bool:
         effect = decode(raw)
         try:
             if isinstance(effect, SendOnward):
@@ -168,7 +184,6 @@ class StageService:
         except Exception:
             log.exception("effect %s (%s) failed; it stays in the outbox", effect.id, effect.type)
             return False
-        await self.store.ack(project, stage, raw)
         return True
 
     async def _send_onward(self, effect: SendOnward) -> None:

@@ -128,7 +128,7 @@ class SlackNotifier:
         now: datetime,
     ) -> None:
         change = deployment.change
-        states = {s.name: await self.store.load(project.name, s.name) for s in project.stages}
+        states = await self.store.load_many(project.name, project.stage_names)
         latest = {
             stage: d
             for stage in states

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -41,6 +42,10 @@ class Store(Protocol):
 
     async def load(self, project: str, stage: str) -> StageState: ...
 
+    async def load_many(self, project: str, stages: list[str]) -> dict[str, StageState]:
+        """Several stages of a project at once (one round trip on Redis)."""
+        ...
+
     async def apply(self, commit: Commit) -> Applied: ...
 
     async def history(self, project: str, stage: str, limit: int = 50) -> list[Deployment]: ...
@@ -53,7 +58,9 @@ class Store(Protocol):
 
     async def outbox(self, project: str, stage: str) -> list[str]: ...
 
-    async def ack(self, project: str, stage: str, effect: str) -> None: ...
+    async def ack(self, project: str, stage: str, effects: Sequence[str]) -> None:
+        """Remove carried-out effects from the outbox (one round trip on Redis)."""
+        ...
 
     async def thread(self, project: str, sha: str) -> str | None: ...
 

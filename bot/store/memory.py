@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.model import AuditEntry, Deployment, StageState
@@ -38,6 +39,9 @@ class MemoryStore:
     async def load(self, project: str, stage: str) -> StageState:
         return self._states.get((project, stage), StageState())
 
+    async def load_many(self, project: str, stages: list[str]) -> dict[str, StageState]:
+        return {stage: self._states.get((project, stage), StageState()) for stage in stages}
+
     async def apply(self, commit: Commit) -> Applied:
         stage = (commit.project, commit.stage)
         seen = f"seen:{commit.project}:{commit.stage}:{commit.event_id}"
@@ -66,10 +70,11 @@ class MemoryStore:
     async def outbox(self, project: str, stage: str) -> list[str]:
         return list(self._outbox[(project, stage)])
 
-    async def ack(self, project: str, stage: str, effect: str) -> None:
+    async def ack(self, project: str, stage: str, effects: Sequence[str]) -> None:
         box = self._outbox[(project, stage)]
-        if effect in box:
-            box.remove(effect)
+        for effect in effects:
+            if effect in box:
+                box.remove(effect)
 
     async def thread(self, project: str, sha: str) -> str | None:
         return self._threads.get((project, sha))

@@ -7,6 +7,7 @@ history, audit entries and outbox in one step. Loading is one HGET; applying is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from importlib.resources import files
 from typing import Any
@@ -47,6 +48,16 @@ class RedisStore:
     async def load(self, project: str, stage: str) -> StageState:
         doc = await self._redis.hget(keys.state(project, stage), "doc")
         return StageState.model_validate_json(doc) if doc else StageState()
+
+    async def load_many(self, project: str, stages: list[str]) -> dict[str, StageState]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for stage in stages:
+                pipe.hget(keys.state(project, stage), "doc")
+            docs = await pipe.execute()
+        return {
+            stage: StageState.model_validate_json(doc) if doc else StageState()
+            for stage, doc in zip(stages, docs, strict=True)
+        }
 
     async def apply(self, commit: Commit) -> Applied:
         p, s = commit.project, commit.stage
@@ -92,8 +103,11 @@ class RedisStore:
     async def outbox(self, project: str, stage: str) -> list[str]:
         return [str(row) for row in await self._redis.lrange(keys.outbox(project, stage), 0, -1)]
 
-    async def ack(self, project: str, stage: str, effect: str) -> None:
-        await self._redis.lrem(keys.outbox(project, stage), 1, effect)
+    async def ack(self, project: str, stage: str, effects: Sequence[str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for effect in effects:
+                pipe.lrem(keys.outbox(project, stage), 1, effect)
+            await pipe.execute()
 
     async def thread(self, project: str, sha: str) -> str | None:
         value = await self._redis.get(keys.thread(project, sha))

@@ -34,6 +34,12 @@ async def test_applied_state_round_trips_exactly(store: Store) -> None:
     assert await store.load("shop", "prod") == state
 
 
+async def test_several_stages_load_at_once(store: Store) -> None:
+    state = StageState(version=1, bad=frozenset({"abc"}))
+    await store.apply(commit(0, state=state))
+    assert await store.load_many("shop", ["prod", "beta"]) == {"prod": state, "beta": StageState()}
+
+
 async def test_the_same_event_is_applied_once(store: Store) -> None:
     assert await store.apply(commit(0, "e1")) is Applied.APPLIED
     assert await store.apply(commit(1, "e1")) is Applied.DUPLICATE
@@ -89,7 +95,7 @@ async def test_a_recorded_entry_joins_the_stage_audit_log_after_decisions(store:
 async def test_outbox_keeps_effects_until_acked(store: Store) -> None:
     await store.apply(commit(0, "e1", effects=("one", "two")))
     assert await store.outbox("shop", "prod") == ["one", "two"]
-    await store.ack("shop", "prod", "one")
+    await store.ack("shop", "prod", ["one"])
     assert await store.outbox("shop", "prod") == ["two"]
 
 
