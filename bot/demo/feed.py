@@ -135,10 +135,7 @@ class Feed:
             return str(args.get("ts", ""))
         if call.method == "chat.update":
             return str(args.get("ts", ""))
-        # The stand-in answers every successful Web API call with the next ts of one counter.
-        answered = [c for c in self.standin.calls if c.status == 200 and _web_api(c)]
-        index = next((i for i, c in enumerate(answered) if c is call), len(answered) - 1)
-        return f"1700000000.{index + 1:06d}"
+        return str(call.answer.get("ts", ""))
 
     def _show_view(self, args: dict[str, Any], heading: str) -> None:
         view = _json(args.get("view")) or {}

@@ -27,6 +27,8 @@ class Call:
     method: str
     args: dict[str, Any]
     status: int
+    #: What the stand-in answered (e.g. the `ts` of a posted message).
+    answer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -111,8 +113,9 @@ class SlackStandIn:
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "fatal_error"}
             return web.json_response(body, status=failure.status, headers=headers)
-        await self._record(Call(method, args, 200))
-        return web.json_response(self._answer(method, args))
+        answer = self._answer(method, args)
+        await self._record(Call(method, args, 200, answer))
+        return web.json_response(answer)
 
     async def _response(self, request: web.Request) -> web.Response:
         args = await _arguments(request)

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from bot.core.model import DeploymentKind, DeploymentState
-from bot.scenarios.harness import Harness, running
-from bot.scenarios.slack_driver import SlackDriver, buttons
+from bot.scenarios.harness import Harness
+from bot.scenarios.slack_driver import buttons
 from bot.standins.slack import Call, SlackStandIn
+from tests.slack.live import BASE, A, parts, posted_ts, responses, started
 
 pytestmark = pytest.mark.redis
 
@@ -33,21 +31,6 @@ projects:
         promotion: prod
         rollback: {policy: approve}
 """
-BASE, A = "b" * 40, "a" * 40
-
-
-@asynccontextmanager
-async def started(redis_url: str) -> AsyncIterator[Harness]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    await client.flushdb()
-    await client.aclose()
-    async with running(CONFIG, redis_url=redis_url, slack=True) as h:
-        yield h
-
-
-def parts(h: Harness) -> tuple[SlackDriver, SlackStandIn]:
-    assert h.slack is not None and h.standin is not None
-    return h.slack, h.standin
 
 
 def every_button(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -63,17 +46,10 @@ def every_button(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def as_message(standin: SlackStandIn, call: Call) -> dict[str, Any]:
     """The message a chat.postMessage call became, as a block_actions payload carries it."""
     return {
-        "ts": posted_ts(standin, call),
+        "ts": posted_ts(call),
         "text": call.args.get("text", ""),
         "blocks": call.blocks,
     }
-
-
-def posted_ts(standin: SlackStandIn, call: Call) -> str:
-    """The ts the stand-in answered `call` with: it numbers its successful answers 1, 2, ..."""
-    index = next(i for i, c in enumerate(standin.calls) if c is call)
-    answered = [c for c in standin.calls[: index + 1] if c.status == 200 and ":" not in c.method]
-    return f"1700000000.{len(answered):06d}"
 
 
 async def failed_on_prod(h: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -120,15 +96,11 @@ def updates_of(standin: SlackStandIn, ts: str) -> list[Call]:
     return [c for c in standin.of("chat.update") if c.args.get("ts") == ts]
 
 
-def responses(standin: SlackStandIn) -> list[Call]:
-    return [c for c in standin.calls if c.method.startswith("response:")]
-
-
 # -- rollback approval -----------------------------------------------------------------------
 
 
 async def test_approve_rolls_back_and_the_alert_shows_who_acted(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         message, _ = await failed_on_prod(h)
         [approve, dismiss] = buttons(message["blocks"])
@@ -155,7 +127,7 @@ async def test_approve_rolls_back_and_the_alert_shows_who_acted(redis_server: st
 
 
 async def test_dismiss_keeps_the_stage_as_it_is_and_says_who(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         message, _ = await failed_on_prod(h)
         dismiss = buttons(message["blocks"])[1]
@@ -175,7 +147,7 @@ async def test_dismiss_keeps_the_stage_as_it_is_and_says_who(redis_server: str) 
 
 
 async def test_a_click_without_the_role_is_refused_ephemerally(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         message, _ = await failed_on_prod(h)
         approve = buttons(message["blocks"])[0]
@@ -203,7 +175,7 @@ async def test_a_click_without_the_role_is_refused_ephemerally(redis_server: str
 
 @pytest.mark.parametrize("clickers", [("U0APPROVE", "U0APPROVE"), ("U0APPROVE", "U0APPROVE2")])
 async def test_clicks_at_once_act_once(redis_server: str, clickers: tuple[str, str]) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         message, _ = await failed_on_prod(h)
         approve = buttons(message["blocks"])[0]
@@ -223,7 +195,7 @@ async def test_clicks_at_once_act_once(redis_server: str, clickers: tuple[str, s
 
 
 async def test_unblock_button_on_a_blocker_message(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         await slack.command("block prod DB migration", "U0BLOCK")
         [posted] = await standin.wait_for("chat.postMessage")
@@ -254,7 +226,7 @@ async def test_unblock_button_on_a_blocker_message(redis_server: str) -> None:
 
 
 async def test_unblock_from_the_app_home_and_the_board_is_republished(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         await h.push(BASE, "base")
 

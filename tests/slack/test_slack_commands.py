@@ -9,19 +9,16 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from bot.core.model import BlockerKind, DeploymentKind, DeploymentState
-from bot.scenarios.harness import Harness, running
-from bot.scenarios.slack_driver import SlackDriver
-from bot.standins.slack import Call, SlackStandIn
+from bot.scenarios.harness import Harness
+from bot.standins.slack import Call
+from tests.slack.live import BASE, A, parts, responses, started
 
 pytestmark = pytest.mark.redis
 
@@ -38,25 +35,6 @@ projects:
         promotion: prod
         rollback: {policy: approve}
 """
-BASE, A, C = "b" * 40, "a" * 40, "c" * 40
-
-
-@asynccontextmanager
-async def started(redis_url: str, config: str = CONFIG) -> AsyncIterator[Harness]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    await client.flushdb()
-    await client.aclose()
-    async with running(config, redis_url=redis_url, slack=True) as h:
-        yield h
-
-
-def parts(h: Harness) -> tuple[SlackDriver, SlackStandIn]:
-    assert h.slack is not None and h.standin is not None
-    return h.slack, h.standin
-
-
-def responses(standin: SlackStandIn) -> list[Call]:
-    return [c for c in standin.calls if c.method.startswith("response:")]
 
 
 async def ask(h: Harness, text: str, user: str) -> tuple[httpx.Response, Call]:
@@ -95,7 +73,7 @@ def blocks_text(call: Call) -> str:
 
 
 async def test_status_shows_each_stage_with_its_real_version(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         await h.push(BASE, "base")
         await deployed_everywhere(h, BASE)
         await h.push(A, "second change")
@@ -113,7 +91,7 @@ async def test_status_shows_each_stage_with_its_real_version(redis_server: str) 
 
 
 async def test_queue_and_history_show_what_waits_and_what_ran(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         await h.push(BASE, "base")
         await deployed_everywhere(h, BASE)
         await h.runtime.orchestrator.block("demo", "prod", "U0BLOCK", "hold it")
@@ -134,7 +112,7 @@ async def test_queue_and_history_show_what_waits_and_what_ran(redis_server: str)
 
 
 async def test_help_and_empty_text_are_answered_in_the_ack(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         for text in ("help", "", "help block"):
             ack = await slack.command(text, "U0NOBODY")
@@ -163,7 +141,7 @@ async def test_help_and_empty_text_are_answered_in_the_ack(redis_server: str) ->
 async def test_a_typo_gets_an_ephemeral_reply_naming_the_problem_and_the_form(
     redis_server: str, text: str, wrong: str, form: str
 ) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         ack = await slack.command(text, "U0BLOCK")
         assert ack.status_code == 200
@@ -183,7 +161,7 @@ async def test_a_typo_gets_an_ephemeral_reply_naming_the_problem_and_the_form(
 
 
 async def test_block_a_stage_holds_it_and_tells_the_channel(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         _, reply = await ask(h, "block prod DB migration", "U0BLOCK")
         assert reply.args["text"] == ":no_entry: Blocked demo/prod: DB migration"
@@ -202,7 +180,7 @@ async def test_block_a_stage_holds_it_and_tells_the_channel(redis_server: str) -
 
 
 async def test_block_for_a_while_and_until_a_time_expire(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         start = h.runtime.orchestrator.stages.clock()
         await ask(h, "block prod short one for 2h", "U0BLOCK")
         await ask(h, "block beta evening until 23:59", "U0BLOCK")
@@ -216,7 +194,7 @@ async def test_block_for_a_while_and_until_a_time_expire(redis_server: str) -> N
 
 
 async def test_block_a_project_and_block_all_block_every_stage(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, reply = await ask(h, "block demo release train", "U0BLOCK")
         assert "Blocked demo/beta, demo/prod: release train" in reply.args["text"]
         _, big = await ask(h, "block all incident", "U0BLOCK")
@@ -227,7 +205,7 @@ async def test_block_a_project_and_block_all_block_every_stage(redis_server: str
 
 
 async def test_a_block_by_someone_without_the_role_is_refused(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, reply = await ask(h, "block prod mine", "U0STRANGER")
         assert "You need the *block* role" in blocks_text(reply)
         assert await blockers(h, "prod") == []
@@ -238,7 +216,7 @@ async def test_a_block_by_someone_without_the_role_is_refused(redis_server: str)
 
 
 async def test_unblock_by_id_and_all_manual(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         await h.push(BASE, "base")
         await deployed_everywhere(h, BASE)
         await ask(h, "block prod one", "U0BLOCK")
@@ -265,7 +243,7 @@ async def test_unblock_by_id_and_all_manual(redis_server: str) -> None:
 
 
 async def test_freeze_then_list_then_cancel(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, reply = await ask(
             h, "freeze prod 2030-12-20 09:00 .. 2031-01-04 09:00 Holidays", "U0BLOCK"
         )
@@ -300,7 +278,7 @@ async def opened_view(h: Harness, count: int) -> dict[str, Any]:
 async def test_rollback_opens_a_modal_and_its_submission_rolls_back_to_last_good(
     redis_server: str,
 ) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         await h.push(BASE, "base")
         await deployed_everywhere(h, BASE)
@@ -347,7 +325,7 @@ async def test_rollback_opens_a_modal_and_its_submission_rolls_back_to_last_good
 
 
 async def test_rollback_by_someone_without_the_role_opens_nothing(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         _, reply = await ask(h, "rollback prod", "U0BLOCK")
         assert "You need the *approve* role" in blocks_text(reply)
@@ -355,7 +333,7 @@ async def test_rollback_by_someone_without_the_role_opens_nothing(redis_server: 
 
 
 async def test_emergency_deploys_past_a_blocker_and_nothing_cascades(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, _ = parts(h)
         await h.push(BASE, "base")
         await deployed_everywhere(h, BASE)
@@ -396,7 +374,7 @@ async def test_emergency_deploys_past_a_blocker_and_nothing_cascades(redis_serve
 
 
 async def test_emergency_needs_the_emergency_role(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         _, reply = await ask(h, "emergency beta aaaaaaa because", "U0APPROVE")
         assert "You need the *emergency* role" in blocks_text(reply)
@@ -407,7 +385,7 @@ async def test_emergency_needs_the_emergency_role(redis_server: str) -> None:
 
 
 async def test_acks_come_back_within_slacks_three_seconds_when_busy(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, _ = parts(h)
         await h.push(BASE, "base")
         await deployed_everywhere(h, BASE)
@@ -425,7 +403,7 @@ async def test_acks_come_back_within_slacks_three_seconds_when_busy(redis_server
 
 
 async def test_a_member_of_a_configured_user_group_may_act(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         standin.groups["S0APPROVERS"] = ["U0GROUPIE"]
         await h.push(BASE, "base")

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 import pytest
-import redis.asyncio as aioredis
 
 from bot.core.model import DeploymentKind, DeploymentState
-from bot.scenarios.harness import Harness, running
-from bot.scenarios.slack_driver import SlackDriver
+from bot.scenarios.harness import Harness
 from bot.standins.slack import Call, SlackStandIn
+from tests.slack.live import BASE, A, parts, posted_ts, started
 
 pytestmark = pytest.mark.redis
 
@@ -34,29 +31,7 @@ projects:
         bake: 1s
         rollback: {policy: auto}
 """
-BASE, A = "b" * 40, "a" * 40
 INJECTION = "<!channel> see <https://evil.example|docs>"
-
-
-@asynccontextmanager
-async def started(redis_url: str) -> AsyncIterator[Harness]:
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    await client.flushdb()
-    await client.aclose()
-    async with running(CONFIG, redis_url=redis_url, slack=True) as h:
-        yield h
-
-
-def parts(h: Harness) -> tuple[SlackDriver, SlackStandIn]:
-    assert h.slack is not None and h.standin is not None
-    return h.slack, h.standin
-
-
-def posted_ts(standin: SlackStandIn, call: Call) -> str:
-    """The ts the stand-in answered `call` with: it numbers its successful answers 1, 2, ..."""
-    index = next(i for i, c in enumerate(standin.calls) if c is call)
-    answered = [c for c in standin.calls[: index + 1] if c.status == 200 and ":" not in c.method]
-    return f"1700000000.{len(answered):06d}"
 
 
 def parents(standin: SlackStandIn, sha: str) -> list[Call]:
@@ -85,7 +60,7 @@ async def prod_has(h: Harness, sha: str) -> None:
 async def test_one_parent_per_change_updated_in_place_with_threaded_replies(
     redis_server: str,
 ) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         await h.push(BASE, "base")
         await prod_has(h, BASE)
@@ -94,13 +69,13 @@ async def test_one_parent_per_change_updated_in_place_with_threaded_replies(
             [parent] = parents(standin, BASE) or [None]
             if parent is None:
                 return False
-            thread = replies(standin, posted_ts(standin, parent))
+            thread = replies(standin, posted_ts(parent))
             return any("prod*: rollforward of bbbbbbb to prod finished baking" in c.text()
                        for c in thread)  # fmt: skip
 
         await h.until(finished_baking)
         [parent] = parents(standin, BASE)
-        ts = posted_ts(standin, parent)
+        ts = posted_ts(parent)
         assert parent.args["channel"] == "C0DEMO"
         thread = [c.args["text"] for c in replies(standin, ts)]
         for expected in (
@@ -131,7 +106,7 @@ async def test_one_parent_per_change_updated_in_place_with_threaded_replies(
 
 
 async def test_the_deploying_line_links_to_the_semaphore_workflow(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         slack = h.runtime.slack
         assert slack is not None
@@ -149,7 +124,7 @@ async def test_the_deploying_line_links_to_the_semaphore_workflow(redis_server: 
 
 
 async def test_failures_and_rollbacks_are_broadcast_to_the_channel(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         await h.push(BASE, "base")
         await prod_has(h, BASE)
@@ -173,18 +148,18 @@ async def test_failures_and_rollbacks_are_broadcast_to_the_channel(redis_server:
             return bool(
                 bad
                 and good
-                and broadcast(posted_ts(standin, bad[0]), "failed")
-                and broadcast(posted_ts(standin, good[0]), "Rollback to")
+                and broadcast(posted_ts(bad[0]), "failed")
+                and broadcast(posted_ts(good[0]), "Rollback to")
             )
 
         await h.until(told)
         [bad_parent] = parents(standin, A)
         [good_parent] = parents(standin, BASE)
-        failed = broadcast(posted_ts(standin, bad_parent), "failed")
+        failed = broadcast(posted_ts(bad_parent), "failed")
         assert failed and all(c.args["reply_broadcast"] is True for c in failed)
-        rollback = broadcast(posted_ts(standin, good_parent), "Rollback to")
+        rollback = broadcast(posted_ts(good_parent), "Rollback to")
         assert rollback and all(c.args["reply_broadcast"] is True for c in rollback)
-        queued = broadcast(posted_ts(standin, bad_parent), "queued for beta")
+        queued = broadcast(posted_ts(bad_parent), "queued for beta")
         assert queued and all(c.args["reply_broadcast"] is False for c in queued)
 
 
@@ -204,7 +179,7 @@ def mrkdwn(node: object) -> list[str]:
 async def test_a_bad_signature_or_a_stale_timestamp_is_refused_and_changes_nothing(
     redis_server: str,
 ) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         forged = await slack.command("block prod forged", "U0BLOCK", secret="not-the-secret")
         assert forged.status_code == 401
@@ -229,7 +204,7 @@ async def test_a_bad_signature_or_a_stale_timestamp_is_refused_and_changes_nothi
 async def test_a_malformed_payload_gets_a_4xx_without_a_traceback(
     redis_server: str, body: str, content_type: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, _ = parts(h)
         answer = await slack.post(body, content_type)
         assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
@@ -240,7 +215,7 @@ async def test_a_malformed_payload_gets_a_4xx_without_a_traceback(
 async def test_people_text_is_escaped_in_every_message_that_carries_it(
     redis_server: str,
 ) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         slack, standin = parts(h)
         await h.push(BASE, "base")
         await prod_has(h, BASE)
@@ -283,7 +258,7 @@ async def test_people_text_is_escaped_in_every_message_that_carries_it(
 async def test_a_rate_limited_post_arrives_once_and_never_delays_a_deployment(
     redis_server: str,
 ) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         standin.fail("chat.postMessage", 429, times=1, retry_after=3)
         began = time.monotonic()
@@ -305,7 +280,7 @@ async def test_a_rate_limited_post_arrives_once_and_never_delays_a_deployment(
 
 
 async def test_messages_wait_out_a_slack_outage_in_the_inbox(redis_server: str) -> None:
-    async with started(redis_server) as h:
+    async with started(redis_server, CONFIG) as h:
         _, standin = parts(h)
         slack = h.runtime.slack
         assert slack is not None
@@ -324,7 +299,7 @@ async def test_messages_wait_out_a_slack_outage_in_the_inbox(redis_server: str) 
         await h.until(recovered, timeout=60)
         assert [c.status for c in standin.calls if c.method == "chat.postMessage"][:8] == [500] * 8
         [parent] = parents(standin, BASE)
-        thread = [c.args["text"] for c in replies(standin, posted_ts(standin, parent))]
+        thread = [c.args["text"] for c in replies(standin, posted_ts(parent))]
         for expected in ("queued for beta", "to beta started", "queued for prod", "prod started"):
             assert any(expected in line for line in thread), (expected, thread)
         assert len(thread) == len(set(thread)), thread
