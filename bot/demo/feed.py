@@ -188,7 +188,3 @@ class Feed:
         what = "running" if state == "running" else str(result)
         mark = {"passed": "✔", "failed": "✘", "running": "…"}.get(what, "•")
         self.terminal.show([self.style.dim(f"   semaphore: {file} for {sha} {mark} {what}")])
-
-
-def _web_api(call: Call) -> bool:
-    return not call.method.startswith("response:")
