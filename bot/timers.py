@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.exceptions import RedisError
 
 from bot.config.models import DeploybotConfig
 from bot.core.calendar import Calendar
@@ -124,6 +125,8 @@ class Timers:
     async def _reconcile(self) -> None:
         try:
             await self.orchestrator.reconcile()
+        except (RedisError, OSError) as exc:
+            log.warning("reconciliation skipped, Redis is unavailable (%s); next interval", exc)
         except Exception:
             log.exception("reconciliation failed; the next interval tries again")
 

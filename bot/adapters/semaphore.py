@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from bot.config.models import DeploybotConfig
 from bot.core import events as ev
 from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState, StagePolicy
+from bot.errors import EffectFailed
 from bot.service.effects import Effect, SetTargetActive, StartDeployment, StopDeployment
 from bot.service.stages import StageService
 from semaphore_client import Deployment as HistoryEntry
-from semaphore_client import PromotionRefused, SemaphoreClient
+from semaphore_client import PromotionRefused, SemaphoreClient, SemaphoreError
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,12 @@ class SemaphoreEffects:
         self._clock = clock or stages.clock
 
     async def __call__(self, effect: Effect) -> None:
+        try:
+            await self._carry_out(effect)
+        except SemaphoreError as exc:
+            raise EffectFailed(f"Semaphore: {exc}") from exc
+
+    async def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, StartDeployment):
             await self.start(effect.deployment)
         elif isinstance(effect, StopDeployment):

@@ -20,7 +20,7 @@ from bot.core import events as ev
 from bot.core.decision import Decision, StageSnapshot
 from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy
 from bot.core.rules import decide
-from bot.errors import DeploybotError
+from bot.errors import DeploybotError, EffectFailed
 from bot.service.effects import Effect, SendOnward, decode, effects_of, encode
 from bot.store.base import Applied, Commit, Store
 
@@ -181,6 +181,11 @@ class StageService:
                 await self._send_onward(effect)
             else:
                 await self.effects(effect)
+        except EffectFailed as exc:  # expected: the outside world is down for now
+            log.warning(
+                "effect %s (%s) failed, it stays in the outbox: %s", effect.id, effect.type, exc
+            )
+            return False
         except Exception:
             log.exception("effect %s (%s) failed; it stays in the outbox", effect.id, effect.type)
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,3 +73,21 @@ async def test_when_semaphore_is_down_the_item_is_left_for_a_retry() -> None:
 
 async def test_a_pipeline_of_an_unconfigured_project_is_ignored() -> None:
     await orchestrator(httpx.MockTransport(down)).process(item(SAMPLE.read_text()))
+
+
+async def test_semaphore_down_leaves_the_promotion_in_the_outbox_with_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from builders import change
+
+    from bot.core import events as ev
+
+    bot = orchestrator(httpx.MockTransport(down))
+    bot.stages.effects = bot.effects
+    with caplog.at_level(logging.WARNING):
+        await bot.stages.handle("shop", "beta", ev.ChangeReady(id="ci-1", change=change(1)))
+    outbox = await bot.stages.store.outbox("shop", "beta")
+    assert any('"type":"start"' in raw for raw in outbox)
+    failed = [r for r in caplog.records if "stays in the outbox" in r.getMessage()]
+    assert failed and "Semaphore" in failed[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
