@@ -1,12 +1,11 @@
-"""The composition root: everything deploybot runs on is built here, from settings and the
-configuration. The CLI, the server, the demo and the tests call the same functions with
-different parts (a store, an effects handler, a clock)."""
+"""The parts everything is built from, given settings and the configuration: where state lives
+(Redis, or the embedded store) and the stage service over it. `bot.runtime.build_runtime`
+composes them with the adapters for `serve`, `socket`, the demo, the scenarios and the tests."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config.models import DeploybotConfig
@@ -15,6 +14,8 @@ from bot.core.model import Blocker
 from bot.service.stages import Effects, StageService, no_effects, utcnow
 from bot.settings import Settings
 from bot.store import MemoryStore, RedisStore, Store
+from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
+from bot.store.redis import redis_client
 
 log = logging.getLogger("deploybot")
 
@@ -24,12 +25,14 @@ NOT_PERSISTED = (
 )
 
 
-def build_store(settings: Settings) -> Store:
+def build_stores(settings: Settings) -> tuple[Store, Inbox]:
+    """The store and the inbox, on one Redis connection pool, or embedded (and said so)."""
     if settings.redis_url is None:
         log.warning(NOT_PERSISTED)
-        return MemoryStore()
+        return MemoryStore(), MemoryInbox()
     log.info("state is kept in Redis at %s", settings.redis_url_for_logs)
-    return RedisStore.from_url(settings.redis_url.get_secret_value())
+    client = redis_client(settings.redis_url.get_secret_value())
+    return RedisStore(client), RedisInbox(client)
 
 
 def build_stage_service(
@@ -50,24 +53,3 @@ def build_stage_service(
 
     pipelines = {project.name: project.policies() for project in config.projects}
     return StageService(store, pipelines, calendar=calendar, effects=effects, clock=clock)
-
-
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    config: DeploybotConfig
-    store: Store
-    stages: StageService
-
-
-def bootstrap(
-    settings: Settings,
-    config: DeploybotConfig,
-    *,
-    store: Store | None = None,
-    effects: Effects = no_effects,
-    clock: Callable[[], datetime] = utcnow,
-) -> Services:
-    store = store if store is not None else build_store(settings)
-    stages = build_stage_service(config, store, effects=effects, clock=clock)
-    return Services(settings=settings, config=config, store=store, stages=stages)

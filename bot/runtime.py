@@ -17,7 +17,7 @@ from datetime import datetime
 import httpx
 
 from bot.adapters.semaphore import Semaphore, SemaphoreEffects
-from bot.bootstrap import NOT_PERSISTED, build_stage_service
+from bot.bootstrap import build_stage_service, build_stores
 from bot.config.models import DeploybotConfig
 from bot.core.decision import Decision
 from bot.errors import DeploybotError
@@ -33,9 +33,8 @@ from bot.settings import Settings
 from bot.slack.announcements import Announcer
 from bot.slack.app import mount
 from bot.slack.wiring import SlackParts, build_slack
-from bot.store import MemoryStore, RedisStore, Store
-from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
-from bot.store.redis import redis_client
+from bot.store import Store
+from bot.store.inbox import Inbox
 from bot.timers import Timers
 from semaphore_client import SemaphoreClient
 
@@ -44,15 +43,6 @@ log = logging.getLogger("deploybot")
 
 class MissingSetting(DeploybotError):
     """A setting `serve` needs is not in the environment."""
-
-
-def _stores(settings: Settings) -> tuple[Store, Inbox]:
-    if settings.redis_url is None:
-        log.warning(NOT_PERSISTED)
-        return MemoryStore(), MemoryInbox()
-    log.info("state is kept in Redis at %s", settings.redis_url_for_logs)
-    client = redis_client(settings.redis_url.get_secret_value())
-    return RedisStore(client), RedisInbox(client)
 
 
 def _semaphore_client(settings: Settings, http: httpx.AsyncClient | None) -> SemaphoreClient:
@@ -147,7 +137,7 @@ def build_runtime(
 ) -> Runtime:
     owns_store = store is None or inbox is None
     if store is None or inbox is None:
-        store, inbox = _stores(settings)
+        store, inbox = build_stores(settings)
     metrics = Metrics()
     semaphore = Semaphore(_semaphore_client(settings, http), config)
     stages = build_stage_service(config, store, clock=clock)

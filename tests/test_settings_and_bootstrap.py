@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import NOT_PERSISTED, bootstrap, build_store
+from bot.bootstrap import NOT_PERSISTED, build_stage_service, build_stores
 from bot.config.loader import load_config
 from bot.settings import Settings
 from bot.store import MemoryStore, RedisStore
+from bot.store.inbox import RedisInbox
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "deploybot.yml"
 SECRETS = {
@@ -54,7 +55,7 @@ def test_no_secret_appears_in_repr_str_or_logs(
     settings = Settings()
     with caplog.at_level(logging.DEBUG, logger="deploybot"):
         logging.getLogger("deploybot").info("settings: %s %r", settings, settings)
-        build_store(settings)
+        build_stores(settings)
     shown = f"{settings!r} {settings!s} {caplog.text}"
     for secret in SECRETS.values():
         assert secret not in shown
@@ -67,7 +68,7 @@ def test_without_redis_url_the_embedded_store_is_used_and_says_so(
 ) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     with caplog.at_level(logging.WARNING):
-        store = build_store(Settings())
+        store, _ = build_stores(Settings())
     assert isinstance(store, MemoryStore) and not store.persistent
     assert NOT_PERSISTED in caplog.text
 
@@ -77,13 +78,15 @@ async def test_with_redis_url_state_goes_to_redis(
     redis_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REDIS_URL", redis_server)
-    services = bootstrap(Settings(), load_config(EXAMPLE))
+    store, inbox = build_stores(Settings())
     try:
-        assert isinstance(services.store, RedisStore) and services.store.persistent
-        assert await services.store.ping()
-        assert services.stages.next_stage("shop", "beta") == "gamma"
+        assert isinstance(store, RedisStore) and store.persistent
+        assert isinstance(inbox, RedisInbox)
+        assert await store.ping()
+        stages = build_stage_service(load_config(EXAMPLE), store)
+        assert stages.next_stage("shop", "beta") == "gamma"
     finally:
-        await services.store.close()
+        await store.close()
 
 
 def test_python_dash_m_bot_is_the_deploybot_command() -> None:
