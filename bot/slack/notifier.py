@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.decision import Notice, NoticeKind
-from bot.core.model import BlockerKind, Deployment
+from bot.core.model import BlockerKind, Deployment, StageState
 from bot.service.effects import EFFECT, Effect, Tell, encode
 from bot.slack.render import alerts, announce, thread
 from bot.store.base import Store
@@ -132,7 +132,7 @@ class SlackNotifier:
         latest = {
             stage: d
             for stage in states
-            if (d := await self._latest(project.name, stage, change.sha))
+            if (d := await self._latest(project.name, stage, states[stage], change.sha))
         }
         latest[notice.stage] = deployment
         parent = thread.change_thread(project, change, latest, states, now, self.org)
@@ -151,8 +151,9 @@ class SlackNotifier:
             reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
         await self.post(project.channel, reply, thread_ts=ts)
 
-    async def _latest(self, project: str, stage: str, sha: str) -> Deployment | None:
-        state = await self.store.load(project, stage)
+    async def _latest(
+        self, project: str, stage: str, state: StageState, sha: str
+    ) -> Deployment | None:
         live = [*state.queue, *([state.current] if state.current else [])]
         for deployment in [*reversed(live), *await self.store.history(project, stage, limit=20)]:
             if deployment.change.sha == sha:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,12 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config.loader import load_config_text
-from bot.scenarios.slack_driver import SIGNING_SECRET, SlackDriver, signed_headers
+from bot.scenarios.slack_driver import signed_headers
 from bot.slack.commands import USAGE, ParseError
 from bot.slack.parser import parse
-from bot.standins.slack import SlackStandIn
 from semaphore_client import sign_webhook
-from tests.faults.support import WEBHOOK_SECRET, BotProcess, Rig, config_yaml, rig
+from tests.faults.support import WEBHOOK_SECRET, Rig, config_yaml
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
 
@@ -35,21 +32,6 @@ INJECTION = "<!channel> <!here> see <https://evil.example|docs> & <@U999> *bold*
 WORDS = [*USAGE, "demo", "beta", "prod", "all", "for", "until", "to", "..", "list", "cancel",
          "2h", "17:00", "2026-12-20", "09:00", "abc1234", "f" * 40, "x" * 3000, "\u202e", "\x00",
          "<!channel>", "`", "*", "\n", "-1h", "99:99"]  # fmt: skip
-
-
-@pytest.fixture
-async def bot(
-    tmp_path: Path, redis_server: str
-) -> AsyncIterator[tuple[Rig, BotProcess, SlackDriver]]:
-    standin = await SlackStandIn().start()
-    try:
-        async with rig(tmp_path, redis_server, config_yaml(), slack_api_url=standin.api_url,
-                       slack_signing_secret=SIGNING_SECRET) as r:  # fmt: skip
-            process = await r.bot().start()
-            async with httpx.AsyncClient(base_url=process.url, timeout=10) as http:
-                yield r, process, SlackDriver(http, standin)
-    finally:
-        await standin.stop()
 
 
 async def unchanged(r: Rig) -> None:

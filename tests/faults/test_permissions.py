@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from bot.scenarios.slack_driver import SIGNING_SECRET, SlackDriver
+from bot.scenarios.slack_driver import SlackDriver
 from bot.slack.render import CONFIRM_EMERGENCY, CONFIRM_ROLLBACK, REASON_ACTION, REASON_BLOCK
 from bot.slack.render.alerts import BLOCKER_UNBLOCK, ROLLBACK_APPROVE, ROLLBACK_DISMISS
 from bot.slack.render.blocks import encode_value
-from bot.standins.slack import SlackStandIn
-from tests.faults.support import BotProcess, Rig, config_yaml, rig, sha
+from tests.faults.support import sha
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
 
@@ -40,21 +36,6 @@ COMMANDS = [
     f"emergency prod {sha(1)[:7]} hotfix",
 ]
 BUTTONS = [ROLLBACK_APPROVE, ROLLBACK_DISMISS, BLOCKER_UNBLOCK]
-
-
-@pytest.fixture
-async def bot(
-    tmp_path: Path, redis_server: str
-) -> AsyncIterator[tuple[Rig, BotProcess, SlackDriver]]:
-    standin = await SlackStandIn().start()
-    try:
-        async with rig(tmp_path, redis_server, config_yaml(), slack_api_url=standin.api_url,
-                       slack_signing_secret=SIGNING_SECRET) as r:  # fmt: skip
-            process = await r.bot().start()
-            async with httpx.AsyncClient(base_url=process.url, timeout=10) as http:
-                yield r, process, SlackDriver(http, standin)
-    finally:
-        await standin.stop()
 
 
 async def try_everything(slack: SlackDriver) -> list[str]:
