@@ -1,9 +1,17 @@
-"""Slack ack latency: signed `/deploy status demo` and `/deploy block ...` POSTed to the bot's
-`/slack/events`, against a bare Bolt `AsyncApp` (same factory, same `mount`, same aiohttp
-server) whose one command only acks, at each concurrency, in the same run.
+"""Slack ack latency: signed `/deploy status demo` and `/deploy block ...` POSTed to
+`/slack/events` of deploybot running as in production (`python -m bot serve`, a process of its
+own configured through its environment), against the bare Bolt reference (`python -m
+bench.bare_bolt`: same factory, same `mount`, same aiohttp server, one command that only acks)
+in a process of its own too, at each concurrency, in the same run.
 
-The bot does the command's work after the ack (`SlackContext.later`); each level waits until
-every reply reached the Slack stand-in before the next one starts, so levels do not overlap.
+The load generator, the Semaphore simulator and the Slack stand-in (the outside world) run in
+this process. The bot does the command's work after the ack (`SlackContext.later`); each level
+waits until every reply reached the stand-in before the next one starts, so levels do not
+overlap, and counts the replies that never came. The reply latency is from just before the POST
+was written until its reply arrived at the stand-in (both `time.monotonic()` of this process).
+
+Slack pacing: `serve` has no setting for it, so the bot posts its notices (e.g. a block's) at
+most once a second per channel, as in production. Replies to `response_url` are not paced.
 """
 
 from __future__ import annotations
@@ -12,60 +20,50 @@ import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-
-from bench.load import Maker, closed_loop
+from bench.load import Maker, Result, closed_loop
+from bench.processes import Served, bare_bolt, bot_serve, check
 from bench.stack import projects_config, stack
 from bench.stats import summary_ms
-from bot.http.server import RunningServer, start_server
-from bot.scenarios.harness import Harness
 from bot.scenarios.slack_driver import signed_headers
-from bot.settings import Settings
-from bot.slack.app import build_bolt_app, mount, web_client
 from bot.standins.slack import TEAM, SlackStandIn
 
 #: Projects the block commands are spread over, so no stage collects thousands of blockers.
 PROJECTS = 50
 CONFIG = projects_config(PROJECTS, 1)
+#: (app, command) measured at each level, in this order.
+CELLS = (("bare", "status"), ("bot", "status"), ("bot", "block"))
+
+
+def command_form(standin: SlackStandIn, text: str, user: str, reply_to: str) -> dict[str, str]:
+    """A `/deploy <text>` slash command from `user` in #deploys, replying to `reply_to`."""
+    return {
+        "token": "legacy", "team_id": TEAM, "team_domain": "deploybot",
+        "channel_id": "C0DEMO", "channel_name": "deploys", "user_id": user,
+        "user_name": user.lower(), "command": "/deploy", "text": text,
+        "api_app_id": "A0DEPLOYBOT", "trigger_id": f"trigger-{reply_to}",
+        "response_url": standin.response_url(reply_to),
+    }  # fmt: skip
+
+
+def signed_command(form: dict[str, str], secret: str) -> tuple[bytes, dict[str, str]]:
+    body = urlencode(form)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers(body, secret)}
+    return body.encode(), headers
 
 
 def command_maker(standin: SlackStandIn, secret: str, kind: str, tag: str) -> Maker:
+    """The i-th request: `status demo` as a viewer, or `block <project> beta ...` as U0BLOCK
+    (spread over the projects); its reply goes to the stand-in as `response:<tag>-<i>`."""
+
     def make(i: int) -> tuple[bytes, dict[str, str]]:
         if kind == "status":
             text, user = "status demo", "U0VIEWER"
         else:
             project = "demo" if i % PROJECTS == 0 else f"project-{i % PROJECTS:04d}"
             text, user = f"block {project} beta bench {tag} {i} for 1h", "U0BLOCK"
-        form = {
-            "token": "legacy", "team_id": TEAM, "team_domain": "deploybot",
-            "channel_id": "C0DEMO", "channel_name": "deploys", "user_id": user,
-            "user_name": user.lower(), "command": "/deploy", "text": text,
-            "api_app_id": "A0DEPLOYBOT", "trigger_id": f"trigger-{tag}-{i}",
-            "response_url": standin.response_url(f"{tag}-{i}"),
-        }  # fmt: skip
-        body = urlencode(form)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            **signed_headers(body, secret),
-        }
-        return body.encode(), headers
+        return signed_command(command_form(standin, text, user, f"{tag}-{i}"), secret)
 
     return make
-
-
-async def bare_bolt(settings: Settings) -> RunningServer:
-    """The reference: the bot's own Bolt factory and mount, one command that only acks."""
-    from aiohttp import web
-
-    bolt: AsyncApp = build_bolt_app(settings, web_client(settings))
-
-    @bolt.command("/deploy")
-    async def deploy(ack: AsyncAck) -> None:
-        await ack()
-
-    app = web.Application()
-    mount(app, bolt)
-    return await start_server(app)
 
 
 async def replies(standin: SlackStandIn, prefix: str, count: int, quiet: float = 5.0) -> int:
@@ -85,47 +83,70 @@ async def replies(standin: SlackStandIn, prefix: str, count: int, quiet: float =
     return count - seen
 
 
-async def measure(redis_url: str, levels: dict[int, int], rounds: int = 2) -> list[dict[str, Any]]:
-    """Per round, per concurrency level (-> requests): bare, status, block; all samples kept."""
+def reply_latencies(standin: SlackStandIn, prefix: str, sent: Result) -> list[float]:
+    """Seconds from each request's start to the first reply to its response URL."""
+    wanted = f"response:{prefix}-"
+    first: dict[int, float] = {}
+    for call in standin.calls:
+        if call.method.startswith(wanted):
+            i = int(call.method.removeprefix(wanted))
+            first.setdefault(i, call.at)
+    return [at - sent.starts[i] for i, at in first.items() if i in sent.starts]
+
+
+async def measure(
+    redis_url: str, levels: dict[int, int], rounds: int = 2, warm: int = 40
+) -> list[dict[str, Any]]:
+    """Per round, per concurrency level (-> requests): bare, status, block; all samples kept.
+    `warm` requests of each kind go to each app first (over 4 clients), unmeasured."""
     rows: list[dict[str, Any]] = []
-    async with stack(CONFIG, redis_url) as h:
-        assert h.standin is not None and h.bot_http is not None
-        secret = h.settings.slack_signing_secret
-        assert secret is not None
-        bare = await bare_bolt(h.settings)
-        try:
-            await _warm(h, bare)
+    async with stack(CONFIG, redis_url, start_bot=False) as h:
+        assert h.standin is not None and h.settings.slack_signing_secret is not None
+        secret = h.settings.slack_signing_secret.get_secret_value()
+        async with bot_serve(h.settings, redis_url, CONFIG) as bot, bare_bolt(h.settings) as bare:
+            apps = {"bare": bare, "bot": bot}
+            await _warm(h.standin, secret, apps, warm)
             for rnd in range(rounds):
                 for workers, requests in levels.items():
-                    for app, kind in (("bare", "status"), ("bot", "status"), ("bot", "block")):
-                        rows.append(await _level(h, bare, secret.get_secret_value(), app, kind,
-                                                 workers, requests, rnd))  # fmt: skip
-        finally:
-            await bare.stop()
+                    for app, kind in CELLS:
+                        level = _Level(h.standin, secret, apps[app], app, kind)
+                        rows.append(await level.run(workers, requests, rnd))
+                        check(bot, bare)
     return rows
 
 
-async def _level(h: Harness, bare: RunningServer, secret: str, app: str, kind: str,
-                 workers: int, requests: int, rnd: int) -> dict[str, Any]:  # fmt: skip
-    assert h.standin is not None and h.bot_http is not None
-    base = bare.url if app == "bare" else str(h.bot_http.base_url).rstrip("/")
-    tag = f"{app}{kind}{workers}r{rnd}"
-    make = command_maker(h.standin, secret, kind, tag)
-    got = await closed_loop(f"{base}/slack/events", make, workers=workers, requests=requests)
-    lost = 0
-    if app == "bot":
-        lost = await replies(h.standin, tag, got.statuses.get(200, 0))
-    h.standin.calls.clear()
-    return {"app": app, "command": kind, "concurrency": workers, "round": rnd,
-            "statuses": got.statuses, "replies_lost": lost, **summary_ms(got.latencies)}  # fmt: skip
+class _Level:
+    """One cell of one round: `requests` commands of `kind` to `app` over `workers` clients."""
+
+    def __init__(
+        self, standin: SlackStandIn, secret: str, target: Served, app: str, kind: str
+    ) -> None:
+        self.standin, self.secret, self.target = standin, secret, target
+        self.app, self.kind = app, kind
+
+    async def run(self, workers: int, requests: int, rnd: int) -> dict[str, Any]:
+        tag = f"{self.app}{self.kind}{workers}r{rnd}"
+        make = command_maker(self.standin, self.secret, self.kind, tag)
+        url = f"{self.target.url}/slack/events"
+        got = await closed_loop(url, make, workers=workers, requests=requests)
+        row: dict[str, Any] = {
+            "app": self.app, "command": self.kind, "concurrency": workers, "round": rnd,
+            "statuses": got.statuses, "replies_lost": 0, **summary_ms(got.latencies),
+        }  # fmt: skip
+        if self.app == "bot":
+            row["replies_lost"] = await replies(self.standin, tag, got.statuses.get(200, 0))
+            reply = summary_ms(reply_latencies(self.standin, tag, got))
+            row.update({f"reply_{k}": v for k, v in reply.items()})
+        self.standin.calls.clear()
+        return row
 
 
-async def _warm(h: Harness, bare: RunningServer) -> None:
-    secret = h.settings.slack_signing_secret
-    assert secret is not None and h.standin is not None and h.bot_http is not None
-    for app, base in (("bare", bare.url), ("bot", str(h.bot_http.base_url).rstrip("/"))):
+async def _warm(standin: SlackStandIn, secret: str, apps: dict[str, Served], n: int) -> None:
+    if n <= 0:
+        return
+    for app, served in apps.items():
         for kind in ("status", "block"):
-            make = command_maker(h.standin, secret.get_secret_value(), kind, f"warm{app}{kind}")
-            await closed_loop(f"{base}/slack/events", make, workers=4, requests=40)
+            make = command_maker(standin, secret, kind, f"warm{app}{kind}")
+            await closed_loop(f"{served.url}/slack/events", make, workers=4, requests=n)
     await asyncio.sleep(0.5)
-    h.standin.calls.clear()
+    standin.calls.clear()

@@ -22,6 +22,8 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     answers: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Request number -> `time.monotonic()` just before it was written.
+    starts: dict[int, float] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -55,6 +57,7 @@ async def closed_loop(
                 if gate is not None:
                     await gate()
                 body, headers = make(i)
+                result.starts[i] = time.monotonic()
                 start = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as answer:
                     raw = await answer.read()

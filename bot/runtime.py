@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +26,7 @@ from bot.http.deps import HttpDeps
 from bot.http.server import RunningServer, start_server
 from bot.metrics import Metrics
 from bot.orchestrator import Orchestrator
-from bot.service.effects import Effect, Tell
+from bot.service.effects import Tell
 from bot.service.inbox_worker import InboxWorker
 from bot.service.stages import StageService, utcnow
 from bot.settings import Settings
@@ -109,6 +109,7 @@ class Runtime:
         if self._stopped:
             return
         self._stopped = True
+        self.timers.stop()  # first: a running reconciliation is cancelled before clients close
         self.worker.stop()
         if self.slack is not None:
             self.slack.worker.stop()
@@ -116,7 +117,6 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        self.timers.stop()
         if self.server is not None:
             await self.server.stop()
         await self.semaphore.client.aclose()
@@ -141,8 +141,9 @@ def build_runtime(
     metrics = Metrics()
     semaphore = Semaphore(_semaphore_client(settings, http), config)
     stages = build_stage_service(config, store, clock=clock)
-    effects = SemaphoreEffects(semaphore, stages, tell=_log_notice)
+    effects = SemaphoreEffects(semaphore, stages)
     stages.effects = effects
+    stages.notices = _log_notices
     stages.last_good = lambda project, stage: semaphore.last_good(stages.policy(project, stage))
 
     async def observe(project: str, stage: str, decision: Decision) -> None:
@@ -158,16 +159,16 @@ def build_runtime(
     slack = build_slack(settings, config, orchestrator, inbox.sibling("slack"), clock=clock,
                         consumer=name, metrics=metrics, pace=slack_pace)  # fmt: skip
     if slack is not None:
-        effects.tell = slack.outbox
+        stages.notices = slack.outbox
         timers.announcer = Announcer(config, store, slack.notifier.post)
     parts = (settings, config, store, inbox, semaphore, stages, orchestrator, timers, worker)
     return Runtime(*parts, metrics, slack=slack, owns_store=owns_store)
 
 
-def _log_notice(effect: Effect) -> None:
-    """Until Slack is wired in, notices go to the log (people's text is logged as data)."""
-    if isinstance(effect, Tell):
-        notice = effect.notice
+async def _log_notices(notices: Sequence[Tell]) -> None:
+    """Without Slack, notices go to the log (people's text is logged as data)."""
+    for told in notices:
+        notice = told.notice
         log.info("%s/%s %s: %s", notice.project, notice.stage, notice.kind, notice.text)
 
 

@@ -1,25 +1,65 @@
-"""Keeps bench/ from rotting: its modules import, and the smallest webhook-to-promotion run
-works end to end on a real redis-server. Timing is never asserted here (DESIGN: bench/ only)."""
+"""Keeps bench/ from rotting: its modules import, and the smallest runs work end to end on a real
+redis-server: webhook to promotion; `deploybot serve` and the bare Bolt app as subprocesses,
+each answering signed commands; the throughput run against `deploybot serve`; and the Redis
+work count over a handful of events. Timing is never asserted here (DESIGN: bench/ only).
+Without redis-server these tests skip on a developer's machine and fail under CI=true."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 
 import pytest
 
-from bench import ack, promotion, run, scale, stats, throughput
+from bench import ack, bare_bolt, processes, promotion, redis_work, run, scale, stats, throughput
 from bench.env import redis_server
+from tests.conftest import no_redis
 
 pytestmark = pytest.mark.redis
 
 
+@pytest.fixture
+async def bench_redis() -> AsyncIterator[str]:
+    """The bench's own redis-server (it flushes and resets the stats of the one it is given)."""
+    if shutil.which("redis-server") is None:
+        no_redis("redis-server is not installed: run ./scripts/setup")
+    async with redis_server() as url:
+        yield url
+
+
 def test_the_modules_import() -> None:
     assert callable(run.main) and ack.CONFIG and throughput.CONFIG and scale.seed
+    assert callable(bare_bolt.main) and callable(processes.served) and redis_work.SLACK_TASK
     assert stats.percentile([3.0, 1.0, 2.0], 50) == 2.0
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
-async def test_the_tiniest_webhook_to_promotion_run() -> None:
-    async with redis_server() as url:
-        figures = await promotion.measure(url, samples=2)
+async def test_the_tiniest_webhook_to_promotion_run(bench_redis: str) -> None:
+    figures = await promotion.measure(bench_redis, samples=2)
     assert figures["n"] == 2
+
+
+async def test_the_bot_and_the_bare_bolt_app_in_their_own_processes_answer(
+    bench_redis: str,
+) -> None:
+    rows = await ack.measure(bench_redis, {1: 1}, rounds=1, warm=0)
+    assert [(r["app"], r["command"]) for r in rows] == list(ack.CELLS)
+    for row in rows:
+        assert row["statuses"] == {200: 1}, row
+        assert row["replies_lost"] == 0, row
+    assert all(r["reply_n"] == 1 for r in rows if r["app"] == "bot")
+
+
+async def test_a_short_throughput_run_against_deploybot_serve_loses_nothing(
+    bench_redis: str,
+) -> None:
+    result = await throughput.measure(bench_redis, duration=0.5, workers=2)
+    assert result["recorded"] > 0
+    assert result["lost"] == 0 and result["inbox_left"] == 0
+
+
+async def test_redis_work_over_a_handful_of_events(bench_redis: str) -> None:
+    work = await redis_work.measure(bench_redis, events=5, workers=2)
+    assert work["recorded"] == work["decided"] == 5
+    assert work["left"] == {"inbox": 0, "slack": 0}
+    assert work["decision_round_trips_per_event"] > 0
+    assert work["notices_delivered"] > 0 and work["slack_round_trips_per_event"] > 0

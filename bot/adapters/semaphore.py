@@ -124,12 +124,10 @@ class SemaphoreEffects:
         semaphore: Semaphore,
         stages: StageService,
         *,
-        tell: Callable[[Effect], object] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.semaphore = semaphore
         self.stages = stages
-        self.tell = tell
         self._clock = clock or stages.clock
 
     async def __call__(self, effect: Effect) -> None:
@@ -145,10 +143,8 @@ class SemaphoreEffects:
             await self.stop(effect.deployment)
         elif isinstance(effect, SetTargetActive):
             await self.set_target(effect.project, effect.stage, effect.active)
-        elif self.tell is not None:
-            result = self.tell(effect)
-            if hasattr(result, "__await__"):
-                await result
+        else:
+            log.debug("effect %s (%s) is not Semaphore's", effect.id, effect.type)
 
     def promotion_for(self, deployment: Deployment) -> str:
         policy = self.stages.policy(deployment.project, deployment.stage)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
@@ -22,8 +23,10 @@ class InboxWorker:
     """Takes items, hands each to `process`, acks it when `process` returns.
 
     When `process` raises, the item is logged (id and kind only) and left unacked: it is retried
-    once it has been idle `retry_after_ms` (each pass reclaims idle items first, whichever
-    consumer took them). A failing inbox (Redis down) is logged and retried after `error_pause`.
+    once it has been idle `retry_after_ms` (idle items are reclaimed, whichever consumer took
+    them, every half `retry_after_ms`). A failing inbox (Redis down) is logged and retried after
+    `error_pause`. The items of a batch are acknowledged together once the batch is handled:
+    one round trip per batch, and a crash repeats at most the batch it interrupted.
     """
 
     def __init__(
@@ -33,7 +36,7 @@ class InboxWorker:
         consumer: str,
         *,
         metrics: Metrics | None = None,
-        count: int = 10,
+        count: int = 25,
         block_ms: int = 1000,
         retry_after_ms: int = 30_000,
         error_pause: float = 1.0,
@@ -47,6 +50,7 @@ class InboxWorker:
         self.retry_after_ms = retry_after_ms
         self.error_pause = error_pause
         self._stopping = asyncio.Event()
+        self._reclaim_at = 0.0
 
     def stop(self) -> None:
         """Ask `run` to return after the current pass (at most `block_ms` later)."""
@@ -56,7 +60,10 @@ class InboxWorker:
         self._stopping.clear()
         while not self._stopping.is_set():
             try:
-                await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
+                now = time.monotonic()
+                if now >= self._reclaim_at:
+                    self._reclaim_at = now + self.retry_after_ms / 2000
+                    await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
                 await self._handle(await self.inbox.take(self.consumer, self.count, self.block_ms))
             except (RedisError, OSError) as exc:
                 log.error("inbox unavailable (%s); retrying in %ss", _name(exc), self.error_pause)
@@ -74,7 +81,7 @@ class InboxWorker:
         return done
 
     async def _handle(self, items: list[InboxItem]) -> int:
-        done = 0
+        done: list[str] = []
         for item in items:
             try:
                 await self.process(item)
@@ -86,10 +93,11 @@ class InboxWorker:
                 log.debug("inbox item %s traceback", item.id, exc_info=True)
                 self._count("failed")
                 continue
-            await self.inbox.ack(item.id)
+            done.append(item.id)
+        await self.inbox.ack(*done)
+        for _ in done:
             self._count("processed")
-            done += 1
-        return done
+        return len(done)
 
     def _count(self, outcome: str) -> None:
         if self.metrics is not None:

@@ -4,9 +4,17 @@
       load the stage -> snapshot (+ calendar blockers at now) -> decide -> apply atomically
       -> on a version conflict, load and decide again -> carry out the outbox
 
-Effects other than `onward` go to the `Effects` port (promotions, Slack); `onward` is handled
-here: the next stage gets a ChangeReady whose id derives from the effect's, so a replay is a
-duplicate there too.
+Effects other than `onward` and `tell` go to the `Effects` port (Semaphore); notices (`tell`)
+go to the `Notices` port, all the notices of a pass in one call; `onward` is handled here: the
+next stage gets a ChangeReady whose id derives from the effect's, so a replay is a duplicate
+there too.
+
+Round trips: the service decides on the state it last wrote or read for a stage (optimistic:
+the store refuses a decision made on a stale version, and the service then loads and decides
+again), and when it drained a stage's outbox empty at the version it decides on, the outbox
+after the write is exactly the new effects. An event therefore costs one write and one
+acknowledgement of its effects, with no reads. Ticks, which are not written when nothing
+changes, always decide on a freshly loaded state: another replica may have changed the stage.
 """
 
 from __future__ import annotations
@@ -18,10 +26,10 @@ from typing import Protocol
 
 from bot.core import events as ev
 from bot.core.decision import Decision, StageSnapshot
-from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy
+from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy, StageState
 from bot.core.rules import decide
 from bot.errors import DeploybotError, EffectFailed
-from bot.service.effects import Effect, SendOnward, decode, effects_of, encode
+from bot.service.effects import Effect, SendOnward, Tell, decode, effects_of, encode
 from bot.store.base import Applied, Commit, Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,10 @@ class Effects(Protocol):
     async def __call__(self, effect: Effect) -> None: ...
 
 
+#: Hands notices over (to be told in Slack), all those of a drain pass at once.
+Notices = Callable[[Sequence[Tell]], Awaitable[None]]
+
+
 async def no_effects(effect: Effect) -> None:
     log.debug("effect without a handler: %s", effect.type)
 
@@ -71,6 +83,7 @@ class StageService:
         calendar: CalendarBlockers = _no_calendar,
         last_good: LastGoodLookup | None = None,
         effects: Effects = no_effects,
+        notices: Notices | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -78,7 +91,13 @@ class StageService:
         self._calendar = calendar
         self.last_good = last_good
         self.effects = effects
+        #: Without a port of their own, notices go to `effects` one by one.
+        self.notices: Notices = notices or self._each_to_effects
         self.clock = clock
+        #: The state this service last wrote or read per stage (see the module's docstring).
+        self._known: dict[tuple[str, str], StageState] = {}
+        #: Per stage, the version at which this service drained its outbox empty.
+        self._empty_at: dict[tuple[str, str], int] = {}
         self._draining: set[tuple[str, str]] = set()
         #: Stages whose outbox grew while they were being drained.
         self._more: set[tuple[str, str]] = set()
@@ -96,10 +115,16 @@ class StageService:
         return names[index] if index < len(names) else None
 
     async def snapshot(
-        self, project: str, stage: str, event: ev.Event | None = None
+        self,
+        project: str,
+        stage: str,
+        event: ev.Event | None = None,
+        state: StageState | None = None,
     ) -> StageSnapshot:
+        """What `decide` sees: the stage's `state` (loaded when not given), its calendar now."""
         policy = self.policy(project, stage)
-        state = await self.store.load(project, stage)
+        if state is None:
+            state = await self.store.load(project, stage)
         external = None
         if self.last_good and not state.good and isinstance(event, NEEDS_LAST_GOOD):
             external = await self.last_good(project, stage)
@@ -110,11 +135,15 @@ class StageService:
 
     async def handle(self, project: str, stage: str, event: ev.Event) -> Decision | None:
         """Apply `event` to the stage; None when it was applied before (a duplicate)."""
+        key = (project, stage)
+        known = None if isinstance(event, ev.Tick) else self._known.get(key)
         for _ in range(MAX_ATTEMPTS):
-            snapshot = await self.snapshot(project, stage, event)
+            snapshot = await self.snapshot(project, stage, event, known)
+            known = None  # after a conflict: load
             now = self.clock()
             decision = decide(snapshot, event, now)
             if isinstance(event, ev.Tick) and not decision.changed and not decision.notices:
+                self._known[key] = snapshot.state  # freshly loaded
                 return decision  # a quiet tick: nothing to write, nothing a replay could do
             commit = Commit(
                 project=project,
@@ -128,12 +157,21 @@ class StageService:
             )
             result = await self.store.apply(commit)
             if result is Applied.DUPLICATE:
+                self._known.pop(key, None)  # applied elsewhere: what is known may be stale
                 return None
-            if result is Applied.APPLIED:
-                for listener in self.listeners:
-                    await listener(project, stage, decision)
-                await self.drain(project, stage)
-                return decision
+            if result is Applied.CONFLICT:
+                continue
+            self._known[key] = decision.state
+            # Nothing was written to the stage between the version decided on and this write,
+            # so if its outbox was empty then, it now holds exactly the new effects.
+            outbox = None
+            if self._empty_at.get(key) == snapshot.state.version:
+                outbox = list(commit.effects)
+            for listener in self.listeners:
+                await listener(project, stage, decision)
+            if await self._drain(key, outbox) and self._known.get(key) is decision.state:
+                self._empty_at[key] = decision.state.version
+            return decision
         raise StoreContention(f"{project}/{stage}: gave up after {MAX_ATTEMPTS} conflicting writes")
 
     async def drain(self, project: str, stage: str) -> bool:
@@ -149,45 +187,73 @@ class StageService:
         An effect that applies an event to the same stage does not drain it again: the loop
         below picks up what that event added.
         """
-        key = (project, stage)
+        return await self._drain((project, stage)) is not False
+
+    async def _drain(self, key: tuple[str, str], outbox: list[str] | None = None) -> bool | None:
+        """`drain`, starting from `outbox` when it is known; None when a drain of the stage is
+        already running (it picks up what was added), else whether the outbox is empty now."""
         if key in self._draining:
             self._more.add(key)  # the drain running below picks it up
-            return True
+            return None
         self._draining.add(key)
         try:
-            outbox = await self.store.outbox(project, stage)
-            while outbox:
-                self._more.discard(key)
-                done: list[str] = []
-                for raw in outbox:
-                    if not await self._carry_out(raw):
-                        break
-                    done.append(raw)
-                if done:
-                    await self.store.ack(project, stage, done)
-                if len(done) < len(outbox):
-                    return False
+            self._more.discard(key)
+            if outbox is None:
+                outbox = await self.store.outbox(*key)
+            while True:
+                if outbox:
+                    done = await self._pass(outbox)
+                    if done:
+                        await self.store.ack(*key, done)
+                    if len(done) < len(outbox):
+                        return False
                 if key not in self._more:
-                    return True  # nothing was added while this pass ran
-                outbox = await self.store.outbox(project, stage)
-            return True
+                    return True  # nothing was added since the outbox was read
+                self._more.discard(key)
+                outbox = await self.store.outbox(*key)
         finally:
             self._draining.discard(key)
 
-    async def _carry_out(self, raw: str) -> bool:
-        effect = decode(raw)
+    async def _pass(self, outbox: list[str]) -> list[str]:
+        """Carry out `outbox` in order until an effect fails; return the ones carried out.
+        Notices in a row are handed over together."""
+        done: list[str] = []
+        told: list[tuple[str, Tell]] = []
+
+        async def tell() -> bool:
+            if told:
+                try:
+                    await self.notices([t for _, t in told])
+                except Exception as exc:
+                    _failed(told[0][1], exc)
+                    return False
+                done.extend(raw for raw, _ in told)
+                told.clear()
+            return True
+
+        for raw in outbox:
+            effect = decode(raw)
+            if isinstance(effect, Tell):
+                told.append((raw, effect))
+                continue
+            if not await tell() or not await self._carry_out(effect):
+                return done
+            done.append(raw)
+        await tell()
+        return done
+
+    async def _each_to_effects(self, notices: Sequence[Tell]) -> None:
+        for notice in notices:
+            await self.effects(notice)
+
+    async def _carry_out(self, effect: Effect) -> bool:
         try:
             if isinstance(effect, SendOnward):
                 await self._send_onward(effect)
             else:
                 await self.effects(effect)
-        except EffectFailed as exc:  # expected: the outside world is down for now
-            log.warning(
-                "effect %s (%s) failed, it stays in the outbox: %s", effect.id, effect.type, exc
-            )
-            return False
-        except Exception:
-            log.exception("effect %s (%s) failed; it stays in the outbox", effect.id, effect.type)
+        except Exception as exc:
+            _failed(effect, exc)
             return False
         return True
 
@@ -201,6 +267,17 @@ class StageService:
             previous_pipeline_id=effect.onward.previous_pipeline_id,
         )
         await self.handle(effect.project, following, ready)
+
+
+def _failed(effect: Effect, exc: Exception) -> None:
+    if isinstance(exc, EffectFailed):  # expected: the outside world is down for now
+        log.warning(
+            "effect %s (%s) failed, it stays in the outbox: %s", effect.id, effect.type, exc
+        )
+    else:
+        log.error(
+            "effect %s (%s) failed; it stays in the outbox", effect.id, effect.type, exc_info=exc
+        )
 
 
 def _audit(

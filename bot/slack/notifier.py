@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.decision import Notice, NoticeKind
 from bot.core.model import BlockerKind, Deployment, StageState
-from bot.service.effects import EFFECT, Effect, Tell, encode
+from bot.service.effects import EFFECT, Tell, encode
 from bot.slack.render import alerts, announce, thread
 from bot.store.base import Store
 from bot.store.inbox import Inbox, InboxItem
@@ -39,14 +39,14 @@ LIFTABLE = (BlockerKind.MANUAL, BlockerKind.ALARM, BlockerKind.FREEZE)
 
 
 class SlackOutbox:
-    """The effects port for notices: record them for the Slack worker, nothing more."""
+    """The stage service's port for notices: record them for the Slack worker (all of a pass
+    in one round trip, once per effect id), nothing more."""
 
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
 
-    async def __call__(self, effect: Effect) -> None:
-        if isinstance(effect, Tell):
-            await self.inbox.put("slack", [effect.id], encode(effect))
+    async def __call__(self, notices: Sequence[Tell]) -> None:
+        await self.inbox.put_many("slack", [(n.id, encode(n)) for n in notices])
 
 
 class Pacer:
@@ -128,15 +128,16 @@ class SlackNotifier:
         now: datetime,
     ) -> None:
         change = deployment.change
-        states = await self.store.load_many(project.name, project.stage_names)
+        view = await self.store.change_view(project.name, project.stage_names, change.sha)
+        states = view.states
         latest = {
             stage: d
-            for stage in states
-            if (d := await self._latest(project.name, stage, states[stage], change.sha))
+            for stage, state in states.items()
+            if (d := _latest(state, view.history[stage], change.sha))
         }
         latest[notice.stage] = deployment
         parent = thread.change_thread(project, change, latest, states, now, self.org)
-        ts = await self.store.thread(project.name, change.sha)
+        ts = view.thread
         if ts is None:
             posted = await self.post(project.channel, parent)
             ts = await self.store.set_thread(project.name, change.sha, str(posted["ts"]))
@@ -151,16 +152,16 @@ class SlackNotifier:
             reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
         await self.post(project.channel, reply, thread_ts=ts)
 
-    async def _latest(
-        self, project: str, stage: str, state: StageState, sha: str
-    ) -> Deployment | None:
-        live = [*state.queue, *([state.current] if state.current else [])]
-        for deployment in [*reversed(live), *await self.store.history(project, stage, limit=20)]:
-            if deployment.change.sha == sha:
-                return deployment
-        return None
-
     async def post(self, channel: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
         await self.pacer.wait(channel)
         answer = await self.client.chat_postMessage(channel=channel, **message, **extra)
         return dict(answer.data) if isinstance(answer.data, dict) else {}
+
+
+def _latest(state: StageState, history: list[Deployment], sha: str) -> Deployment | None:
+    """The stage's newest deployment of the change: queued or running, else finished."""
+    live = [*state.queue, *([state.current] if state.current else [])]
+    for deployment in [*reversed(live), *history]:
+        if deployment.change.sha == sha:
+            return deployment
+    return None

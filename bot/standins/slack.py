@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ class Call:
     status: int
     #: What the stand-in answered (e.g. the `ts` of a posted message).
     answer: dict[str, Any] = field(default_factory=dict)
+    #: When the request arrived (`time.monotonic()` of this process), for timing a reply.
+    at: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -104,22 +107,24 @@ class SlackStandIn:
             self._changed.notify_all()
 
     async def _api(self, request: web.Request) -> web.Response:
+        at = time.monotonic()
         method = request.match_info["method"]
         args = await _arguments(request)
         failure = self._failures.get(method)
         if failure is not None and failure.remaining > 0:
             failure.remaining -= 1
-            await self._record(Call(method, args, failure.status))
+            await self._record(Call(method, args, failure.status, at=at))
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "fatal_error"}
             return web.json_response(body, status=failure.status, headers=headers)
         answer = self._answer(method, args)
-        await self._record(Call(method, args, 200, answer))
+        await self._record(Call(method, args, 200, answer, at=at))
         return web.json_response(answer)
 
     async def _response(self, request: web.Request) -> web.Response:
+        at = time.monotonic()
         args = await _arguments(request)
-        await self._record(Call(f"response:{request.match_info['name']}", args, 200))
+        await self._record(Call(f"response:{request.match_info['name']}", args, 200, at=at))
         return web.json_response({"ok": True})
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,15 @@ class Commit(Frozen):
     effects: tuple[str, ...] = ()
 
 
+class ChangeView(Frozen):
+    """What a change's status message is drawn from: each stage's state and latest history,
+    and the change's Slack thread (None before its first message)."""
+
+    states: dict[str, StageState]
+    history: dict[str, list[Deployment]]
+    thread: str | None = None
+
+
 class Store(Protocol):
     persistent: bool
 
@@ -63,6 +72,13 @@ class Store(Protocol):
         ...
 
     async def thread(self, project: str, sha: str) -> str | None: ...
+
+    async def change_view(
+        self, project: str, stages: list[str], sha: str, history: int = 20
+    ) -> ChangeView:
+        """The stages' states, their `history` latest deployments and the change's thread, at
+        once (one round trip on Redis)."""
+        ...
 
     async def set_thread(self, project: str, sha: str, ts: str) -> str:
         """Keep `ts` unless a thread is already recorded; return the one that is kept."""

@@ -36,17 +36,31 @@ GROUP = "deploybot"
 #: MemoryInbox forgets expired dedupe keys once it holds this many.
 PURGE_AT = 10_000
 
-#: KEYS[1] the stream, KEYS[2..] dedupe keys; ARGV: ttl seconds, kind, payload.
-#: Returns the new item's id, or false when any dedupe key was seen.
+#: KEYS[1] the stream, then each item's dedupe keys in turn; ARGV[1] the ttl in seconds, then
+#: per item: kind, payload, how many dedupe keys it has. Returns, per item, the new item's id,
+#: or 0 when any of its dedupe keys was seen (or used by an item before it in the same call).
 PUT_LUA = """
-for i = 2, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return false end
+local ttl = tonumber(ARGV[1])
+local added = {}
+local k = 2
+for a = 2, #ARGV, 3 do
+  local n = tonumber(ARGV[a + 2])
+  local seen = false
+  for i = k, k + n - 1 do
+    if redis.call('EXISTS', KEYS[i]) == 1 then seen = true end
+  end
+  if seen then
+    added[#added + 1] = 0
+  else
+    local id = redis.call('XADD', KEYS[1], '*', 'kind', ARGV[a], 'payload', ARGV[a + 1])
+    for i = k, k + n - 1 do
+      redis.call('SET', KEYS[i], id, 'EX', ttl)
+    end
+    added[#added + 1] = id
+  end
+  k = k + n
 end
-local id = redis.call('XADD', KEYS[1], '*', 'kind', ARGV[2], 'payload', ARGV[3])
-for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], id, 'EX', tonumber(ARGV[1]))
-end
-return id
+return added
 """
 
 
@@ -58,6 +72,10 @@ class InboxItem:
     received_at: datetime
 
 
+#: An item to record: its dedupe key(s) and its payload.
+Entry = tuple[str | Sequence[str], str]
+
+
 class Inbox(Protocol):
     def sibling(self, name: str) -> Inbox:
         """Another inbox of the same kind (its own stream), e.g. `slack` for messages to post."""
@@ -67,11 +85,17 @@ class Inbox(Protocol):
         """Record the item unless any dedupe key was seen in the last 7 days (then False)."""
         ...
 
+    async def put_many(self, kind: str, items: Sequence[Entry]) -> list[bool]:
+        """`put` for each (keys, payload) in order, in one round trip; True where recorded."""
+        ...
+
     async def take(self, consumer: str, count: int = 10, block_ms: int = 1000) -> list[InboxItem]:
         """New items for `consumer`, waiting up to `block_ms` (0: do not wait) for one."""
         ...
 
-    async def ack(self, item_id: str) -> None: ...
+    async def ack(self, *item_ids: str) -> None:
+        """Mark items done (and forget them); one round trip however many."""
+        ...
 
     async def reclaim(self, consumer: str, min_idle_ms: int) -> list[InboxItem]:
         """Items taken (by anyone) but not acked for `min_idle_ms`, now owned by `consumer`."""
@@ -124,10 +148,19 @@ class RedisInbox:
         return RedisInbox(self._redis, self._group, name)
 
     async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
-        seen = [key_names.inbox_seen(key, self._name) for key in _dedupe_keys(keys)]
-        ttl = int(SEEN_TTL.total_seconds())
-        added = await self._put(keys=[self._stream, *seen], args=[ttl, kind, payload])
-        return added is not None
+        return (await self.put_many(kind, [(keys, payload)]))[0]
+
+    async def put_many(self, kind: str, items: Sequence[Entry]) -> list[bool]:
+        if not items:
+            return []
+        stream_keys: list[str] = [self._stream]
+        args: list[str | int] = [int(SEEN_TTL.total_seconds())]
+        for keys, payload in items:
+            seen = [key_names.inbox_seen(key, self._name) for key in _dedupe_keys(keys)]
+            stream_keys += seen
+            args += [kind, payload, len(seen)]
+        added = await self._put(keys=stream_keys, args=args)
+        return [bool(a) for a in added]
 
     async def take(self, consumer: str, count: int = 10, block_ms: int = 1000) -> list[InboxItem]:
         async def read() -> Any:
@@ -143,10 +176,12 @@ class RedisInbox:
         streams = answer.items() if isinstance(answer, dict) else (answer or [])
         return [_item(i, f) for _, entries in streams for i, f in entries if f]
 
-    async def ack(self, item_id: str) -> None:
+    async def ack(self, *item_ids: str) -> None:
+        if not item_ids:
+            return
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self._stream, self._group, item_id)
-            pipe.xdel(self._stream, item_id)
+            pipe.xack(self._stream, self._group, *item_ids)
+            pipe.xdel(self._stream, *item_ids)
             await pipe.execute()
 
     async def reclaim(self, consumer: str, min_idle_ms: int) -> list[InboxItem]:
@@ -222,6 +257,12 @@ class MemoryInbox:
         return MemoryInbox(self._clock)
 
     async def put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
+        return (await self.put_many(kind, [(keys, payload)]))[0]
+
+    async def put_many(self, kind: str, items: Sequence[Entry]) -> list[bool]:
+        return [self._put(kind, keys, payload) for keys, payload in items]
+
+    def _put(self, kind: str, keys: str | Sequence[str], payload: str) -> bool:
         wanted = _dedupe_keys(keys)
         now = self._clock()
         if any(self._seen.get(key, 0.0) > now for key in wanted):
@@ -249,9 +290,10 @@ class MemoryInbox:
             self._taken[item_id] = _Taken(consumer, self._clock())
         return [self._items[item_id] for item_id in ids]
 
-    async def ack(self, item_id: str) -> None:
-        if self._taken.pop(item_id, None) is not None:
-            self._items.pop(item_id, None)
+    async def ack(self, *item_ids: str) -> None:
+        for item_id in item_ids:
+            if self._taken.pop(item_id, None) is not None:
+                self._items.pop(item_id, None)
 
     async def reclaim(self, consumer: str, min_idle_ms: int) -> list[InboxItem]:
         now = self._clock()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.model import AuditEntry, Deployment, StageState
-from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, Commit
+from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit
 
 Stage = tuple[str, str]
 
@@ -78,6 +78,15 @@ class MemoryStore:
 
     async def thread(self, project: str, sha: str) -> str | None:
         return self._threads.get((project, sha))
+
+    async def change_view(
+        self, project: str, stages: list[str], sha: str, history: int = 20
+    ) -> ChangeView:
+        return ChangeView(
+            states=await self.load_many(project, stages),
+            history={stage: self._history[(project, stage)][:history] for stage in stages},
+            thread=self._threads.get((project, sha)),
+        )
 
     async def set_thread(self, project: str, sha: str, ts: str) -> str:
         return self._threads.setdefault((project, sha), ts)

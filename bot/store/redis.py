@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from bot.core.model import AuditEntry, Deployment, StageState
 from bot.store import keys
-from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, Commit
+from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit
 
 APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
 #: Connections per process. When all are busy a caller waits (up to POOL_TIMEOUT seconds)
@@ -112,6 +112,28 @@ class RedisStore:
     async def thread(self, project: str, sha: str) -> str | None:
         value = await self._redis.get(keys.thread(project, sha))
         return str(value) if value is not None else None
+
+    async def change_view(
+        self, project: str, stages: list[str], sha: str, history: int = 20
+    ) -> ChangeView:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for stage in stages:
+                pipe.hget(keys.state(project, stage), "doc")
+                pipe.lrange(keys.history(project, stage), 0, history - 1)
+            pipe.get(keys.thread(project, sha))
+            *rows, ts = await pipe.execute()
+        docs, lists = rows[0::2], rows[1::2]
+        return ChangeView(
+            states={
+                stage: StageState.model_validate_json(doc) if doc else StageState()
+                for stage, doc in zip(stages, docs, strict=True)
+            },
+            history={
+                stage: [Deployment.model_validate_json(row) for row in found]
+                for stage, found in zip(stages, lists, strict=True)
+            },
+            thread=str(ts) if ts is not None else None,
+        )
 
     async def set_thread(self, project: str, sha: str, ts: str) -> str:
         key = keys.thread(project, sha)

@@ -162,3 +162,72 @@ async def test_an_unknown_stage_is_a_clear_error(store: Store, stage: str) -> No
     svc = service(store, Clock(TUESDAY), Recorder())
     with pytest.raises(UnknownStage, match="no stage"):
         await svc.handle("shop", stage, ev.Tick(id="t"))
+
+
+# -- deciding on what the service last wrote (no read per event) ----------------------------
+
+
+async def test_a_replica_decides_on_what_another_replica_wrote_since(store: Store) -> None:
+    clock, started = Clock(TUESDAY), Recorder()
+    a, b = service(store, clock, started), service(store, clock, Recorder())
+    await a.handle("shop", "beta", ev.ChangeReady(id="c1", change=change(1)))
+    await finish(b, "beta")  # A still knows c1 as running
+    await a.handle("shop", "beta", ev.ChangeReady(id="c2", change=change(2)))
+    state = await store.load("shop", "beta")
+    assert state.current is not None and state.current.state is DeploymentState.BAKING
+    assert state.current.change == change(1), "B's news was not overwritten"
+    assert [d.change for d in state.queue] == [change(2)], "c2 waits for the bake"
+    assert [s.deployment.change for s in started.starts()] == [change(1)]
+
+
+async def test_a_tick_loads_what_another_replica_queued(store: Store) -> None:
+    # Thursday 15:00 Berlin, prod's window is open: A knows prod as empty and unblocked.
+    clock = Clock(datetime(2026, 12, 3, 14, 0, tzinfo=UTC))
+    recorder = Recorder()
+    a, b = service(store, clock, recorder), service(store, clock, Recorder())
+    await a.handle("shop", "prod", ev.Tick(id="t0"))
+    clock.now = datetime(2026, 12, 3, 15, 30, tzinfo=UTC)  # 16:30: closed
+    await b.handle("shop", "prod", ev.ChangeReady(id="c1", change=change(1)))  # then B is gone
+    assert recorder.starts("prod") == []
+    clock.now = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)  # Friday 09:00 Berlin: open
+    await a.handle("shop", "prod", ev.Tick(id="t1"))
+    assert [s.deployment.change for s in recorder.starts("prod")] == [change(1)]
+
+
+async def test_effects_another_replica_left_are_carried_out_by_the_next_event(
+    store: Store,
+) -> None:
+    clock, recorder = Clock(TUESDAY), Recorder()
+    a, b = service(store, clock, recorder), service(store, clock, Recorder(fail_first=99))
+    await a.handle("shop", "beta", ev.ChangeReady(id="c1", change=change(1)))  # A drains beta
+    await finish(b, "beta")
+    clock.now += timedelta(minutes=10)
+    await b.handle("shop", "beta", ev.Tick(id="baked"))  # B cannot send c1 on to gamma
+    assert await store.outbox("shop", "beta"), "B's effects wait in the outbox"
+    await a.handle("shop", "beta", ev.ChangeReady(id="c2", change=change(2)))
+    assert [s.deployment.change for s in recorder.starts("gamma")] == [change(1)]
+    assert [s.deployment.change for s in recorder.starts("beta")] == [change(1), change(2)]
+    assert await store.outbox("shop", "beta") == []
+
+
+async def test_a_drain_that_read_an_empty_outbox_picks_up_what_was_added_meanwhile() -> None:
+    from bot.store import MemoryStore
+
+    class SlowOutbox(MemoryStore):
+        """Reads the outbox, then answers only once the gate opens (a slow round trip)."""
+
+        gate = asyncio.Event()
+
+        async def outbox(self, project: str, stage: str) -> list[str]:
+            read = await super().outbox(project, stage)
+            await self.gate.wait()
+            return read
+
+    recorder = Recorder()
+    svc = service(SlowOutbox(), Clock(TUESDAY), recorder)
+    reconciling = asyncio.create_task(svc.drain("shop", "beta"))
+    await asyncio.sleep(0)  # the drain has read an empty outbox
+    await svc.handle("shop", "beta", ev.ChangeReady(id="c1", change=change(1)))
+    SlowOutbox.gate.set()
+    assert await reconciling
+    assert [s.deployment.change for s in recorder.starts("beta")] == [change(1)]

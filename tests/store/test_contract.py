@@ -112,6 +112,21 @@ async def test_the_first_thread_recorded_for_a_change_wins(store: Store) -> None
     assert await store.thread("shop", "abc") == "111.1"
 
 
+async def test_a_change_view_holds_states_latest_history_and_thread(store: Store) -> None:
+    running = StageState(version=1, current=deployment(3, DeploymentState.RUNNING))
+    await store.apply(commit(0, "e1", state=running))
+    for n in (1, 2):
+        done = (deployment(n, DeploymentState.DONE),)
+        await store.apply(commit(n - 1, f"h{n}", stage="beta", finished=done))
+    view = await store.change_view("shop", ["beta", "prod", "gamma"], "abc", history=1)
+    assert view.states == {"beta": StageState(version=2), "prod": running, "gamma": StageState()}
+    assert [d.id for d in view.history["beta"]] == [deployment(2, DeploymentState.DONE).id]
+    assert view.history["prod"] == view.history["gamma"] == []
+    assert view.thread is None
+    await store.set_thread("shop", "abc", "111.1")
+    assert (await store.change_view("shop", ["beta"], "abc")).thread == "111.1"
+
+
 async def test_a_claim_is_granted_once(store: Store) -> None:
     results = await asyncio.gather(
         *(store.claim("job@10:00", timedelta(minutes=5)) for _ in range(5))

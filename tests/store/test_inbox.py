@@ -153,6 +153,30 @@ async def test_ack_removes_the_item(inbox: Inbox) -> None:
     assert (await inbox.pending(), await inbox.length()) == (0, 0)
 
 
+async def test_several_items_are_acked_at_once(inbox: Inbox) -> None:
+    for n in range(3):
+        await inbox.put("semaphore", [f"k{n}"], str(n))
+    first, second, third = await inbox.take("c1", block_ms=0)
+    await inbox.ack(first.id, third.id)
+    assert (await inbox.pending(), await inbox.length()) == (1, 1)
+    assert [i.id for i in await inbox.reclaim("c2", min_idle_ms=0)] == [second.id]
+    await inbox.ack()  # nothing to ack: nothing changes
+    assert (await inbox.pending(), await inbox.length()) == (1, 1)
+
+
+async def test_put_many_records_each_new_item_in_order(inbox: Inbox) -> None:
+    assert await inbox.put("slack", "n#0", "seen before")
+    recorded = await inbox.put_many(
+        "slack",
+        [("n#1", "one"), ("n#0", "again"), (["n#2", "x"], "two"), ("x", "same call")],
+    )
+    assert recorded == [True, False, True, False]
+    assert [(i.kind, i.payload) for i in await inbox.take("c1", block_ms=0)] == [
+        ("slack", "seen before"), ("slack", "one"), ("slack", "two"),
+    ]  # fmt: skip
+    assert await inbox.put_many("slack", []) == []
+
+
 async def test_an_unacked_item_is_reclaimed_once_idle(backend: Backend) -> None:
     crashed, survivor = backend.make(), backend.make()
     await crashed.put("semaphore", ["k"], "orphan")

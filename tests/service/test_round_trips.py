@@ -1,0 +1,98 @@
+"""What one event costs in Redis round trips, on a real redis-server: a stage this service
+already knows is decided on without reading it, and a decision's notices are handed over in
+one call. (Counts, not timings: the benchmark reports the figures per event under load.)"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from builders import change
+from redis.asyncio.client import Pipeline, Redis
+
+from bot.bootstrap import build_stage_service
+from bot.config.loader import load_config
+from bot.core import events as ev
+from bot.service.stages import StageService
+from bot.slack.notifier import SlackOutbox
+from bot.store import RedisStore
+from bot.store.inbox import RedisInbox
+from bot.store.redis import redis_client
+
+pytestmark = pytest.mark.redis
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deploybot.yml"
+#: Thursday 3 December 2026, 16:30 in Berlin: shop/prod's window is closed, changes wait.
+CLOSED = datetime(2026, 12, 3, 15, 30, tzinfo=UTC)
+
+
+@contextmanager
+def round_trips() -> Iterator[Counter[str]]:
+    """Every command sent alone, and every pipeline, of every redis.asyncio client."""
+    seen: Counter[str] = Counter()
+    single, batch = Redis.execute_command, Pipeline.execute
+
+    async def execute_command(self: Redis, *args: Any, **options: Any) -> Any:
+        seen[str(args[0]).upper()] += 1
+        return await single(self, *args, **options)
+
+    async def execute(self: Pipeline, raise_on_error: bool = True) -> Any:
+        seen["PIPELINE"] += 1
+        return await batch(self, raise_on_error)
+
+    Redis.execute_command = execute_command  # type: ignore[method-assign]
+    Pipeline.execute = execute  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        Redis.execute_command = single  # type: ignore[method-assign]
+        Pipeline.execute = batch  # type: ignore[method-assign]
+
+
+@pytest.fixture
+async def client(redis_server: str) -> AsyncIterator[aioredis.Redis]:
+    client = redis_client(redis_server)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+def service(client: aioredis.Redis, slack: RedisInbox) -> StageService:
+    svc = build_stage_service(load_config(EXAMPLE), RedisStore(client), clock=lambda: CLOSED)
+    svc.notices = SlackOutbox(slack)
+    return svc
+
+
+async def test_an_event_on_a_known_stage_is_one_write_one_handover_one_ack(
+    client: aioredis.Redis,
+) -> None:
+    slack = RedisInbox(client).sibling("slack")
+    svc = service(client, slack)
+    with round_trips() as first:
+        await svc.handle("shop", "prod", ev.ChangeReady(id="c1", change=change(1)))
+    assert first["HGET"] == 1 and first["LRANGE"] == 1, "a stage seen first is read"
+    with round_trips() as second:
+        decision = await svc.handle("shop", "prod", ev.ChangeReady(id="c2", change=change(2)))
+    assert decision is not None and len(decision.notices) >= 2, "queued and superseded"
+    assert second == Counter({"EVALSHA": 2, "PIPELINE": 1}), second
+    assert await slack.length() == 2 + len(decision.notices)  # c1's notices, then c2's
+    assert [d.change for d in (await svc.store.load("shop", "prod")).queue] == [change(2)]
+
+
+async def test_another_replica_s_write_costs_a_read_and_a_second_write(
+    client: aioredis.Redis,
+) -> None:
+    slack = RedisInbox(client).sibling("slack")
+    a, b = service(client, slack), service(client, slack)
+    await a.handle("shop", "prod", ev.ChangeReady(id="c1", change=change(1)))
+    await b.handle("shop", "prod", ev.ChangeReady(id="c2", change=change(2)))
+    with round_trips() as trips:
+        await a.handle("shop", "prod", ev.ChangeReady(id="c3", change=change(3)))
+    assert trips["HGET"] == 1 and trips["EVALSHA"] == 3, trips  # conflict, reload, write, tell
+    assert [d.change for d in (await a.store.load("shop", "prod")).queue] == [change(3)]
