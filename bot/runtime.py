@@ -155,7 +155,8 @@ def build_runtime(
     orchestrator = Orchestrator(config, stages, semaphore, effects)
     timers = Timers(orchestrator, config, clock=clock)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
-    worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000)
+    worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000,
+                         batch=stages.batch)  # fmt: skip
     slack = build_slack(settings, config, orchestrator, inbox.sibling("slack"), clock=clock,
                         consumer=name, metrics=metrics, pace=slack_pace)  # fmt: skip
     if slack is not None:

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 from redis.exceptions import RedisError
 
@@ -40,6 +41,7 @@ class InboxWorker:
         block_ms: int = 1000,
         retry_after_ms: int = 30_000,
         error_pause: float = 1.0,
+        batch: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
     ) -> None:
         self.inbox = inbox
         self.process = process
@@ -49,6 +51,8 @@ class InboxWorker:
         self.block_ms = block_ms
         self.retry_after_ms = retry_after_ms
         self.error_pause = error_pause
+        #: Entered around each batch (the stage service's `batch`: one ack of its effects).
+        self.batch = batch
         self._stopping = asyncio.Event()
         self._reclaim_at = 0.0
 
@@ -81,19 +85,22 @@ class InboxWorker:
         return done
 
     async def _handle(self, items: list[InboxItem]) -> int:
+        if not items:
+            return 0
         done: list[str] = []
-        for item in items:
-            try:
-                await self.process(item)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The exception's text may quote the payload: only its type is logged.
-                log.error("inbox item %s (%s) failed: %s", item.id, item.kind, _name(exc))
-                log.debug("inbox item %s traceback", item.id, exc_info=True)
-                self._count("failed")
-                continue
-            done.append(item.id)
+        async with self.batch():
+            for item in items:
+                try:
+                    await self.process(item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # The exception's text may quote the payload: only its type is logged.
+                    log.error("inbox item %s (%s) failed: %s", item.id, item.kind, _name(exc))
+                    log.debug("inbox item %s traceback", item.id, exc_info=True)
+                    self._count("failed")
+                    continue
+                done.append(item.id)
         await self.inbox.ack(*done)
         for _ in done:
             self._count("processed")

@@ -15,12 +15,15 @@ again), and when it drained a stage's outbox empty at the version it decides on,
 after the write is exactly the new effects. An event therefore costs one write and one
 acknowledgement of its effects, with no reads. Ticks, which are not written when nothing
 changes, always decide on a freshly loaded state: another replica may have changed the stage.
+Within `batch()` (the inbox worker's batch of events), carried-out effects are acknowledged
+together when the batch ends: one round trip for all of its stages.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -96,8 +99,12 @@ class StageService:
         self.clock = clock
         #: The state this service last wrote or read per stage (see the module's docstring).
         self._known: dict[tuple[str, str], StageState] = {}
-        #: Per stage, the version at which this service drained its outbox empty.
+        #: Per stage, the version at which this service drained its outbox empty (apart from
+        #: effects carried out but not yet acknowledged).
         self._empty_at: dict[tuple[str, str], int] = {}
+        #: Effects carried out and not yet acknowledged (within a batch), per stage.
+        self._unacked: dict[tuple[str, str], list[str]] = {}
+        self._batches = 0
         self._draining: set[tuple[str, str]] = set()
         #: Stages whose outbox grew while they were being drained.
         self._more: set[tuple[str, str]] = set()
@@ -199,20 +206,45 @@ class StageService:
         try:
             self._more.discard(key)
             if outbox is None:
-                outbox = await self.store.outbox(*key)
+                outbox = await self._outbox(key)
             while True:
                 if outbox:
                     done = await self._pass(outbox)
                     if done:
-                        await self.store.ack(*key, done)
+                        self._unacked.setdefault(key, []).extend(done)
+                        if not self._batches:
+                            await self.flush()
                     if len(done) < len(outbox):
                         return False
                 if key not in self._more:
                     return True  # nothing was added since the outbox was read
                 self._more.discard(key)
-                outbox = await self.store.outbox(*key)
+                outbox = await self._outbox(key)
         finally:
             self._draining.discard(key)
+
+    async def _outbox(self, key: tuple[str, str]) -> list[str]:
+        """The stage's outbox, less what this batch carried out already."""
+        done = self._unacked.get(key, ())
+        return [raw for raw in await self.store.outbox(*key) if raw not in done]
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Acknowledge the effects carried out within together, when the outermost batch ends.
+        A crash before then repeats them, which every effect allows (see `drain`)."""
+        self._batches += 1
+        try:
+            yield
+        finally:
+            self._batches -= 1
+            if not self._batches:
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Acknowledge the effects carried out so far (one round trip)."""
+        done, self._unacked = self._unacked, {}
+        if done:
+            await self.store.ack(done)
 
     async def _pass(self, outbox: list[str]) -> list[str]:
         """Carry out `outbox` in order until an effect fails; return the ones carried out.

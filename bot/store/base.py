@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -35,6 +35,10 @@ class Commit(Frozen):
     finished: tuple[Deployment, ...] = ()
     audit: tuple[AuditEntry, ...] = ()
     effects: tuple[str, ...] = ()
+
+
+#: Carried-out effects, as stored, per (project, stage).
+Done = Mapping[tuple[str, str], Sequence[str]]
 
 
 class ChangeView(Frozen):
@@ -67,8 +71,9 @@ class Store(Protocol):
 
     async def outbox(self, project: str, stage: str) -> list[str]: ...
 
-    async def ack(self, project: str, stage: str, effects: Sequence[str]) -> None:
-        """Remove carried-out effects from the outbox (one round trip on Redis)."""
+    async def ack(self, done: Done) -> None:
+        """Remove carried-out effects from their stages' outboxes (one round trip on Redis,
+        however many stages)."""
         ...
 
     async def thread(self, project: str, sha: str) -> str | None: ...

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.core.model import AuditEntry, Deployment, StageState
-from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit
+from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit, Done
 
 Stage = tuple[str, str]
 
@@ -70,11 +69,12 @@ class MemoryStore:
     async def outbox(self, project: str, stage: str) -> list[str]:
         return list(self._outbox[(project, stage)])
 
-    async def ack(self, project: str, stage: str, effects: Sequence[str]) -> None:
-        box = self._outbox[(project, stage)]
-        for effect in effects:
-            if effect in box:
-                box.remove(effect)
+    async def ack(self, done: Done) -> None:
+        for stage, effects in done.items():
+            box = self._outbox[stage]
+            for effect in effects:
+                if effect in box:
+                    box.remove(effect)
 
     async def thread(self, project: str, sha: str) -> str | None:
         return self._threads.get((project, sha))

@@ -7,7 +7,6 @@ history, audit entries and outbox in one step. Loading is one HGET; applying is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from importlib.resources import files
 from typing import Any
@@ -17,7 +16,7 @@ from redis.exceptions import RedisError
 
 from bot.core.model import AuditEntry, Deployment, StageState
 from bot.store import keys
-from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit
+from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit, Done
 
 APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
 #: Connections per process. When all are busy a caller waits (up to POOL_TIMEOUT seconds)
@@ -103,10 +102,13 @@ class RedisStore:
     async def outbox(self, project: str, stage: str) -> list[str]:
         return [str(row) for row in await self._redis.lrange(keys.outbox(project, stage), 0, -1)]
 
-    async def ack(self, project: str, stage: str, effects: Sequence[str]) -> None:
+    async def ack(self, done: Done) -> None:
+        if not any(done.values()):
+            return
         async with self._redis.pipeline(transaction=False) as pipe:
-            for effect in effects:
-                pipe.lrem(keys.outbox(project, stage), 1, effect)
+            for (project, stage), effects in done.items():
+                for effect in effects:
+                    pipe.lrem(keys.outbox(project, stage), 1, effect)
             await pipe.execute()
 
     async def thread(self, project: str, sha: str) -> str | None:

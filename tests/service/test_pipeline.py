@@ -231,3 +231,16 @@ async def test_a_drain_that_read_an_empty_outbox_picks_up_what_was_added_meanwhi
     SlowOutbox.gate.set()
     assert await reconciling
     assert [s.deployment.change for s in recorder.starts("beta")] == [change(1)]
+
+
+async def test_within_a_batch_a_drain_does_not_repeat_what_the_batch_carried_out(
+    store: Store,
+) -> None:
+    recorder = Recorder()
+    svc = service(store, Clock(TUESDAY), recorder)
+    async with svc.batch():
+        await svc.handle("shop", "beta", ev.ChangeReady(id="c1", change=change(1)))
+        assert await store.outbox("shop", "beta"), "carried out, not yet acknowledged"
+        assert await svc.drain("shop", "beta")  # reconciliation, say
+    assert len(recorder.starts("beta")) == 1
+    assert await store.outbox("shop", "beta") == []

@@ -96,3 +96,21 @@ async def test_another_replica_s_write_costs_a_read_and_a_second_write(
         await a.handle("shop", "prod", ev.ChangeReady(id="c3", change=change(3)))
     assert trips["HGET"] == 1 and trips["EVALSHA"] == 3, trips  # conflict, reload, write, tell
     assert [d.change for d in (await a.store.load("shop", "prod")).queue] == [change(3)]
+
+
+async def test_a_batch_acknowledges_the_effects_of_all_its_events_at_once(
+    client: aioredis.Redis,
+) -> None:
+    slack = RedisInbox(client).sibling("slack")
+    svc = service(client, slack)
+    for stage in ("beta", "prod"):
+        await svc.handle("shop", stage, ev.ChangeReady(id=f"{stage}-c1", change=change(1)))
+    with round_trips() as trips:
+        async with svc.batch():
+            for n in (2, 3):
+                for stage in ("beta", "prod"):
+                    ready = ev.ChangeReady(id=f"{stage}-c{n}", change=change(n))
+                    await svc.handle("shop", stage, ready)
+            assert await svc.store.outbox("shop", "prod"), "not acknowledged before the end"
+    assert trips["PIPELINE"] == 1, trips  # the one acknowledgement
+    assert await svc.store.outbox("shop", "beta") == await svc.store.outbox("shop", "prod") == []

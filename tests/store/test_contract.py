@@ -95,8 +95,17 @@ async def test_a_recorded_entry_joins_the_stage_audit_log_after_decisions(store:
 async def test_outbox_keeps_effects_until_acked(store: Store) -> None:
     await store.apply(commit(0, "e1", effects=("one", "two")))
     assert await store.outbox("shop", "prod") == ["one", "two"]
-    await store.ack("shop", "prod", ["one"])
+    await store.ack({("shop", "prod"): ["one"]})
     assert await store.outbox("shop", "prod") == ["two"]
+
+
+async def test_effects_of_several_stages_are_acked_at_once(store: Store) -> None:
+    await store.apply(commit(0, "e1", effects=("one", "two")))
+    await store.apply(commit(0, "e1", stage="beta", effects=("three",)))
+    await store.ack({("shop", "prod"): ["two"], ("shop", "beta"): ["three"], ("shop", "x"): []})
+    assert await store.outbox("shop", "prod") == ["one"]
+    assert await store.outbox("shop", "beta") == []
+    await store.ack({})
 
 
 async def test_a_refused_commit_leaves_no_effects(store: Store) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -248,6 +249,23 @@ async def test_the_worker_processes_and_acks_everything(inbox: Inbox) -> None:
         )
         == 3
     )
+
+
+async def test_the_worker_acks_a_batch_once_the_batch_scope_ended(inbox: Inbox) -> None:
+    seen: list[str] = []
+
+    @asynccontextmanager
+    async def batch() -> AsyncIterator[None]:
+        seen.append("begin")
+        yield
+        seen.append(f"end with {await inbox.pending()} pending")
+
+    for n in range(3):
+        await inbox.put("semaphore", [f"k{n}"], str(n))
+    worker = InboxWorker(inbox, Recorder(), "c1", batch=batch)
+    assert await worker.drain_once() == 3
+    assert seen == ["begin", "end with 3 pending"]
+    assert (await inbox.pending(), await inbox.length()) == (0, 0)
 
 
 async def test_a_failed_item_stays_pending_and_is_retried(
