@@ -30,8 +30,9 @@ def build_stores(settings: Settings) -> tuple[Store, Inbox]:
     if settings.redis_url is None:
         log.warning(NOT_PERSISTED)
         return MemoryStore(), MemoryInbox()
-    log.info("state is kept in Redis at %s", settings.redis_url_for_logs)
-    client = redis_client(settings.redis_url.get_secret_value())
+    where = "the Redis Cluster of" if settings.redis_cluster else "Redis at"
+    log.info("state is kept in %s %s", where, settings.redis_url_for_logs)
+    client = redis_client(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
     return RedisStore(client), RedisInbox(client)
 
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     semaphore_api_token: SecretStr | None = None
     semaphore_webhook_secret: SecretStr | None = None
     redis_url: SecretStr | None = None
+    #: `REDIS_CLUSTER=true`: REDIS_URL names one node of a Redis Cluster.
+    redis_cluster: bool = False
     deploybot_config: Path | None = None
     slack_api_url: str = SLACK_API_URL
     semaphore_api_url: str | None = None

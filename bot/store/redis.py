@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from bot.core.model import AuditEntry, Deployment, StageState
@@ -25,8 +26,15 @@ POOL_SIZE = 50
 POOL_TIMEOUT = 10.0
 
 
-def redis_client(url: str) -> aioredis.Redis:
-    """The one way deploybot connects to Redis: text replies, a blocking connection pool."""
+def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
+    """The one way deploybot connects to Redis: text replies, a blocking connection pool; with
+    `cluster`, `url` names one node of a Redis Cluster (each stage's keys share a slot, and the
+    pipelines that read or acknowledge several stages are split by node)."""
+    if cluster:
+        client = RedisCluster.from_url(
+            url, decode_responses=True, max_connections=POOL_SIZE, require_full_coverage=True
+        )
+        return cast(aioredis.Redis, client)  # the commands deploybot uses are the same
     pool = aioredis.BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT
     )

@@ -44,3 +44,41 @@ async def test_the_inbox_records_takes_and_acks_on_the_cluster(cluster: RedisClu
     assert await inbox.pending() == 1
     await inbox.ack(taken[0].id)
     assert await inbox.pending() == 0
+
+
+async def test_redis_cluster_true_runs_the_stores_on_the_cluster(
+    redis_cluster: list[int], cluster: RedisCluster
+) -> None:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from builders import change
+
+    from bot.bootstrap import build_stage_service, build_stores
+    from bot.config.loader import load_config
+    from bot.core import events as ev
+    from bot.service.effects import Effect, StartDeployment
+    from bot.settings import Settings
+
+    settings = Settings(redis_url=f"redis://127.0.0.1:{redis_cluster[1]}", redis_cluster=True)
+    store, inbox = build_stores(settings)
+    started: list[Effect] = []
+
+    async def effects(effect: Effect) -> None:
+        started.append(effect)
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "deploybot.yml"
+    svc = build_stage_service(load_config(example), store, effects=effects,
+                              clock=lambda: datetime(2026, 12, 1, 9, 30, tzinfo=UTC))  # fmt: skip
+    async with svc.batch():  # one acknowledgement across stages in several slots
+        for stage in ("beta", "gamma", "prod"):
+            await svc.handle("shop", stage, ev.ChangeReady(id=f"{stage}-1", change=change(1)))
+    assert [e.stage for e in started if isinstance(e, StartDeployment)] == ["beta", "gamma", "prod"]
+    assert all([await store.outbox("shop", s) == [] for s in ("beta", "gamma", "prod")])
+    view = await store.change_view("shop", ["beta", "gamma", "prod"], change(1).sha)
+    assert all(state.current is not None for state in view.states.values())
+    assert await inbox.put_many("semaphore", [("k1", "1"), ("k1", "again"), ("k2", "2")]) == [
+        True, False, True,
+    ]  # fmt: skip
+    assert [i.payload for i in await inbox.take("c1", block_ms=0)] == ["1", "2"]
+    await store.close()
