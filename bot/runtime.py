@@ -109,7 +109,7 @@ class Runtime:
         if self._stopped:
             return
         self._stopped = True
-        self.timers.stop()  # first: a running reconciliation is cancelled before clients close
+        await self.timers.stop()  # first: a running job has ended before the clients close
         self.worker.stop()
         if self.slack is not None:
             self.slack.worker.stop()

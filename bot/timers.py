@@ -9,8 +9,10 @@ The reconciliation job runs once per interval across replicas (a claim keyed by 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -51,6 +53,9 @@ class Timers:
         #: Set when Slack is on: freeze announcements are checked every ANNOUNCE_EVERY.
         self.announcer: Announcer | None = None
         self._announced_until: datetime | None = None
+        #: The jobs running now (a reconciliation, a wake-up, the announcements).
+        self._running: set[asyncio.Task[object]] = set()
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -79,9 +84,36 @@ class Timers:
         for project, stage in self.calendars:
             await self.arm(project, stage)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop scheduling, and end the jobs running now before the clients they use close.
+        A cancellation can be lost inside a library's `wait_for` on Python 3.11, so it is
+        repeated until each job has ended."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for _ in range(20):
+            running = [task for task in self._running if not task.done()]
+            if not running:
+                return
+            for task in running:
+                task.cancel()
+            await asyncio.wait(running, timeout=0.25)
+        log.warning("timed work still running 5 s after the stop; leaving it")
+
+    @contextmanager
+    def _job(self) -> Iterator[None]:
+        """Around each job: known while it runs, and a cancellation by `stop` ends it quietly
+        (APScheduler would log it as the job's error)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        finally:
+            self._running.discard(task)
 
     async def arm(
         self, project: str, stage: str, state: StageState | None = None
@@ -107,13 +139,14 @@ class Timers:
         return wake
 
     async def wake(self, project: str, stage: str, at: datetime) -> None:
-        try:
-            decision = await self.orchestrator.tick(project, stage, at)
-        except Exception:
-            log.exception("wake-up of %s/%s at %s failed", project, stage, at.isoformat())
-            return
-        if decision is None or not decision.changed:
-            await self.arm(project, stage)
+        with self._job():
+            try:
+                decision = await self.orchestrator.tick(project, stage, at)
+            except Exception:
+                log.exception("wake-up of %s/%s at %s failed", project, stage, at.isoformat())
+                return
+            if decision is None or not decision.changed:
+                await self.arm(project, stage)
 
     async def reconcile(self) -> None:
         slot = int(self.clock().timestamp() // max(1, self.interval.total_seconds()))
@@ -123,12 +156,13 @@ class Timers:
         await self._reconcile()
 
     async def _reconcile(self) -> None:
-        try:
-            await self.orchestrator.reconcile()
-        except (RedisError, OSError) as exc:
-            log.warning("reconciliation skipped, Redis is unavailable (%s); next interval", exc)
-        except Exception:
-            log.exception("reconciliation failed; the next interval tries again")
+        with self._job():
+            try:
+                await self.orchestrator.reconcile()
+            except (RedisError, OSError) as exc:
+                log.warning("reconciliation skipped, Redis is unavailable (%s); next interval", exc)
+            except Exception:
+                log.exception("reconciliation failed; the next interval tries again")
 
     async def announce(self) -> None:
         """Freeze announcements due since the last look (one interval back at startup; the
@@ -136,11 +170,12 @@ class Timers:
         assert self.announcer is not None
         now = self.clock()
         since = self._announced_until or now - 2 * ANNOUNCE_EVERY
-        try:
-            await self.announcer.announce(since, now)
-            self._announced_until = now
-        except Exception:
-            log.exception("freeze announcements failed; the next run tries again")
+        with self._job():
+            try:
+                await self.announcer.announce(since, now)
+                self._announced_until = now
+            except Exception:
+                log.exception("freeze announcements failed; the next run tries again")
 
     async def _rearm(self, project: str, stage: str, decision: Decision) -> None:
         if self.running:

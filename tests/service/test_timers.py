@@ -4,6 +4,7 @@ interval however many replicas fire it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,34 @@ def test_the_earliest_of_expiry_freeze_start_and_window_boundary_wins() -> None:
 
 def test_a_stage_with_nothing_timed_never_wakes() -> None:
     assert next_wake(StageState(queue=(deployment(1),)), Calendar(), NOW) is None
+
+
+class StubbornOrchestrator(FakeOrchestrator):
+    """A reconciliation in a call that loses the first cancellation (as `wait_for` can on
+    Python 3.11), then finishes using a client that must still be open."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        super().__init__(store)
+        self.started = asyncio.Event()
+        self.client_open = True
+        self.used_closed_client = False
+
+    async def reconcile(self) -> None:
+        self.started.set()
+        with contextlib.suppress(asyncio.CancelledError):  # lost
+            await asyncio.sleep(30)
+        await asyncio.sleep(0.05)
+        self.used_closed_client = not self.client_open
+
+
+async def test_stop_ends_a_running_reconciliation_before_returning(caplog: Any) -> None:
+    orchestrator = StubbornOrchestrator(MemoryStore())
+    timers = Timers(orchestrator, load_config(EXAMPLE), clock=lambda: NOW)  # type: ignore[arg-type]
+    await timers.start()
+    await asyncio.wait_for(orchestrator.started.wait(), 5)
+    await timers.stop()
+    orchestrator.client_open = False  # what the runtime closes next
+    await asyncio.sleep(0.2)
+    assert not orchestrator.used_closed_client
+    assert not timers.running
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
