@@ -1,7 +1,9 @@
 """The Bolt app, built explicitly from settings: the token and signing secret are passed in,
 Web API calls go to `SLACK_API_URL` through one `AsyncWebClient` (with slack_sdk's retry
 handlers for rate limits and server errors), and OAuth mode can never switch itself on.
-`mount(app, bolt)` adds `POST /slack/events` to deploybot's aiohttp server."""
+`mount(app, bolt)` adds `POST /slack/events` to deploybot's aiohttp server, and while that
+server runs gives the client one HTTP session (`share_session`): Web API calls and replies to
+`response_url` reuse its connections instead of opening a session and a connection each."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -75,6 +78,34 @@ def mount(app: web.Application, bolt: AsyncApp) -> None:
         return await to_aiohttp_response(response)
 
     app.router.add_post("/slack/events", slack_events)
+    share_session(app, bolt.client)
+
+
+def share_session(app: web.Application, client: AsyncWebClient) -> None:
+    """While `app` runs, `client` has an `aiohttp.ClientSession` of its own (made at startup,
+    in the server's event loop; closed at cleanup), so its calls, and the replies sent with
+    `bot.slack.listeners.context.SlackContext.respond`, share one connection pool. Without it
+    (a client that was never mounted, or after cleanup) slack_sdk makes a session per call."""
+    made: list[aiohttp.ClientSession] = []
+
+    async def open_session(_: web.Application) -> None:
+        if client.session is None or client.session.closed:
+            # As slack_sdk makes its own per call: the client's timeout and trust_env.
+            client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=client.timeout),
+                trust_env=client.trust_env_in_session,
+            )
+            made.append(client.session)
+
+    async def close_session(_: web.Application) -> None:
+        while made:
+            session = made.pop()
+            if client.session is session:
+                client.session = None
+            await session.close()
+
+    app.on_startup.append(open_session)
+    app.on_cleanup.append(close_session)
 
 
 @contextlib.contextmanager

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config.models import DeploybotConfig
 from bot.core.model import AuditEntry, StageState
@@ -55,6 +60,10 @@ class SlackContext:
         config = self.config.project(project)
         return config.calendar(stage).timezone if stage else config.timezone
 
+    def respond(self, respond: AsyncRespond) -> AsyncRespond:
+        """Bolt's `respond` for this request, sent over the Slack client's shared session."""
+        return SharedRespond(respond, self.client)
+
     def later(self, work: Coroutine[Any, Any, None], what: str) -> None:
         """Run `work` after the ack (Slack wants an answer within 3 s); log if it fails."""
 
@@ -67,3 +76,55 @@ class SlackContext:
         task = asyncio.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+class SharedRespond(AsyncRespond):
+    """Bolt's `respond` (same arguments, same message, same retries), except that the reply
+    goes out over `client.session`, the one HTTP session `bot.slack.app.mount` gives the Slack
+    client while the server runs, instead of a session (and a connection) made for each reply.
+    Without a shared session, slack_sdk makes one for the reply as Bolt's `respond` does."""
+
+    def __init__(self, respond: AsyncRespond, client: AsyncWebClient) -> None:
+        super().__init__(response_url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl)
+        self.client = client
+
+    async def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        if isinstance(text, dict):
+            message = _message(**text)
+        else:
+            message = _message(
+                text=text, blocks=blocks, attachments=attachments, response_type=response_type,
+                replace_original=replace_original, delete_original=delete_original,
+                unfurl_links=unfurl_links, unfurl_media=unfurl_media, thread_ts=thread_ts,
+                metadata=metadata,
+            )  # fmt: skip
+        webhook = AsyncWebhookClient(
+            url=self.response_url, proxy=self.proxy, ssl=self.ssl, session=self.client.session
+        )
+        return await webhook.send_dict(message)
+
+
+def _message(**fields: Any) -> dict[str, Any]:
+    """A reply's JSON, as Bolt builds it: the fields given, blocks and attachments as dicts."""
+    message: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name in ("blocks", "attachments"):
+            value = [v.to_dict() if isinstance(v, Block | Attachment) else v for v in value]
+        message[name] = value
+    return message

@@ -44,7 +44,8 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
         await ack()
         user = str(command.get("user_id", ""))
         slack.later(
-            _run(slack, parsed, user, command, respond, client), f"/deploy {type(parsed).__name__}"
+            _run(slack, parsed, user, command, slack.respond(respond), client),
+            f"/deploy {type(parsed).__name__}",
         )
 
 

@@ -39,7 +39,9 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
         ack: AsyncAck, body: Body, action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        slack.later(_click(slack, body, action, respond), f"button {action.get('action_id')}")
+        slack.later(
+            _click(slack, body, action, slack.respond(respond)), f"button {action.get('action_id')}"
+        )
 
     app.action(ROLLBACK_APPROVE)(clicked)
     app.action(ROLLBACK_DISMISS)(clicked)

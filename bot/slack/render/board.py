@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config.models import ProjectConfig, StageConfig
+from bot.core.calendar import Calendar
 from bot.core.model import (
     GOOD,
     Blocker,
@@ -34,6 +35,25 @@ from bot.slack.render.text import (
 
 #: Queued deployments named one by one before "+N more".
 QUEUE_SHOWN = 3
+#: Calendars kept by `stage_calendar` (all are dropped when it is full).
+CALENDARS_KEPT = 4096
+
+_calendars: dict[tuple[int, int], tuple[ProjectConfig, StageConfig, Calendar]] = {}
+
+
+def stage_calendar(project: ProjectConfig, stage: StageConfig) -> Calendar:
+    """`stage.calendar(project)`, built once per configuration object rather than on every
+    render, so its day-by-day window timeline (`Calendar._day`) is computed once a day too.
+    The configuration is frozen; the entry keeps its objects alive, so their ids stay theirs."""
+    key = (id(project), id(stage))
+    kept = _calendars.get(key)
+    if kept is not None and kept[0] is project and kept[1] is stage:
+        return kept[2]
+    if len(_calendars) >= CALENDARS_KEPT:
+        _calendars.clear()
+    calendar = stage.calendar(project)
+    _calendars[key] = (project, stage, calendar)
+    return calendar
 
 
 @dataclass(frozen=True)
@@ -68,7 +88,7 @@ class StageBoard:
 def stage_board(
     project: ProjectConfig, stage: StageConfig, state: StageState, now: datetime
 ) -> StageBoard:
-    calendar = stage.calendar(project)
+    calendar = stage_calendar(project, stage)
     stored = tuple(b for b in state.blockers if b.active(now))
     computed = tuple(calendar.blockers(now))
     upcoming: Upcoming | None = None

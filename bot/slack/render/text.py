@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from bot.core.durations import format_duration
 from bot.core.model import Blocker, BlockerKind, Change, Deployment, DeploymentKind
 from bot.slack.escape import escape, link, mention
 
@@ -46,8 +46,10 @@ def deployment_label(deployment: Deployment) -> str:
     return f"{kind}{version(deployment.change)}"
 
 
+@lru_cache(maxsize=4096)
 def local(moment: datetime, zone: str) -> str:
-    """`moment` on the wall clock of `zone`: `Tue 24 Nov 11:00 CET`."""
+    """`moment` on the wall clock of `zone`: `Tue 24 Nov 11:00 CET`. Cached: the same moments
+    (a blocker's end, a deployment's finish) are shown on every status and App Home render."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M %Z")
 
@@ -57,8 +59,11 @@ def span(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
         return "under 1m"
-    text = format_duration(timedelta(minutes=minutes))
-    units = re.findall(r"\d+[dhms]", text)
+    days, left = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(left, 60)
+    units = [
+        f"{count}{unit}" for count, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if count
+    ]
     return "".join(units[:2])
 
 

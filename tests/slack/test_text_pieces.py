@@ -1,0 +1,54 @@
+"""The small text pieces the renderers call for every blocker and button: exactly what the
+straightforward versions (`format_duration`, `json.dumps`) write, and cached where the same
+input comes back on every render."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.durations import format_duration
+from bot.slack.render.blocks import decode_value, encode_value
+from bot.slack.render.text import local, relative, span
+
+
+def two_units(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "under 1m"
+    return "".join(re.findall(r"\d+[dhms]", format_duration(timedelta(minutes=minutes)))[:2])
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [-5, 0, 59, 60, 61, 3599, 3600, 3660, 5400, 86399, 86400, 86460, 90000, 93784, 10**8, 1.5],
+)
+def test_span_is_two_units_of_format_duration(seconds: float) -> None:
+    assert span(timedelta(seconds=seconds)) == two_units(timedelta(seconds=seconds))
+
+
+def test_relative_and_local() -> None:
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert relative(now + timedelta(hours=2, minutes=5), now) == "in 2h5m"
+    assert relative(now - timedelta(days=1, hours=3, minutes=9), now) == "1d3h ago"
+    assert local(now, "Europe/Berlin") == "Tue 24 Nov 11:00 CET"
+    assert local(now.replace(tzinfo=None), "Asia/Tokyo") == "Tue 24 Nov 19:00 JST"
+    assert local(now, "Europe/Berlin") == "Tue 24 Nov 11:00 CET"  # from the cache
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"project": "shop", "stage": "beta", "blocker": None},
+        {"project": 'a"b\\c', "stage": "é/😀\u2028", "sha": "<!channel> & \n\t\x00"},
+    ],
+)
+def test_encode_value_writes_compact_json(fields: dict[str, str | None]) -> None:
+    kept = {key: value for key, value in fields.items() if value is not None}
+    text = encode_value(fields)
+    assert text == json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
+    assert decode_value(text) == kept
