@@ -26,6 +26,8 @@ def serve_command(host: str, port: int, *, socket_mode: bool = False) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # APScheduler logs every job added and run at INFO: one line per decision, say nothing.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -128,10 +128,14 @@ class Timers:
             if self.scheduler.get_job(job_id):
                 self.scheduler.remove_job(job_id)
             return None
+        run_date = datetime.now(UTC) + (wake - now)  # the clock may be a scenario's
+        job = self.scheduler.get_job(job_id)
+        if job is not None and job.args[2] == wake and _near(job.next_run_time, run_date):
+            return wake  # armed already (most decisions leave the wake-up where it was)
         self.scheduler.add_job(
             self.wake,
             "date",
-            run_date=datetime.now(UTC) + (wake - now),  # the clock may be a scenario's
+            run_date=run_date,
             id=job_id,
             replace_existing=True,
             args=[project, stage, wake],
@@ -180,3 +184,7 @@ class Timers:
     async def _rearm(self, project: str, stage: str, decision: Decision) -> None:
         if self.running:
             await self.arm(project, stage, decision.state)
+
+
+def _near(scheduled: datetime | None, wanted: datetime) -> bool:
+    return scheduled is not None and abs(scheduled - wanted) < timedelta(seconds=1)

@@ -146,13 +146,22 @@ class Calendar:
         return found
 
     def next_boundary(self, after: datetime) -> datetime | None:
-        """The first instant strictly after `after` at which `blockers()` changes, in UTC."""
+        """The first instant strictly after `after` at which `blockers()` changes, in UTC.
+
+        The timeline is fixed, so the last answer holds for every `after` from the one it was
+        asked for up to the boundary it found: asked again in that span (every decision asks),
+        it is not walked again."""
         after = _aware(after, "after")
+        last = self._boundaries.get("last")
+        if last is not None and last[0] <= after and (last[1] is None or after < last[1]):
+            return last[1]
         candidates = [self._next_change(after)]
         for freeze in self.freezes:
             candidates += [moment for moment in (freeze.start, freeze.end) if moment > after]
         found = [moment for moment in candidates if moment is not None]
-        return min(found).astimezone(UTC) if found else None
+        boundary = min(found).astimezone(UTC) if found else None
+        self._boundaries["last"] = (after, boundary)
+        return boundary
 
     def announcements(self, after: datetime, until: datetime) -> list[tuple[datetime, Freeze, str]]:
         """Freeze notices due in (`after`, `until`]: ahead of each start, at start and at end."""
@@ -183,6 +192,11 @@ class Calendar:
 
     @cached_property
     def _days(self) -> dict[date, list[tuple[datetime, str | None]]]:
+        return {}
+
+    @cached_property
+    def _boundaries(self) -> dict[str, tuple[datetime, datetime | None]]:
+        """`next_boundary`'s last question and answer, under "last"."""
         return {}
 
     def _holiday(self, day: date) -> str | None:
@@ -250,6 +264,8 @@ class Calendar:
         return next((state for at, state in self._timeline(now, forward=False) if at <= now), None)
 
     def _next_change(self, after: datetime) -> datetime | None:
+        if not self.windows and not self.holidays:
+            return None  # always open
         current = self._state_at(after)
         return next(
             (

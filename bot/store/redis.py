@@ -57,6 +57,8 @@ class RedisStore:
         return StageState.model_validate_json(doc) if doc else StageState()
 
     async def load_many(self, project: str, stages: list[str]) -> dict[str, StageState]:
+        if len(stages) == 1:  # a pipeline of one command costs more than the command
+            return {stages[0]: await self.load(project, stages[0])}
         async with self._redis.pipeline(transaction=False) as pipe:
             for stage in stages:
                 pipe.hget(keys.state(project, stage), "doc")

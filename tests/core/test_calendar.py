@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -395,6 +396,33 @@ def test_blockers_are_constant_until_next_boundary_and_change_at_it(
         between = now + (boundary - now) * fraction
         assert cal.blockers(min(between, boundary - timedelta(microseconds=1))) == before
     assert key(cal, boundary) != key(cal, now)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    index=st.integers(min_value=0, max_value=len(CALENDARS) - 1),
+    moments=st.lists(
+        st.datetimes(
+            min_value=datetime(2026, 1, 1), max_value=datetime(2027, 6, 30), timezones=st.just(UTC)
+        ),
+        min_size=2,
+        max_size=8,
+    ),
+)
+def test_one_calendar_asked_again_and_again_answers_as_a_new_one_would(
+    index: int, moments: list[datetime]
+) -> None:
+    """`next_boundary` reuses its last answer within the span it covers (every decision asks)."""
+    asked = CALENDARS[index]
+    for moment in moments + [moment + timedelta(minutes=1) for moment in moments]:
+        fresh = dataclasses.replace(asked)  # equal, nothing remembered
+        assert asked.next_boundary(moment) == fresh.next_boundary(moment)
+
+
+def test_a_stage_without_windows_or_holidays_never_changes_but_for_freezes() -> None:
+    assert calendar("Europe/Berlin").next_boundary(datetime(2026, 5, 1, tzinfo=UTC)) is None
+    frozen = calendar("Europe/Berlin", freezes=(YEAR_END,))
+    assert frozen.next_boundary(YEAR_END.start - timedelta(days=1)) == YEAR_END.start
 
 
 def test_a_calendar_refuses_naive_instants() -> None:

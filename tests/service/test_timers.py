@@ -99,3 +99,27 @@ async def test_stop_ends_a_running_reconciliation_before_returning(caplog: Any) 
     assert not orchestrator.used_closed_client
     assert not timers.running
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+async def test_a_wake_up_is_moved_only_when_the_stage_asks_for_another_time() -> None:
+    began = datetime.now(UTC)
+
+    def clock() -> datetime:  # NOW, running at the speed of real time
+        return NOW + (datetime.now(UTC) - began)
+
+    timers = Timers(FakeOrchestrator(MemoryStore()), load_config(EXAMPLE), clock=clock)  # type: ignore[arg-type]
+    timers.scheduler.start(paused=True)
+    try:
+        baking = StageState(current=deployment(1, DeploymentState.BAKING, bake_until=NOW + timedelta(minutes=20)))  # fmt: skip
+        assert await timers.arm("shop", "beta", baking) == NOW + timedelta(minutes=20)
+        first = timers.scheduler.get_job("wake:shop:beta")
+        assert first is not None
+        await asyncio.sleep(1.2)  # a later decision that leaves the bake as it was
+        assert await timers.arm("shop", "beta", baking) == NOW + timedelta(minutes=20)
+        assert timers.scheduler.get_job("wake:shop:beta") is first, "left where it was"
+        longer = StageState(current=deployment(1, DeploymentState.BAKING, bake_until=NOW + timedelta(minutes=50)))  # fmt: skip
+        await timers.arm("shop", "beta", longer)
+        moved = timers.scheduler.get_job("wake:shop:beta").next_run_time
+        assert moved - first.next_run_time > timedelta(minutes=29)
+    finally:
+        timers.scheduler.shutdown(wait=False)
