@@ -119,6 +119,8 @@ class Runtime:
         self._tasks.clear()
         if self.server is not None:
             await self.server.stop()
+        if self.slack is not None:
+            await self.slack.context.work.stop()
         await self.semaphore.client.aclose()
         if self.owns_store:
             await self.store.close()

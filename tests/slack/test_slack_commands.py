@@ -415,3 +415,22 @@ async def test_a_member_of_a_configured_user_group_may_act(redis_server: str) ->
         _, refused = await ask(h, "rollback prod", "U0OUTSIDER")
         assert "You need the *approve* role" in blocks_text(refused)
         assert len(standin.of("views.open")) == 1
+
+
+async def test_when_too_many_requests_wait_a_command_is_told_busy_and_not_run(
+    redis_server: str,
+) -> None:
+    async with started(redis_server, CONFIG) as h:
+        assert h.bot is not None and h.bot.slack is not None
+        work = h.bot.slack.context.work
+        work.limit = 0  # as if a thousand requests were waiting
+        slack, standin = parts(h)
+        ack = await slack.command("block demo prod DB migration", "U0BLOCK")
+        assert ack.status_code == 200
+        assert "deploybot is busy" in ack.text and "Nothing was done" in ack.text
+        await asyncio.sleep(0.3)
+        assert await blockers(h, "prod") == []
+        assert responses(standin) == []
+        work.limit = 1000
+        await ask(h, "block demo prod DB migration", "U0BLOCK")
+        assert [b.reason for b in await blockers(h, "prod")] == ["DB migration"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from bot.config.models import DeploybotConfig
 from bot.core.model import AuditEntry, StageState
 from bot.orchestrator import Orchestrator
 from bot.slack.roles import Role, Roles
+from bot.slack.work import AfterAck
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ class SlackContext:
     org: str | None = None
     #: Who looked at the App Home lately (user id -> when), to re-publish it on changes.
     home_viewers: dict[str, float] = field(default_factory=dict)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: The work requests leave after their ack.
+    work: AfterAck = field(default_factory=AfterAck)
 
     async def allowed(
         self, user: str, project: str, stage: str | None, role: Role, what: str
@@ -65,17 +66,8 @@ class SlackContext:
         return SharedRespond(respond, self.client)
 
     def later(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        """Run `work` after the ack (Slack wants an answer within 3 s); log if it fails."""
-
-        async def guarded() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("slack: %s failed", what)
-
-        task = asyncio.create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Run `work` after the ack (Slack wants an answer within 3 s); see `bot.slack.work`."""
+        self.work.submit(work, what)
 
 
 class SharedRespond(AsyncRespond):

@@ -27,6 +27,10 @@ from bot.slack.render import (
 from bot.slack.roles import DOES, Role
 
 Message = dict[str, Any]
+BUSY = (
+    "deploybot is busy: {waiting} requests are waiting for it. Nothing was done; "
+    "try again in a minute."
+)
 
 
 def register(app: AsyncApp, slack: SlackContext) -> None:
@@ -40,6 +44,9 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
             return
         if isinstance(parsed, cmd.Help):
             await ack(**help_message(parsed.topic))
+            return
+        if slack.work.full:
+            await ack(text=BUSY.format(waiting=slack.work.waiting))
             return
         await ack()
         user = str(command.get("user_id", ""))
