@@ -25,10 +25,13 @@ from bench.processes import Served, bare_bolt, bot_serve, check
 from bench.stack import projects_config, stack
 from bench.stats import summary_ms
 from bot.scenarios.slack_driver import signed_headers
+from bot.slack.listeners.deploy_command import BUSY as BUSY_ACK
 from bot.standins.slack import TEAM, SlackStandIn
 
 #: Projects the block commands are spread over, so no stage collects thousands of blockers.
 PROJECTS = 50
+#: How the bot's "busy" ack starts.
+BUSY = BUSY_ACK.split(":", 1)[0]
 CONFIG = projects_config(PROJECTS, 1)
 #: (app, command) measured at each level, in this order.
 CELLS = (("bare", "status"), ("bot", "status"), ("bot", "block"))
@@ -128,13 +131,16 @@ class _Level:
         tag = f"{self.app}{self.kind}{workers}r{rnd}"
         make = command_maker(self.standin, self.secret, self.kind, tag)
         url = f"{self.target.url}/slack/events"
-        got = await closed_loop(url, make, workers=workers, requests=requests)
+        got = await closed_loop(url, make, workers=workers, requests=requests, answer_key="text")
+        # With too much work waiting the bot acks "busy, nothing was done" and sends no reply.
+        busy = sum(n for text, n in got.answers.items() if text.startswith(BUSY))
         row: dict[str, Any] = {
             "app": self.app, "command": self.kind, "concurrency": workers, "round": rnd,
-            "statuses": got.statuses, "replies_lost": 0, **summary_ms(got.latencies),
+            "statuses": got.statuses, "busy": busy, "replies_lost": 0, **summary_ms(got.latencies),
         }  # fmt: skip
         if self.app == "bot":
-            row["replies_lost"] = await replies(self.standin, tag, got.statuses.get(200, 0))
+            expected = got.statuses.get(200, 0) - busy
+            row["replies_lost"] = await replies(self.standin, tag, expected)
             reply = summary_ms(reply_latencies(self.standin, tag, got))
             row.update({f"reply_{k}": v for k, v in reply.items()})
         self.standin.calls.clear()

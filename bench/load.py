@@ -74,7 +74,9 @@ async def closed_loop(
 
 
 def _value(raw: bytes, key: str) -> str:
+    """The answer's `key` when it is a JSON object, else its first 100 characters as text
+    (Bolt answers an ack with text alone as plain text)."""
     try:
         return str(json.loads(raw).get(key, ""))
     except (ValueError, AttributeError):
-        return "?"
+        return raw[:100].decode(errors="replace")

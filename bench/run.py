@@ -45,9 +45,16 @@ def _ack_figures(rows: list[dict[str, Any]]) -> list[Figure]:
             figures.append(at_most(f"{name} p99", row["p99_ms"], 50, "ms", note))
         else:
             figures.append(info(f"{name} p99", row["p99_ms"], "ms", note))
-        figures.append(at_most(f"{name} p99 / bare Bolt", round(ratio, 2), 1.3, "x"))
+        if c == 20:  # the target: p99 <= 50 ms and within 1.3x of bare Bolt, at concurrency 20
+            figures.append(at_most(f"{name} p99 / bare Bolt", round(ratio, 2), 1.3, "x"))
+        else:
+            figures.append(info(f"{name} p99 / bare Bolt", round(ratio, 2), "x"))
         lost = sum(r["replies_lost"] for r in cells[(app, command, c)])
         figures.append(at_most(f"{name} replies lost", lost, 0, "", "all rounds"))
+        busy = sum(r["busy"] for r in cells[(app, command, c)])
+        sent = sum(r["statuses"].get(200, 0) for r in cells[(app, command, c)])
+        note = "all rounds; acked 'busy, nothing was done' (1,000 waiting), no reply expected"
+        figures.append(info(f"{name} answered busy", busy, f"of {sent}", note))
         reply = min(cells[(app, command, c)], key=lambda r: r["reply_p99_ms"])
         note = f"p50 {reply['reply_p50_ms']:.1f} ms; POST until its reply reached the stand-in"
         figures.append(
