@@ -84,6 +84,11 @@ class Timers:
         for project, stage in self.calendars:
             await self.arm(project, stage)
 
+    @property
+    def idle(self) -> bool:
+        """No job (reconciliation, wake-up, announcements) is running now."""
+        return not any(not task.done() for task in self._running)
+
     async def stop(self) -> None:
         """Stop scheduling, and end the jobs running now before the clients they use close.
         A cancellation can be lost inside a library's `wait_for` on Python 3.11, so it is
