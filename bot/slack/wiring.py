@@ -61,5 +61,8 @@ def build_slack(
     register(bolt, context)
     orchestrator.stages.listeners.append(republisher(context))
     notifier = SlackNotifier(client, config, store, clock=clock, org=org, pacer=Pacer(pace))
-    worker = InboxWorker(inbox, notifier.deliver, consumer, metrics=metrics, retry_after_ms=10_000)
+    # One notice at a time: posting is paced, so a batch would only keep notices unacknowledged
+    # longer (posted again after a crash, taken over by another replica after 10 s idle).
+    worker = InboxWorker(inbox, notifier.deliver, consumer, metrics=metrics, count=1,
+                         retry_after_ms=10_000)  # fmt: skip
     return SlackParts(client, bolt, context, SlackOutbox(inbox), notifier, worker)

@@ -303,3 +303,29 @@ async def test_messages_wait_out_a_slack_outage_in_the_inbox(redis_server: str) 
         for expected in ("queued for beta", "to beta started", "queued for prod", "prod started"):
             assert any(expected in line for line in thread), (expected, thread)
         assert len(thread) == len(set(thread)), thread
+
+
+async def test_each_notice_is_acknowledged_once_posted_before_the_next_is_taken(
+    redis_server: str,
+) -> None:
+    """Posting is paced, so notices are taken one at a time: a crash re-posts at most the one
+    being posted, and none waits unacknowledged long enough for another replica to take it."""
+    async with started(redis_server, CONFIG) as h:
+        assert h.bot is not None and h.bot.slack is not None
+        worker, inbox = h.bot.slack.worker, h.bot.slack.worker.inbox
+        deliver, pending_at_each = worker.process, []
+
+        async def slow(item: object) -> None:
+            pending_at_each.append(await inbox.pending())
+            await asyncio.sleep(0.2)  # the pace of a channel
+            await deliver(item)  # type: ignore[arg-type]
+
+        worker.process = slow
+        for n in range(3):
+            await h.runtime.orchestrator.block("demo", "prod", "U0BLOCK", f"reason {n}")
+
+        async def all_posted() -> bool:
+            return len(pending_at_each) == 3 and await inbox.length() == 0
+
+        await h.until(all_posted, timeout=10)
+        assert pending_at_each == [1, 1, 1]
