@@ -33,6 +33,7 @@ class AfterAck:
         self.limit = limit
         self._queue: asyncio.Queue[tuple[Work, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
 
     @property
     def waiting(self) -> int:
@@ -43,7 +44,11 @@ class AfterAck:
         return self.waiting >= self.limit
 
     def submit(self, work: Work, what: str) -> None:
-        """Queue `work` (`what` names it in the log if it fails); workers start on first use."""
+        """Queue `work` (`what` names it in the log if it fails); workers start on first use.
+        After `stop`, work is dropped."""
+        if self._stopped:
+            work.close()
+            return
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._run(), name=f"slack-after-ack-{n}")
@@ -53,6 +58,7 @@ class AfterAck:
 
     async def stop(self) -> None:
         """Stop the workers (the work they run is cancelled) and drop what still waits."""
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -89,6 +89,14 @@ class Store(Protocol):
         """Keep `ts` unless a thread is already recorded; return the one that is kept."""
         ...
 
+    async def saw_home(self, user: str, at: float) -> None:
+        """`user` opened the App Home at `at` (seconds since the epoch)."""
+        ...
+
+    async def home_viewers(self, since: float) -> list[str]:
+        """Who opened the App Home at `since` or later; those before are forgotten."""
+        ...
+
     async def claim(self, name: str, ttl: timedelta) -> bool:
         """True for exactly one caller per `name` until `ttl` passes."""
         ...

@@ -43,6 +43,11 @@ def thread(project: str, sha: str) -> str:
     return f"{PREFIX}:{{{project}}}:thread:{sha}"
 
 
+def home_viewers() -> str:
+    """Sorted set: who opened the App Home, scored by when (seconds since the epoch)."""
+    return f"{PREFIX}:home:viewers"
+
+
 def claim(name: str) -> str:
     """A once-only claim (a scheduled job's fire time, a replica's lock)."""
     return f"{PREFIX}:claim:{name}"

@@ -27,6 +27,7 @@ class MemoryStore:
         self._outbox: dict[Stage, list[str]] = defaultdict(list)
         self._expiring: dict[str, float] = {}
         self._threads: dict[tuple[str, str], str] = {}
+        self._home: dict[str, float] = {}
 
     def _live(self, key: str) -> bool:
         expires = self._expiring.get(key)
@@ -90,6 +91,13 @@ class MemoryStore:
 
     async def set_thread(self, project: str, sha: str, ts: str) -> str:
         return self._threads.setdefault((project, sha), ts)
+
+    async def saw_home(self, user: str, at: float) -> None:
+        self._home[user] = at
+
+    async def home_viewers(self, since: float) -> list[str]:
+        self._home = {user: at for user, at in self._home.items() if at >= since}
+        return list(self._home)
 
     async def claim(self, name: str, ttl: timedelta) -> bool:
         key = f"claim:{name}"

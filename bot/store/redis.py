@@ -155,6 +155,16 @@ class RedisStore:
             _, kept = await pipe.execute()
         return str(kept)
 
+    async def saw_home(self, user: str, at: float) -> None:
+        await self._redis.zadd(keys.home_viewers(), {user: at})
+
+    async def home_viewers(self, since: float) -> list[str]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(keys.home_viewers(), "-inf", f"({since}")
+            pipe.zrange(keys.home_viewers(), 0, -1)
+            _, users = await pipe.execute()
+        return [str(user) for user in users]
+
     async def claim(self, name: str, ttl: timedelta) -> bool:
         ms = max(1, int(ttl.total_seconds() * 1000))
         return bool(await self._redis.set(keys.claim(name), "1", nx=True, px=ms))

@@ -8,11 +8,12 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.core.model import DeploymentKind, DeploymentState
 from bot.scenarios.harness import Harness
-from bot.scenarios.slack_driver import buttons
+from bot.scenarios.slack_driver import SlackDriver, buttons
 from bot.standins.slack import Call, SlackStandIn
 from tests.slack.live import BASE, A, parts, posted_ts, responses, started
 
@@ -266,3 +267,19 @@ async def test_unblock_from_the_app_home_and_the_board_is_republished(redis_serv
 
         await h.until(without_button)
         assert "hold prod" not in json.dumps(standin.of("views.publish")[-1].blocks)
+
+
+async def test_a_viewer_of_one_replica_gets_the_board_after_a_change_decided_by_another(
+    redis_server: str,
+) -> None:
+    async with started(redis_server, CONFIG) as h:
+        first = h.runtime
+        assert first.server is not None and h.standin is not None
+        async with httpx.AsyncClient(base_url=first.server.url, timeout=10) as http:
+            await SlackDriver(http, h.standin).open_home("U0VIEWER")  # on the first replica
+        await h.standin.wait_for("views.publish")
+        second = await h.start_bot()  # another replica on the same Redis
+        await second.orchestrator.block("demo", "prod", "U0BLOCK", "hold prod")
+        published = await h.standin.wait_for("views.publish", 2)
+        assert published[1].args["user_id"] == "U0VIEWER"
+        assert "hold prod" in json.dumps(published[1].blocks)

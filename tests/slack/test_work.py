@@ -93,3 +93,18 @@ async def test_stop_cancels_what_runs_and_drops_what_waits(
             await work.stop()
     assert cancelled.is_set()
     assert "3 requests were still waiting at shutdown" in caplog.text
+
+
+async def test_after_stop_new_work_is_dropped_without_starting_workers() -> None:
+    work = AfterAck(workers=2)
+    await work.stop()
+    ran: list[bool] = []
+
+    async def late() -> None:
+        ran.append(True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        work.submit(late(), "a re-publish due after the stop")
+    await asyncio.sleep(0.01)
+    assert ran == [] and work.waiting == 0

@@ -136,6 +136,15 @@ async def test_a_change_view_holds_states_latest_history_and_thread(store: Store
     assert (await store.change_view("shop", ["beta"], "abc")).thread == "111.1"
 
 
+async def test_app_home_viewers_are_kept_until_they_are_too_old(store: Store) -> None:
+    await store.saw_home("U1", 100.0)
+    await store.saw_home("U2", 200.0)
+    await store.saw_home("U1", 300.0)  # opened again
+    assert sorted(await store.home_viewers(since=150.0)) == ["U1", "U2"]
+    assert await store.home_viewers(since=250.0) == ["U1"]
+    assert await store.home_viewers(since=0.0) == ["U1"], "U2 was forgotten"
+
+
 async def test_a_claim_is_granted_once(store: Store) -> None:
     results = await asyncio.gather(
         *(store.claim("job@10:00", timedelta(minutes=5)) for _ in range(5))

@@ -34,8 +34,6 @@ class SlackContext:
     clock: Callable[[], datetime]
     client: AsyncWebClient
     org: str | None = None
-    #: Who looked at the App Home lately (user id -> when), to re-publish it on changes.
-    home_viewers: dict[str, float] = field(default_factory=dict)
     #: The work requests leave after their ack.
     work: AfterAck = field(default_factory=AfterAck)
 

@@ -1,5 +1,7 @@
 """The App Home: the live board, published when someone opens it, and re-published to people
-who opened it in the last ten minutes whenever a stage changes (at most once a second)."""
+who opened it in the last ten minutes whenever a stage changes (at most once a second per
+replica). Who opened it is kept in the store, so the replica that decides a change re-publishes
+the board for viewers whichever replica they opened it on."""
 
 from __future__ import annotations
 
@@ -23,32 +25,38 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
         if event.get("tab", "home") != "home":
             return
         user = str(event.get("user", ""))
-        slack.home_viewers[user] = time.monotonic()
-        slack.later(publish_home(slack, user), "publishing the App Home")
+        slack.later(opened_home(slack, user), "publishing the App Home")
 
 
-async def publish_home(slack: SlackContext, user: str) -> None:
+async def opened_home(slack: SlackContext, user: str) -> None:
+    await slack.store.saw_home(user, time.time())
+    await publish_home(slack, user)
+
+
+async def publish_home(slack: SlackContext, *users: str) -> None:
+    """The board as it is now, drawn once, published for each of `users`."""
+    if not users:
+        return
     view = home_view(slack.config, await slack.all_states(), slack.clock(), slack.org)
-    await slack.client.views_publish(user_id=user, view=view)
+    for user in users:
+        await slack.client.views_publish(user_id=user, view=view)
 
 
 def republisher(slack: SlackContext) -> Any:
-    """A stage-service listener: re-publish the board for recent viewers, after the decision."""
+    """A stage-service listener: re-publish the board for recent viewers, a second after a
+    decision (one look at the store for who they are, however many decisions came)."""
     pending: list[bool] = []
 
-    async def republish_soon() -> None:
-        await asyncio.sleep(DEBOUNCE)
+    async def republish() -> None:
         pending.clear()
-        now = time.monotonic()
-        for user, seen in list(slack.home_viewers.items()):
-            if now - seen > RECENT:
-                slack.home_viewers.pop(user, None)
-                continue
-            await publish_home(slack, user)
+        await publish_home(slack, *await slack.store.home_viewers(since=time.time() - RECENT))
 
     async def changed(project: str, stage: str, decision: Decision) -> None:
-        if slack.home_viewers and not pending:
+        if not pending:
             pending.append(True)
-            slack.later(republish_soon(), "re-publishing the App Home")
+            asyncio.get_running_loop().call_later(DEBOUNCE, due)
+
+    def due() -> None:
+        slack.later(republish(), "re-publishing the App Home")
 
     return changed
