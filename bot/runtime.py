@@ -24,6 +24,7 @@ from bot.errors import DeploybotError
 from bot.http.app import build_app
 from bot.http.deps import HttpDeps
 from bot.http.server import RunningServer, start_server
+from bot.lifecycle import bounded, end_tasks
 from bot.metrics import Metrics
 from bot.orchestrator import Orchestrator
 from bot.service.effects import Tell
@@ -106,24 +107,25 @@ class Runtime:
         return self.server
 
     async def stop(self) -> None:
+        """Stop everything, in an order that lets running work end before the clients it uses
+        close. Each part is bounded (bot.lifecycle): with Redis, Semaphore and Slack all
+        unresponsive, a stop still ends within about 6 s."""
         if self._stopped:
             return
         self._stopped = True
-        await self.timers.stop()  # first: a running job has ended before the clients close
+        await self.timers.stop(within=1.5)  # first: a job has ended before the clients close
         self.worker.stop()
         if self.slack is not None:
             self.slack.worker.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await end_tasks(self._tasks, "inbox workers", within=1.5)
         self._tasks.clear()
         if self.server is not None:
-            await self.server.stop()
+            await bounded(self.server.stop(), "the HTTP server", within=1.5)
         if self.slack is not None:
-            await self.slack.context.work.stop()
-        await self.semaphore.client.aclose()
+            await self.slack.context.work.stop(within=1.0)
+        await bounded(self.semaphore.client.aclose(), "the Semaphore client", within=0.5)
         if self.owns_store:
-            await self.store.close()
+            await bounded(self.store.close(), "the store", within=0.5)
 
 
 def build_runtime(

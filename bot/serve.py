@@ -13,12 +13,15 @@ import sys
 from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot import lifecycle
 from bot.config.errors import ConfigError
 from bot.config.loader import load_config
 from bot.config.models import DeploybotConfig
 from bot.errors import DeploybotError
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+
+log = logging.getLogger("deploybot")
 
 
 def serve_command(host: str, port: int, *, socket_mode: bool = False) -> int:
@@ -47,7 +50,7 @@ def serve_command(host: str, port: int, *, socket_mode: bool = False) -> int:
         problems = "\n".join(f"  {problem}" for problem in exc.problems)
         return _refuse(name, f"{settings.deploybot_config} is not valid:\n{problems}")
     try:
-        return asyncio.run(_run(settings, config, host, port, socket_mode))
+        return lifecycle.run(_run(settings, config, host, port, socket_mode))
     except DeploybotError as exc:
         return _refuse(name, str(exc))
 
@@ -60,20 +63,37 @@ def _refuse(name: str, why: str) -> int:
 async def _run(
     settings: Settings, config: DeploybotConfig, host: str, port: int, socket_mode: bool
 ) -> int:
+    """Run until SIGTERM or SIGINT. A signal is obeyed at any time, even while starting (a
+    Redis that accepts connections and never answers holds the start), and every part of the
+    stop is bounded (bot.lifecycle), so the process ends within seconds of it."""
     runtime = build_runtime(settings, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await runtime.start(host, port)
-    socket = await _connect(runtime, settings) if socket_mode else None
+    starting = asyncio.create_task(_start(runtime, settings, host, port, socket_mode), name="start")
+    signalled = asyncio.create_task(stop.wait(), name="signal")
+    socket: AsyncSocketModeHandler | None = None
     try:
-        await stop.wait()
+        await asyncio.wait({starting, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            socket = starting.result()
+        await signalled
+        log.info("deploybot is stopping")
     finally:
+        await lifecycle.end_tasks([starting, signalled], "the start", within=1.0)
         if socket is not None:
-            await socket.close_async()  # type: ignore[no-untyped-call]
+            closing = socket.close_async()  # type: ignore[no-untyped-call]
+            await lifecycle.bounded(closing, "Socket Mode", within=1.0)
         await runtime.stop()
     return 0
+
+
+async def _start(
+    runtime: Runtime, settings: Settings, host: str, port: int, socket_mode: bool
+) -> AsyncSocketModeHandler | None:
+    await runtime.start(host, port)
+    return await _connect(runtime, settings) if socket_mode else None
 
 
 async def _connect(runtime: Runtime, settings: Settings) -> AsyncSocketModeHandler:
@@ -84,5 +104,5 @@ async def _connect(runtime: Runtime, settings: Settings) -> AsyncSocketModeHandl
         web_client=runtime.slack.client,
     )
     await handler.connect_async()  # type: ignore[no-untyped-call]
-    logging.getLogger("deploybot").info("connected to Slack over Socket Mode")
+    log.info("connected to Slack over Socket Mode")
     return handler

@@ -23,6 +23,7 @@ from bot.core.calendar import Calendar
 from bot.core.decision import Decision
 from bot.core.model import StageState
 from bot.core.wake import next_wake
+from bot.lifecycle import end_tasks
 from bot.orchestrator import Orchestrator
 from bot.slack.announcements import Announcer
 
@@ -89,21 +90,13 @@ class Timers:
         """No job (reconciliation, wake-up, announcements) is running now."""
         return not any(not task.done() for task in self._running)
 
-    async def stop(self) -> None:
-        """Stop scheduling, and end the jobs running now before the clients they use close.
-        A cancellation can be lost inside a library's `wait_for` on Python 3.11, so it is
-        repeated until each job has ended."""
+    async def stop(self, within: float = 2.0) -> None:
+        """Stop scheduling, and end the jobs running now before the clients they use close
+        (bounded: see bot.lifecycle for why a cancellation is repeated)."""
         self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        for _ in range(20):
-            running = [task for task in self._running if not task.done()]
-            if not running:
-                return
-            for task in running:
-                task.cancel()
-            await asyncio.wait(running, timeout=0.25)
-        log.warning("timed work still running 5 s after the stop; leaving it")
+        await end_tasks(self._running, "timed work", within=within)
 
     @contextmanager
     def _job(self) -> Iterator[None]:

@@ -3,25 +3,98 @@
 The server is started once per session (or REDIS_URL is used when set: the tests FLUSH that
 database) and flushed before every test. Without redis-server the real-Redis tests skip on a
 developer's machine and FAIL under CI=true.
+
+No test can hang the suite: pytest-timeout gives each test `timeout` seconds (pyproject.toml);
+when one runs over, the hook below prints every asyncio task's stack (the task that will not
+end names itself) and pytest-timeout prints every thread's, then the test fails. Should its
+teardown hang as well, a backstop ends the run with the stacks. asyncio's debug mode is on, so a
+coroutine never awaited or a callback that blocks the loop is reported where it happens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import fakeredis
 import pytest
+import pytest_timeout
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from bot.store import MemoryStore, RedisStore, Store
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Every event loop the tests create runs in debug mode (read when a loop is created).
+os.environ.setdefault("PYTHONASYNCIODEBUG", "1")
+
+#: After a test timed out, how long its teardown may still take before the run is ended.
+TEARDOWN_BACKSTOP = float(os.environ.get("TEST_TEARDOWN_BACKSTOP", "60"))
+
+
+def _dump_asyncio_tasks() -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    print(f"\n+++ {len(tasks)} asyncio task(s) pending at the timeout +++", file=sys.stderr)
+    for task in tasks:
+        state = "cancelling" if task.cancelling() else "pending"
+        print(f"--- task {task.get_name()} ({state}) ---", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """pytest-timeout's signal method, plus the asyncio tasks' stacks and a backstop."""
+    if settings.method != "signal" or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_timeout(signum: int, frame: object) -> None:
+        __tracebackhide__ = True
+        _dump_asyncio_tasks()
+        try:
+            pytest_timeout.timeout_sigalrm(item, settings)  # prints the threads, fails the test
+        finally:
+            backstop = threading.Timer(
+                TEARDOWN_BACKSTOP, pytest_timeout.timeout_timer, (item, settings)
+            )
+            backstop.daemon = True
+            backstop.start()
+            item.stash[_BACKSTOP] = backstop
+
+    def cancel() -> None:  # also called when the test fails, before its teardown
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel  # type: ignore[attr-defined]
+    signal.signal(signal.SIGALRM, on_timeout)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+_BACKSTOP = pytest.StashKey[threading.Timer]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    """The backstop lasts until the test's teardown has ended."""
+    try:
+        return (yield)
+    finally:
+        if (backstop := item.stash.get(_BACKSTOP, None)) is not None:
+            backstop.cancel()
 
 
 def _free_port() -> int:

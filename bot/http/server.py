@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+
+SHUTDOWN_GRACE = 1.0
 
 
 @dataclass
@@ -24,8 +27,10 @@ class RunningServer:
 async def start_server(
     app: web.Application, host: str = "127.0.0.1", port: int = 0, *, access_log: bool = True
 ) -> RunningServer:
-    """Serve `app`; port 0 picks a free port (see `.port`). Access lines name no bodies."""
-    runner = web.AppRunner(app) if access_log else web.AppRunner(app, access_log=None)
+    """Serve `app`; port 0 picks a free port (see `.port`). Access lines name no bodies. At a
+    stop, requests still being handled get `SHUTDOWN_GRACE` seconds."""
+    logs: dict[str, Any] = {} if access_log else {"access_log": None}
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE, **logs)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 
 from redis.exceptions import RedisError
 
+from bot.lifecycle import reraise_lost_cancellation
 from bot.metrics import Metrics
 from bot.store.inbox import Inbox, InboxItem
 
@@ -69,6 +70,7 @@ class InboxWorker:
                     self._reclaim_at = now + self.retry_after_ms / 2000
                     await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
                 await self._handle(await self.inbox.take(self.consumer, self.count, self.block_ms))
+                reraise_lost_cancellation()  # bot.lifecycle: Redis calls can lose one
             except (RedisError, OSError) as exc:
                 log.error("inbox unavailable (%s); retrying in %ss", _name(exc), self.error_pause)
                 with contextlib.suppress(TimeoutError):

@@ -19,6 +19,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.lifecycle import end_tasks, reraise_lost_cancellation
+
 log = logging.getLogger(__name__)
 
 WORKERS = 8
@@ -56,12 +58,11 @@ class AfterAck:
             ]
         self._queue.put_nowait((work, what))
 
-    async def stop(self) -> None:
-        """Stop the workers (the work they run is cancelled) and drop what still waits."""
+    async def stop(self, within: float = 1.0) -> None:
+        """Stop the workers (the work they run is cancelled; at most `within` seconds) and drop
+        what still waits."""
         self._stopped = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await end_tasks(self._tasks, "slack after-ack workers", within=within)
         self._tasks = []
         dropped = 0
         while not self._queue.empty():
@@ -78,3 +79,5 @@ class AfterAck:
                 await work
             except Exception:
                 log.exception("slack: %s failed", what)
+            # A cancellation the work lost (see bot.lifecycle) still ends this worker.
+            reraise_lost_cancellation()

@@ -24,6 +24,10 @@ APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
 #: instead of failing, as redis-py's default pool would.
 POOL_SIZE = 50
 POOL_TIMEOUT = 10.0
+#: A Redis that accepts a connection but does not answer within this many seconds counts as
+#: down (a RedisError, handled like a refused connection) instead of holding its caller
+#: forever. The longest blocking read deploybot makes waits 1 s.
+SOCKET_TIMEOUT = 10.0
 
 
 def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
@@ -32,12 +36,14 @@ def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
     pipelines that read or acknowledge several stages are split by node)."""
     if cluster:
         client = RedisCluster.from_url(
-            url, decode_responses=True, max_connections=POOL_SIZE, require_full_coverage=True
-        )
+            url, decode_responses=True, max_connections=POOL_SIZE, require_full_coverage=True,
+            socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
+        )  # fmt: skip
         return cast(aioredis.Redis, client)  # the commands deploybot uses are the same
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT
-    )
+        url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
+    )  # fmt: skip
     return aioredis.Redis(connection_pool=pool)
 
 

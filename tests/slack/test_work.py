@@ -108,3 +108,55 @@ async def test_after_stop_new_work_is_dropped_without_starting_workers() -> None
         work.submit(late(), "a re-publish due after the stop")
     await asyncio.sleep(0.01)
     assert ran == [] and work.waiting == 0
+
+
+async def test_a_stop_ends_even_when_the_running_work_loses_its_cancellation() -> None:
+    """The hang of issue 20: on Python 3.11, `asyncio.wait_for` (which redis-py awaits on
+    every write) returns the result and drops a cancellation that arrives just as the awaited
+    future completes. The worker went back to its queue still 'cancelling', and the stop's
+    unbounded gather waited forever."""
+    work = AfterAck(workers=1)
+    written: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    inside = asyncio.Event()
+    after: list[str] = []
+
+    async def write() -> None:
+        inside.set()
+        after.append(await asyncio.wait_for(written, 5))
+        after.append("went on")  # the cancellation was lost: the work carries on
+
+    work.submit(write(), "write")
+    await inside.wait()
+    worker = work._tasks[0]
+    written.set_result("OK")  # completes in the same pass of the loop as the cancellation
+    await asyncio.wait_for(work.stop(within=5), 10)
+    assert worker.done()
+    assert worker.cancelled()
+
+
+async def test_a_stop_gives_up_on_work_that_never_ends_and_names_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    work = AfterAck(workers=1)
+    inside = asyncio.Event()
+    release = False
+
+    async def stubborn() -> None:
+        inside.set()
+        while not release:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                continue  # swallows every cancellation until released
+
+    work.submit(stubborn(), "stubborn")
+    await inside.wait()
+    worker = work._tasks[0]
+    with caplog.at_level(logging.WARNING):
+        await asyncio.wait_for(work.stop(within=0.3), 5)
+    assert any("slack-after-ack-0" in r.getMessage() for r in caplog.records)
+    assert not worker.done()
+    release = True
+    worker.cancel()
+    await asyncio.wait({worker}, timeout=5)
+    assert worker.done()
