@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from semaphore_client.simulator import Simulator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "deploybot.yml"
+DEMO = EXAMPLE.with_name("demo.yml")
 
 
 def run_serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -159,3 +162,142 @@ async def test_serve_with_the_demo_config_answers_a_signed_deploy_status_with_re
             assert b"Traceback" not in stderr
     finally:
         await slack.stop()
+
+
+class BlackHole:
+    """A loopback TCP server that accepts every connection, reads what it is sent and never
+    answers: an unresponsive Redis, Semaphore or Slack."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._open: list[asyncio.StreamWriter] = []
+        self._handlers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._swallow, "127.0.0.1", 0)
+        return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _swallow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._open.append(writer)
+        if (task := asyncio.current_task()) is not None:
+            self._handlers.append(task)
+        try:
+            while await reader.read(65536):
+                pass
+        except ConnectionError:
+            pass
+
+    async def stop(self) -> None:
+        for writer in self._open:
+            writer.close()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5)  # each reads the end of its stream
+        if self._server is not None:
+            self._server.close()
+
+
+async def _until(condition: Callable[[], bool], within: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition() and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    assert condition(), "the condition did not hold in time"
+
+
+async def _sigterm_and_time_the_exit(process: asyncio.subprocess.Process) -> tuple[float, str]:
+    loop = asyncio.get_running_loop()
+    process.send_signal(signal.SIGTERM)
+    started = loop.time()
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    except TimeoutError:
+        process.kill()
+        _, stderr = await process.communicate()
+        raise AssertionError(
+            f"serve did not exit within 30 s of SIGTERM:\n{stderr.decode()}"
+        ) from None
+    return loop.time() - started, stderr.decode()
+
+
+async def test_serve_exits_within_seconds_of_sigterm_while_redis_semaphore_and_slack_never_answer() -> (
+    None
+):
+    """Redis accepts the connection and never answers, so the start itself hangs."""
+    redis, semaphore, slack = BlackHole(), BlackHole(), BlackHole()
+    try:
+        env = {
+            **os.environ,
+            "DEPLOYBOT_CONFIG": str(DEMO),
+            "REDIS_URL": f"redis://{await redis.start()}/0",
+            "SEMAPHORE_API_URL": f"http://{await semaphore.start()}",
+            "SEMAPHORE_API_TOKEN": "serve-test-token",
+            "SEMAPHORE_WEBHOOK_SECRET": "serve-test-secret",
+            "SLACK_BOT_TOKEN": "xoxb-serve-test",
+            "SLACK_SIGNING_SECRET": "serve-test-signing",
+            "SLACK_API_URL": f"http://{await slack.start()}/api/",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(_free_port()),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await _until(lambda: redis.connections > 0, within=20)  # the start is waiting on Redis
+        await asyncio.sleep(0.5)
+        took, stderr = await _sigterm_and_time_the_exit(process)
+        assert took < 10, f"serve took {took:.1f} s to exit after SIGTERM:\n{stderr}"
+        assert "Traceback" not in stderr, stderr
+    finally:
+        for hole in (redis, semaphore, slack):
+            await hole.stop()
+
+
+@pytest.mark.redis
+async def test_serve_exits_within_seconds_of_sigterm_while_slack_and_semaphore_hang_mid_work(
+    redis_server: str,
+) -> None:
+    """The server is up; a signed command is stuck in flight on a Slack that never answers
+    (Bolt's first request checks the token with `auth.test`)."""
+    from bot.scenarios.slack_driver import signed_headers
+
+    semaphore, slack = BlackHole(), BlackHole()
+    port = _free_port()
+    secret = "serve-test-signing"
+    try:
+        slack_at = await slack.start()
+        env = {
+            **os.environ,
+            "DEPLOYBOT_CONFIG": str(DEMO),
+            "REDIS_URL": redis_server,
+            "SEMAPHORE_API_URL": f"http://{await semaphore.start()}",
+            "SEMAPHORE_API_TOKEN": "serve-test-token",
+            "SEMAPHORE_WEBHOOK_SECRET": "serve-test-secret",
+            "SLACK_BOT_TOKEN": "xoxb-serve-test",
+            "SLACK_SIGNING_SECRET": secret,
+            "SLACK_API_URL": f"http://{slack_at}/api/",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await _poll_health(f"http://127.0.0.1:{port}/healthz")
+        form = urlencode({
+            "team_id": "T0DEMO", "channel_id": "C0DEMO", "user_id": "U0BLOCK",
+            "command": "/deploy", "text": "block prod DB migration",
+            "response_url": f"http://{slack_at}/response", "trigger_id": "trigger-1",
+        })  # fmt: skip
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   **signed_headers(form, secret)}  # fmt: skip
+        async with httpx.AsyncClient(timeout=30) as http:
+            command = asyncio.create_task(
+                http.post(f"http://127.0.0.1:{port}/slack/events", content=form, headers=headers)
+            )
+            await _until(lambda: slack.connections > 0, within=10)  # the work waits on Slack
+            took, stderr = await _sigterm_and_time_the_exit(process)
+            await asyncio.wait({command}, timeout=5)
+        assert took < 10, f"serve took {took:.1f} s to exit after SIGTERM:\n{stderr}"
+        assert process.returncode == 0, stderr
+        assert "Traceback" not in stderr, stderr
+    finally:
+        for hole in (semaphore, slack):
+            await hole.stop()

@@ -27,10 +27,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="the only API token accepted (default: any non-empty)")
     parser.add_argument("--webhook-url", help="where to POST pipeline-done webhooks")
     parser.add_argument("--webhook-secret", help="signs webhooks (X-Semaphore-Signature-256)")
-    parser.add_argument("--default-duration", type=float, default=1.0, metavar="SECONDS",
-                        help="how long an unscripted pipeline runs before it passes (1.0)")
-    parser.add_argument("--manual-clock", action="store_true",
-                        help="time moves only on POST /_sim/advance (deterministic scenarios)")
+    parser.add_argument(
+        "--default-duration",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how long an unscripted pipeline runs before it passes (1.0)",
+    )
+    parser.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help="time moves only on POST /_sim/advance (deterministic scenarios)",
+    )
     return parser
 
 
@@ -45,9 +53,14 @@ def _world(path: str | None) -> World:
 
 async def _serve(args: argparse.Namespace) -> None:
     simulator = Simulator(
-        _world(args.world), token=args.token, webhook_url=args.webhook_url,
-        webhook_secret=args.webhook_secret, default_duration=args.default_duration,
-        host=args.host, port=args.port, clock=ManualClock() if args.manual_clock else None,
+        _world(args.world),
+        token=args.token,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        default_duration=args.default_duration,
+        host=args.host,
+        port=args.port,
+        clock=ManualClock() if args.manual_clock else None,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -55,8 +68,10 @@ async def _serve(args: argparse.Namespace) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     async with simulator:
-        print(f"Semaphore simulator: API {simulator.base_url}, control {simulator.url}/_sim/",
-              flush=True)
+        print(
+            f"Semaphore simulator: API {simulator.base_url}, control {simulator.url}/_sim/",
+            flush=True,
+        )
         await stop.wait()
 
 

@@ -116,8 +116,9 @@ class PublicApi:
             raise SimError(404, "Not found")
         return target
 
-    def _paged(self, request: web.Request, items: list[dict[str, Any]], default: int,
-               limit: int) -> web.Response:
+    def _paged(
+        self, request: web.Request, items: list[dict[str, Any]], default: int, limit: int
+    ) -> web.Response:
         page, headers = page_numbers(items, request.query, self_url(request), default, limit)
         return web.json_response(page, headers=headers)
 
@@ -173,10 +174,13 @@ class PublicApi:
         query = request.query
         if not query.get("project_id"):
             raise SimError(404, "Not Found")
-        found = [w for w in self.engine.workflows.values()
-                 if w.project.id == query["project_id"]
-                 and query.get("branch_name", w.branch) == w.branch
-                 and since_filter(w.created_at, query, "created")]
+        found = [
+            w
+            for w in self.engine.workflows.values()
+            if w.project.id == query["project_id"]
+            and query.get("branch_name", w.branch) == w.branch
+            and since_filter(w.created_at, query, "created")
+        ]
         found.sort(key=lambda w: w.created_at, reverse=True)
         items = [encode.workflow_body(w, self.engine.world, listed=True) for w in found]
         return self._paged(request, items, 30, 1001)
@@ -188,8 +192,9 @@ class PublicApi:
 
     async def schedule_workflow(self, request: web.Request) -> web.Response:
         params = await read_params(request)
-        project = next((p for p in self.engine.world.projects
-                        if p.id == params.get("project_id")), None)
+        project = next(
+            (p for p in self.engine.world.projects if p.id == params.get("project_id")), None
+        )
         if project is None:
             raise SimError(400, "Invalid request - missing parameter 'project_id'.")
         reference = str(params.get("reference") or "")
@@ -199,9 +204,12 @@ class PublicApi:
         branch = "" if tag else reference.removeprefix("refs/heads/")
         try:
             workflow, pipeline = self.engine.start_workflow(
-                project.name, branch=branch, tag=tag,
+                project.name,
+                branch=branch,
+                tag=tag,
                 commit_sha=str(params.get("commit_sha") or "") or None,
-                pipeline_file=str(params.get("pipeline_file") or "") or None, triggered_by=2,
+                pipeline_file=str(params.get("pipeline_file") or "") or None,
+                triggered_by=2,
             )
         except KeyError as exc:
             raise SimError(400, f"Invalid request - unknown pipeline file {exc}.") from None
@@ -226,8 +234,11 @@ class PublicApi:
         if not project_id:
             raise SimError(400, "project_id must be present")
         name = request.query.get("target_name")
-        found = [t for t in self.engine.targets.values()
-                 if t.project.id == project_id and name in (None, t.spec.name)]
+        found = [
+            t
+            for t in self.engine.targets.values()
+            if t.project.id == project_id and name in (None, t.spec.name)
+        ]
         return web.json_response([encode.target_body(t, self.engine.world) for t in found])
 
     async def describe_target(self, request: web.Request) -> web.Response:
@@ -245,8 +256,13 @@ class PublicApi:
             raise SimError(400, "cursor_value must be an integer") from None
         entries = [d for d in target.history if history_matches(d, request.query)]
         page, before, after = history_page(entries, cursor_type, cursor_value)
-        return web.json_response({"deployments": [encode.deployment_body(d) for d in page],
-                                  "cursor_before": before, "cursor_after": after})
+        return web.json_response(
+            {
+                "deployments": [encode.deployment_body(d) for d in page],
+                "cursor_before": before,
+                "cursor_after": after,
+            }
+        )
 
     async def activate(self, request: web.Request) -> web.Response:
         return self._cordon(self._target(request.match_info["id"]), False)
@@ -257,8 +273,9 @@ class PublicApi:
     def _cordon(self, target: SimTarget, cordoned: bool) -> web.Response:
         target.cordoned = cordoned
         target.updated_at = self.engine.now
-        self.engine.emit("target", state="cordoned" if cordoned else "usable",
-                         deployment_target=target.spec.name)
+        self.engine.emit(
+            "target", state="cordoned" if cordoned else "usable", deployment_target=target.spec.name
+        )
         return web.json_response({"target_id": target.id, "cordoned": cordoned})
 
     # Projects
@@ -302,4 +319,4 @@ def _override(value: Any) -> bool:
         return value
     if value in ("true", "false"):
         return bool(value == "true")
-    raise SimError(400, f'Invalid value of \'override\' param: "{value}" - needs to be boolean.')
+    raise SimError(400, f"Invalid value of 'override' param: \"{value}\" - needs to be boolean.")

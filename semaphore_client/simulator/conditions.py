@@ -13,10 +13,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-VARIABLES = frozenset({
-    "branch", "tag", "pull_request", "result", "result_reason", "commit_sha",
-    "yml_file_name", "working_dir", "commit_range", "pr_base", "project_id",
-})
+VARIABLES = frozenset(
+    {
+        "branch",
+        "tag",
+        "pull_request",
+        "result",
+        "result_reason",
+        "commit_sha",
+        "yml_file_name",
+        "working_dir",
+        "commit_range",
+        "pr_base",
+        "project_id",
+    }
+)
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<op>=~|!~|!=|=)|(?P<paren>[()])"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"

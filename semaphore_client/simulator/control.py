@@ -70,7 +70,7 @@ class ControlApi:
         since = request.query.get("since", "0")
         if not since.isdigit():
             raise SimError(400, "since must be a non-negative integer")
-        return web.json_response({"events": self.engine.events[int(since):]})
+        return web.json_response({"events": self.engine.events[int(since) :]})
 
     async def reset(self, request: web.Request) -> web.Response:
         self.engine.reset()
@@ -90,18 +90,26 @@ class ControlApi:
         world = self.engine.world
         projects = [
             {
-                "name": project.name, "id": project.id, "pipeline_file": project.pipeline_file,
+                "name": project.name,
+                "id": project.id,
+                "pipeline_file": project.pipeline_file,
                 "pipelines": list(project.pipelines),
                 "deployment_targets": [
                     {"name": t.spec.name, "id": t.id, "active": not t.cordoned}
-                    for t in self.engine.targets.values() if t.project is project
+                    for t in self.engine.targets.values()
+                    if t.project is project
                 ],
             }
             for project in world.projects
         ]
-        return web.json_response({"organization": world.organization,
-                                  "organization_id": world.organization_id,
-                                  "now": iso(self.sim.clock.now()), "projects": projects})
+        return web.json_response(
+            {
+                "organization": world.organization,
+                "organization_id": world.organization_id,
+                "now": iso(self.sim.clock.now()),
+                "projects": projects,
+            }
+        )
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await read_params(request, form=False)

@@ -47,32 +47,55 @@ def webhook_time(moment: float | None) -> str | None:
     return None if moment is None else iso(moment, digits=0)
 
 
-def _pipeline_fields(p: SimPipeline, world: World, fmt: TimeFormat, case: Callable[[str], str]
-                     ) -> dict[str, Any]:
+def _pipeline_fields(
+    p: SimPipeline, world: World, fmt: TimeFormat, case: Callable[[str], str]
+) -> dict[str, Any]:
     workflow = p.workflow
     body: dict[str, Any] = {
-        "ppl_id": p.ppl_id, "name": p.spec.name, "project_id": workflow.project.id,
-        "branch_name": workflow.branch, "commit_sha": workflow.commit_sha,
-        "commit_message": workflow.commit_message, "wf_id": workflow.wf_id,
-        "yaml_file_name": p.yaml_file_name, "working_directory": p.working_directory,
-        "state": case(p.state), "terminate_request": p.terminate_request,
-        "terminated_by": p.terminated_by, "hook_id": workflow.hook_id, "branch_id": "",
-        "error_description": "", "switch_id": p.switch_id, "snapshot_id": "",
-        "promotion_of": p.promotion_of, "partial_rerun_of": "", "partially_rerun_by": "",
-        "compile_task_id": "", "with_after_task": False, "after_task_id": "",
-        "repository_id": "", "organization_id": world.organization_id,
+        "ppl_id": p.ppl_id,
+        "name": p.spec.name,
+        "project_id": workflow.project.id,
+        "branch_name": workflow.branch,
+        "commit_sha": workflow.commit_sha,
+        "commit_message": workflow.commit_message,
+        "wf_id": workflow.wf_id,
+        "yaml_file_name": p.yaml_file_name,
+        "working_directory": p.working_directory,
+        "state": case(p.state),
+        "terminate_request": p.terminate_request,
+        "terminated_by": p.terminated_by,
+        "hook_id": workflow.hook_id,
+        "branch_id": "",
+        "error_description": "",
+        "switch_id": p.switch_id,
+        "snapshot_id": "",
+        "promotion_of": p.promotion_of,
+        "partial_rerun_of": "",
+        "partially_rerun_by": "",
+        "compile_task_id": "",
+        "with_after_task": False,
+        "after_task_id": "",
+        "repository_id": "",
+        "organization_id": world.organization_id,
         "env_vars": [{"name": k, "value": v} for k, v in p.env_vars.items()],
         "queue": {
-            "queue_id": p.queue.queue_id, "name": p.queue.name, "scope": p.queue.scope,
-            "project_id": workflow.project.id, "organization_id": world.organization_id,
+            "queue_id": p.queue.queue_id,
+            "name": p.queue.name,
+            "scope": p.queue.scope,
+            "project_id": workflow.project.id,
+            "organization_id": world.organization_id,
             "type": 1 if p.queue.user_generated else 0,
         },
         "triggerer": {
-            "wf_triggered_by": workflow.triggered_by, "wf_triggerer_id": workflow.hook_id,
-            "wf_triggerer_user_id": "", "wf_triggerer_provider_login": "",
-            "wf_triggerer_provider_uid": "", "wf_triggerer_provider_avatar": "",
+            "wf_triggered_by": workflow.triggered_by,
+            "wf_triggerer_id": workflow.hook_id,
+            "wf_triggerer_user_id": "",
+            "wf_triggerer_provider_login": "",
+            "wf_triggerer_provider_uid": "",
+            "wf_triggerer_provider_avatar": "",
             "ppl_triggered_by": _PIPELINE_TRIGGER[p.trigger],
-            "ppl_triggerer_id": p.triggerer_id, "ppl_triggerer_user_id": "",
+            "ppl_triggerer_id": p.triggerer_id,
+            "ppl_triggerer_user_id": "",
             "workflow_rerun_of": workflow.rerun_of,
         },
     }
@@ -111,8 +134,11 @@ def blocks(p: SimPipeline, *, webhook: bool) -> list[dict[str, Any]]:
     for index, block in enumerate(p.spec.blocks):
         body: dict[str, Any] = {"name": block.name, "jobs": []}
         if not webhook:
-            body.update(block_id=f"{p.ppl_id[:8]}-b{index}" if started else "",
-                        build_req_id="", error_description="")
+            body.update(
+                block_id=f"{p.ppl_id[:8]}-b{index}" if started else "",
+                build_req_id="",
+                error_description="",
+            )
         if p.done:
             result, reason = _block_outcome(p, index)
             body.update(state="done", result=result, result_reason=reason)
@@ -124,18 +150,29 @@ def blocks(p: SimPipeline, *, webhook: bool) -> list[dict[str, Any]]:
 
 def workflow_body(w: SimWorkflow, world: World, *, listed: bool) -> dict[str, Any]:
     return {
-        "wf_id": w.wf_id, "initial_ppl_id": w.initial_ppl_id, "project_id": w.project.id,
-        "hook_id": w.hook_id, "requester_id": "", "branch_id": "", "branch_name": w.branch,
-        "commit_sha": w.commit_sha, "created_at": proto_time(w.created_at),
+        "wf_id": w.wf_id,
+        "initial_ppl_id": w.initial_ppl_id,
+        "project_id": w.project.id,
+        "hook_id": w.hook_id,
+        "requester_id": "",
+        "branch_id": "",
+        "branch_name": w.branch,
+        "commit_sha": w.commit_sha,
+        "created_at": proto_time(w.created_at),
         "triggered_by": w.triggered_by if listed else _WORKFLOW_TRIGGER[w.triggered_by],
-        "rerun_of": w.rerun_of, "repository_id": "", "organization_id": world.organization_id,
+        "rerun_of": w.rerun_of,
+        "repository_id": "",
+        "organization_id": world.organization_id,
     }
 
 
 def promotion_body(p: SimPromotion) -> dict[str, Any]:
     return {
-        "name": p.name, "triggered_at": proto_time(p.triggered_at),
-        "triggered_by": p.triggered_by, "override": p.override, "status": p.status,
+        "name": p.name,
+        "triggered_at": proto_time(p.triggered_at),
+        "triggered_by": p.triggered_by,
+        "override": p.override,
+        "status": p.status,
         "scheduled_at": proto_time(p.scheduled_at),
         "scheduled_pipeline_id": p.scheduled_pipeline_id,
     }
@@ -143,11 +180,16 @@ def promotion_body(p: SimPromotion) -> dict[str, Any]:
 
 def deployment_body(d: SimDeployment) -> dict[str, Any]:
     return {
-        "id": d.id, "target_id": d.target.id, "target_name": d.target.spec.name,
-        "switch_id": d.switch_id, "prev_pipeline_id": d.prev_pipeline_id,
-        "pipeline_id": d.pipeline_id, "triggered_by": d.triggered_by,
+        "id": d.id,
+        "target_id": d.target.id,
+        "target_name": d.target.spec.name,
+        "switch_id": d.switch_id,
+        "prev_pipeline_id": d.prev_pipeline_id,
+        "pipeline_id": d.pipeline_id,
+        "triggered_by": d.triggered_by,
         "triggered_at": iso(d.triggered_at_us // 1_000_000, digits=0).replace("Z", ".000000Z"),
-        "state": d.state, "state_message": d.state_message,
+        "state": d.state,
+        "state_message": d.state_message,
         "env_vars": [{"name": k, "value": v} for k, v in d.env_vars.items()],
         "can_requester_rerun": d.triggered_by != AUTO_TRIGGERER,
     }
@@ -156,14 +198,22 @@ def deployment_body(d: SimDeployment) -> dict[str, Any]:
 def target_body(t: SimTarget, world: World) -> dict[str, Any]:
     spec = t.spec
     return {
-        "id": t.id, "name": spec.name, "description": spec.description, "url": spec.url,
-        "organization_id": world.organization_id, "project_id": t.project.id,
-        "created_by": "", "created_at": iso(t.created_at), "updated_by": "",
+        "id": t.id,
+        "name": spec.name,
+        "description": spec.description,
+        "url": spec.url,
+        "organization_id": world.organization_id,
+        "project_id": t.project.id,
+        "created_by": "",
+        "created_at": iso(t.created_at),
+        "updated_by": "",
         "updated_at": iso(t.updated_at),
-        "state": "CORDONED" if t.cordoned else "USABLE", "state_message": "",
+        "state": "CORDONED" if t.cordoned else "USABLE",
+        "state_message": "",
         "subject_rules": [{"type": "ANY", "subject_id": ""}],
-        "object_rules": [{"type": kind, "match_mode": "ALL", "pattern": ""}
-                         for kind in ("BRANCH", "TAG", "PR")],
+        "object_rules": [
+            {"type": kind, "match_mode": "ALL", "pattern": ""} for kind in ("BRANCH", "TAG", "PR")
+        ],
         "last_deployment": deployment_body(t.history[-1]) if t.history else None,
         "active": not t.cordoned,
         "bookmark_parameter1": spec.bookmark_parameter1,
@@ -176,18 +226,31 @@ def project_body(name: str, world: World) -> dict[str, Any]:
     project = world.project(name)
     assert project is not None
     return {
-        "apiVersion": "v1alpha", "kind": "Project",
-        "metadata": {"id": project.id, "name": project.name, "owner_id": "",
-                     "org_id": world.organization_id, "description": ""},
+        "apiVersion": "v1alpha",
+        "kind": "Project",
+        "metadata": {
+            "id": project.id,
+            "name": project.name,
+            "owner_id": "",
+            "org_id": world.organization_id,
+            "description": "",
+        },
         "spec": {
             "repository": {
-                "url": project.repository_url, "name": project.name, "owner": world.organization,
+                "url": project.repository_url,
+                "name": project.name,
+                "owner": world.organization,
                 "forked_pull_requests": {"allowed_secrets": [], "allowed_contributors": []},
-                "run_on": list(project.run_on), "pipeline_file": project.pipeline_file,
-                "status": {"pipeline_files": [{"path": project.pipeline_file,
-                                               "level": "pipeline"}]},
-                "whitelist": {"branches": [], "tags": []}, "integration_type": "github_app",
+                "run_on": list(project.run_on),
+                "pipeline_file": project.pipeline_file,
+                "status": {
+                    "pipeline_files": [{"path": project.pipeline_file, "level": "pipeline"}]
+                },
+                "whitelist": {"branches": [], "tags": []},
+                "integration_type": "github_app",
             },
-            "schedulers": [], "tasks": [], "visibility": "private",
+            "schedulers": [],
+            "tasks": [],
+            "visibility": "private",
         },
     }

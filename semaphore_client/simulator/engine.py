@@ -141,10 +141,16 @@ class Engine:
         if path not in project.pipelines:
             raise KeyError(path)
         workflow = SimWorkflow(
-            wf_id=str(uuid.uuid4()), project=project, branch=branch, tag=tag,
+            wf_id=str(uuid.uuid4()),
+            project=project,
+            branch=branch,
+            tag=tag,
             commit_sha=commit_sha or uuid.uuid4().hex + uuid.uuid4().hex[:8],
-            commit_message=commit_message, created_at=self.now, triggered_by=triggered_by,
-            rerun_of=rerun_of, hook_id=str(uuid.uuid4()),
+            commit_message=commit_message,
+            created_at=self.now,
+            triggered_by=triggered_by,
+            rerun_of=rerun_of,
+            hook_id=str(uuid.uuid4()),
         )
         self.workflows[workflow.wf_id] = workflow
         pipeline = self.create_pipeline(workflow, path)
@@ -157,9 +163,13 @@ class Engine:
         if request_token in self._reruns:
             return self.workflows[self._reruns[request_token]]
         rerun, _ = self.start_workflow(
-            original.project.name, branch=original.branch, tag=original.tag,
-            commit_sha=original.commit_sha, commit_message=original.commit_message,
-            triggered_by=original.triggered_by, rerun_of=original.wf_id,
+            original.project.name,
+            branch=original.branch,
+            tag=original.tag,
+            commit_sha=original.commit_sha,
+            commit_message=original.commit_message,
+            triggered_by=original.triggered_by,
+            rerun_of=original.wf_id,
         )
         self._reruns[request_token] = rerun.wf_id
         return rerun
@@ -186,13 +196,20 @@ class Engine:
         spec = workflow.project.pipelines[path]
         context = when_context(workflow, path)
         pipeline = SimPipeline(
-            ppl_id=str(uuid.uuid4()), workflow=workflow, path=path, spec=spec,
+            ppl_id=str(uuid.uuid4()),
+            workflow=workflow,
+            path=path,
+            spec=spec,
             queue=self._queue_for(workflow, path, spec, context),
             outcome=self.scripts.outcome_for(path, workflow.commit_sha),
-            created_at=self.now, seq=next(self._counter), trigger=trigger,
-            promotion_of=promotion_of, triggerer_id=triggerer_id or SIM_USER_ID,
+            created_at=self.now,
+            seq=next(self._counter),
+            trigger=trigger,
+            promotion_of=promotion_of,
+            triggerer_id=triggerer_id or SIM_USER_ID,
             switch_id=str(uuid.uuid4()) if spec.promotions else "",
-            cancel_strategy=_strategy(spec, context), fail_fast=_fail_fast(spec, context),
+            cancel_strategy=_strategy(spec, context),
+            fail_fast=_fail_fast(spec, context),
             env_vars=dict(env_vars or {}),
         )
         self.pipelines[pipeline.ppl_id] = pipeline
@@ -265,11 +282,15 @@ class Engine:
     ) -> QueueInfo:
         chosen = _choose_queue(spec, context)
         scope = (chosen.scope if chosen else None) or "project"
-        name = chosen.name if chosen and chosen.name else f"{workflow.branch or workflow.tag}-{path}"
+        name = (
+            chosen.name if chosen and chosen.name else f"{workflow.branch or workflow.tag}-{path}"
+        )
         owner = workflow.project.id if scope == "project" else self.world.organization_id
         key = (scope, owner, name)
         return QueueInfo(
-            key=key, name=name, scope=scope,
+            key=key,
+            name=name,
+            scope=scope,
             user_generated=bool(chosen and chosen.name),
             parallel=bool(chosen and chosen.processing == "parallel"),
             queue_id=stable_id("queue", *key),

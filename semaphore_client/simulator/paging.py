@@ -35,8 +35,13 @@ def page_numbers(
     if page > 1:
         links.append(link(page - 1, "prev"))
     links += [link(1, "first"), link(pages, "last")]
-    headers = {"link": ", ".join(links), "page-number": str(page), "per-page": str(size),
-               "total": str(len(items)), "total-pages": str(pages)}
+    headers = {
+        "link": ", ".join(links),
+        "page-number": str(page),
+        "per-page": str(size),
+        "total": str(len(items)),
+        "total-pages": str(pages),
+    }
     return chosen, headers
 
 
@@ -72,8 +77,11 @@ def history_page(
 
 def history_matches(entry: SimDeployment, query: Mapping[str, str]) -> bool:
     """The history filters, ANDed; blank ones are ignored."""
-    exact = {"git_ref_type": entry.git_ref_type, "git_ref_label": entry.git_ref_label,
-             "triggered_by": entry.triggered_by}
+    exact = {
+        "git_ref_type": entry.git_ref_type,
+        "git_ref_label": entry.git_ref_label,
+        "triggered_by": entry.triggered_by,
+    }
     for name, actual in exact.items():
         if query.get(name) and query[name] != actual:
             return False

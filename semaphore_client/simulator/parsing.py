@@ -13,7 +13,10 @@ from semaphore_client.simulator.records import SimError
 
 async def read_params(request: web.Request, *, form: bool = True) -> dict[str, Any]:
     """A JSON object body, or (``form``) a form body as the API accepts; bad JSON is a 400."""
-    if form and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if form and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         return {key: str(value) for key, value in (await request.post()).items()}
     body = await read_json(request, default={})
     if not isinstance(body, dict):

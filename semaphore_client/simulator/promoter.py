@@ -52,7 +52,9 @@ class Promoter:
             return
         definition = _find(source, name)
         if definition is None:
-            raise SimError(400, f"Target for switch: {source.switch_id} with name: {name} not found")
+            raise SimError(
+                400, f"Target for switch: {source.switch_id} with name: {name} not found"
+            )
         if not (source.done and source.result == "passed") and not override:
             raise SimError(400, NEEDS_OVERRIDE)
         values = _parameter_values(definition, parameters, automatic=False)
@@ -72,7 +74,9 @@ class Promoter:
             values = _parameter_values(definition, {}, automatic=True)
             target = self._target(source, definition)
             if target is not None and target.cordoned:
-                self._record(target, source, "", "FAILED", "cordoned_target", AUTO_TRIGGERER, values)
+                self._record(
+                    target, source, "", "FAILED", "cordoned_target", AUTO_TRIGGERER, values
+                )
                 continue
             self._start(source, definition, target, AUTO_TRIGGERER, False, values, "")
 
@@ -96,21 +100,36 @@ class Promoter:
         automatic = triggered_by == AUTO_TRIGGERER
         path = resolve_pipeline_file(source.path, definition.pipeline_file)
         pipeline = engine.create_pipeline(
-            source.workflow, path, trigger="auto_promotion" if automatic else "promotion",
-            promotion_of=source.ppl_id, triggerer_id=source.ppl_id, env_vars=values,
+            source.workflow,
+            path,
+            trigger="auto_promotion" if automatic else "promotion",
+            promotion_of=source.ppl_id,
+            triggerer_id=source.ppl_id,
+            env_vars=values,
         )
         promotion = SimPromotion(
-            name=definition.name, source_ppl_id=source.ppl_id, triggered_by=triggered_by,
-            triggered_at=engine.now, override=override, status="passed",
-            scheduled_at=engine.now, scheduled_pipeline_id=pipeline.ppl_id,
+            name=definition.name,
+            source_ppl_id=source.ppl_id,
+            triggered_by=triggered_by,
+            triggered_at=engine.now,
+            override=override,
+            status="passed",
+            scheduled_at=engine.now,
+            scheduled_pipeline_id=pipeline.ppl_id,
             request_token=request_token or str(uuid.uuid4()),
         )
         engine.promotions.append(promotion)
         self.tokens[promotion.request_token] = promotion
         engine.emit(
-            "promotion", pipeline_id=pipeline.ppl_id, workflow_id=source.workflow.wf_id,
-            pipeline_file=path, commit_sha=source.workflow.commit_sha, state="passed",
-            promotion_of=source.ppl_id, triggered_by=triggered_by, promotion=definition.name,
+            "promotion",
+            pipeline_id=pipeline.ppl_id,
+            workflow_id=source.workflow.wf_id,
+            pipeline_file=path,
+            commit_sha=source.workflow.commit_sha,
+            state="passed",
+            promotion_of=source.ppl_id,
+            triggered_by=triggered_by,
+            promotion=definition.name,
             deployment_target=target.spec.name if target else None,
         )
         if target is not None:
@@ -128,18 +147,30 @@ class Promoter:
     ) -> None:
         engine = self.engine
         entry = SimDeployment(
-            id=str(uuid.uuid4()), target=target, switch_id=source.switch_id,
-            prev_pipeline_id=source.ppl_id, pipeline_id=pipeline_id, triggered_by=triggered_by,
-            triggered_at_us=target.next_triggered_at_us(engine.now), state=state,
-            state_message=message, env_vars=values,
+            id=str(uuid.uuid4()),
+            target=target,
+            switch_id=source.switch_id,
+            prev_pipeline_id=source.ppl_id,
+            pipeline_id=pipeline_id,
+            triggered_by=triggered_by,
+            triggered_at_us=target.next_triggered_at_us(engine.now),
+            state=state,
+            state_message=message,
+            env_vars=values,
             git_ref_type="tag" if source.workflow.tag else "branch",
             git_ref_label=source.workflow.tag or source.workflow.branch,
         )
         target.history.append(entry)
         engine.emit(
-            "deployment", pipeline_id=pipeline_id or None, workflow_id=source.workflow.wf_id,
-            commit_sha=source.workflow.commit_sha, state=state.lower(), result_reason=message or None,
-            promotion_of=source.ppl_id, triggered_by=triggered_by, deployment_target=target.spec.name,
+            "deployment",
+            pipeline_id=pipeline_id or None,
+            workflow_id=source.workflow.wf_id,
+            commit_sha=source.workflow.commit_sha,
+            state=state.lower(),
+            result_reason=message or None,
+            promotion_of=source.ppl_id,
+            triggered_by=triggered_by,
+            deployment_target=target.spec.name,
         )
 
     def _target(self, source: SimPipeline, definition: PromotionDef) -> SimTarget | None:
@@ -190,7 +221,11 @@ def _parameter_values(
             if parameter.required and not automatic:
                 raise SimError(500, "Internal error")
             continue
-        if parameter.options and value not in parameter.options and value != parameter.default_value:
+        if (
+            parameter.options
+            and value not in parameter.options
+            and value != parameter.default_value
+        ):
             raise SimError(500, "Internal error")
         values[parameter.name] = value
     return values

@@ -202,9 +202,18 @@ def _same_file(scripted: str, path: str) -> bool:
 
 def event_record(seq: int, at: float, kind: str, **fields: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "seq": seq, "at": iso(at), "type": kind, "pipeline_id": None, "workflow_id": None,
-        "pipeline_file": None, "commit_sha": None, "state": None, "result": None,
-        "result_reason": None, "promotion_of": None, "triggered_by": None,
+        "seq": seq,
+        "at": iso(at),
+        "type": kind,
+        "pipeline_id": None,
+        "workflow_id": None,
+        "pipeline_file": None,
+        "commit_sha": None,
+        "state": None,
+        "result": None,
+        "result_reason": None,
+        "promotion_of": None,
+        "triggered_by": None,
     }
     record.update(fields)
     return record

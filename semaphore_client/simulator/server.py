@@ -22,6 +22,7 @@ from semaphore_client.simulator.clock import Clock, ManualClock, WallClock
 from semaphore_client.simulator.control import ControlApi
 from semaphore_client.simulator.engine import Engine
 from semaphore_client.simulator.records import SimError, SimPipeline
+from semaphore_client.simulator.tasks import end_task
 from semaphore_client.simulator.webhooks import WebhookSender
 from semaphore_client.simulator.world import World, default_world
 
@@ -102,8 +103,7 @@ class Simulator:
 
     async def stop(self) -> None:
         if self._ticker is not None:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
+            await end_task(self._ticker)
         await self.webhooks.stop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -155,8 +155,13 @@ class Simulator:
     def _delivered(self, pipeline: SimPipeline, outcome: str, status: int | None) -> None:
         self.engine.catch_up()
         self.engine.emit(
-            "webhook", pipeline_id=pipeline.ppl_id, workflow_id=pipeline.workflow.wf_id,
-            pipeline_file=pipeline.path, commit_sha=pipeline.workflow.commit_sha,
-            state=outcome, result=pipeline.result, result_reason=pipeline.result_reason,
+            "webhook",
+            pipeline_id=pipeline.ppl_id,
+            workflow_id=pipeline.workflow.wf_id,
+            pipeline_file=pipeline.path,
+            commit_sha=pipeline.workflow.commit_sha,
+            state=outcome,
+            result=pipeline.result,
+            result_reason=pipeline.result_reason,
             http_status=status,
         )

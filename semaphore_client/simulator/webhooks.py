@@ -19,6 +19,7 @@ import aiohttp
 from semaphore_client.signature import SIGNATURE_HEADER, sign_webhook
 from semaphore_client.simulator.encode import blocks, webhook_time
 from semaphore_client.simulator.records import SimPipeline
+from semaphore_client.simulator.tasks import end_task
 from semaphore_client.simulator.world import World
 
 Recorder = Callable[..., None]
@@ -27,29 +28,43 @@ Recorder = Callable[..., None]
 def webhook_payload(p: SimPipeline, world: World) -> dict[str, Any]:
     workflow = p.workflow
     ref = f"refs/tags/{workflow.tag}" if workflow.tag else f"refs/heads/{workflow.branch}"
-    times = {f"{name}_at": webhook_time(p.times.get(name))
-             for name in ("created", "pending", "queuing", "running", "stopping", "done")}
+    times = {
+        f"{name}_at": webhook_time(p.times.get(name))
+        for name in ("created", "pending", "queuing", "running", "stopping", "done")
+    }
     return {
         "version": "1.0.0",
         "organization": {"name": world.organization, "id": world.organization_id},
         "project": {"name": workflow.project.name, "id": workflow.project.id},
-        "repository": {"url": workflow.project.repository_url,
-                       "slug": f"{world.organization}/{workflow.project.name}"},
+        "repository": {
+            "url": workflow.project.repository_url,
+            "slug": f"{world.organization}/{workflow.project.name}",
+        },
         "revision": {
-            "reference": ref, "reference_type": "tag" if workflow.tag else "branch",
-            "commit_sha": workflow.commit_sha, "commit_message": workflow.commit_message,
+            "reference": ref,
+            "reference_type": "tag" if workflow.tag else "branch",
+            "commit_sha": workflow.commit_sha,
+            "commit_message": workflow.commit_message,
             "sender": {"login": "simulator", "email": "", "avatar_url": ""},
             "branch": None if workflow.tag else {"name": workflow.branch, "commit_range": ""},
             "pull_request": None,
             "tag": {"name": workflow.tag} if workflow.tag else None,
         },
-        "workflow": {"id": workflow.wf_id, "initial_pipeline_id": workflow.initial_ppl_id,
-                     "created_at": webhook_time(workflow.created_at)},
+        "workflow": {
+            "id": workflow.wf_id,
+            "initial_pipeline_id": workflow.initial_ppl_id,
+            "created_at": webhook_time(workflow.created_at),
+        },
         "pipeline": {
-            "id": p.ppl_id, "yaml_file_name": p.yaml_file_name,
-            "working_directory": p.working_directory, "name": p.spec.name,
-            "state": p.state, "result": p.result, "result_reason": p.result_reason,
-            "error_description": "", **times,
+            "id": p.ppl_id,
+            "yaml_file_name": p.yaml_file_name,
+            "working_directory": p.working_directory,
+            "name": p.spec.name,
+            "state": p.state,
+            "result": p.result,
+            "result_reason": p.result_reason,
+            "error_description": "",
+            **times,
         },
         "blocks": blocks(p, webhook=True),
     }
@@ -58,8 +73,9 @@ def webhook_payload(p: SimPipeline, world: World) -> dict[str, Any]:
 class WebhookSender:
     """Queues one delivery per done pipeline and sends them one at a time, in order."""
 
-    def __init__(self, world: World, record: Recorder, timeout: float = 5.0,
-                 retries: int = 0) -> None:
+    def __init__(
+        self, world: World, record: Recorder, timeout: float = 5.0, retries: int = 0
+    ) -> None:
         self.world = world
         self.record = record
         self.url: str | None = None
@@ -85,8 +101,7 @@ class WebhookSender:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await end_task(self._task)
         if self._session is not None:
             await self._session.close()
 
@@ -105,15 +120,19 @@ class WebhookSender:
 
     async def _deliver(self, body: bytes, secret: str | None, url: str) -> int | None:
         assert self._session is not None
-        headers = {"Content-Type": "application/json", "User-Agent": "Semaphore-Webhook",
-                   "X-Semaphore-Webhook-Id": str(uuid.uuid4())}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Semaphore-Webhook",
+            "X-Semaphore-Webhook-Id": str(uuid.uuid4()),
+        }
         if secret:
             headers[SIGNATURE_HEADER] = sign_webhook(body, secret)
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         for _attempt in range(self.retries + 1):
             try:
-                async with self._session.post(url, data=body, headers=headers,
-                                              timeout=timeout, allow_redirects=False) as answer:
+                async with self._session.post(
+                    url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+                ) as answer:
                     return answer.status
             except TimeoutError:
                 continue

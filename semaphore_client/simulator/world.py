@@ -1,24 +1,24 @@
 """The simulator's world file: projects and their pipeline files, as Semaphore YAML minus jobs.
 
-    organization: demo-org
-    projects:
-      - name: demo
-        deployment_targets: [{name: beta}, {name: prod}]
-        pipelines:
-          .semaphore/semaphore.yml:
-            name: CI
-            blocks: [{name: Build}, {name: Test}]      # optional; task/jobs are ignored
-            promotions:
-              - name: beta
-                pipeline_file: deploy-beta.yml            # relative to this file's directory
-                deployment_target: beta
-                auto_promote: {when: "result = 'passed' and branch = 'main'"}
-          .semaphore/deploy-beta.yml:
-            queue: {name: beta-deploys, processing: serialized}
-            auto_cancel: {queued: {when: "true"}}
-            fail_fast: {stop: {when: "true"}}
-    outcomes:                                           # optional scripted results
-      - {pipeline_file: .semaphore/deploy-beta.yml, result: failed, duration: 2}
+organization: demo-org
+projects:
+  - name: demo
+    deployment_targets: [{name: beta}, {name: prod}]
+    pipelines:
+      .semaphore/semaphore.yml:
+        name: CI
+        blocks: [{name: Build}, {name: Test}]      # optional; task/jobs are ignored
+        promotions:
+          - name: beta
+            pipeline_file: deploy-beta.yml            # relative to this file's directory
+            deployment_target: beta
+            auto_promote: {when: "result = 'passed' and branch = 'main'"}
+      .semaphore/deploy-beta.yml:
+        queue: {name: beta-deploys, processing: serialized}
+        auto_cancel: {queued: {when: "true"}}
+        fail_fast: {stop: {when: "true"}}
+outcomes:                                           # optional scripted results
+  - {pipeline_file: .semaphore/deploy-beta.yml, result: failed, duration: 2}
 """
 
 from __future__ import annotations
@@ -158,11 +158,13 @@ class ProjectDef(_Spec):
             for promotion in pipeline.promotions:
                 resolved = resolve_pipeline_file(path, promotion.pipeline_file)
                 if resolved not in self.pipelines:
-                    raise ValueError(f"{path}: promotion {promotion.name!r} -> {resolved} "
-                                     "is not declared")
+                    raise ValueError(
+                        f"{path}: promotion {promotion.name!r} -> {resolved} is not declared"
+                    )
                 if promotion.deployment_target and promotion.deployment_target not in targets:
-                    raise ValueError(f"{path}: unknown deployment_target "
-                                     f"{promotion.deployment_target!r}")
+                    raise ValueError(
+                        f"{path}: unknown deployment_target {promotion.deployment_target!r}"
+                    )
         return self
 
     @property
