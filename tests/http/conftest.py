@@ -21,7 +21,7 @@ from semaphore_client import SIGNATURE_HEADER, sign_webhook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "examples" / "deploybot.yml"
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "semaphore"
+SAMPLES = REPO_ROOT / "tests" / "fixtures" / "semaphore"
 SECRET = "webhook-secret"
 
 

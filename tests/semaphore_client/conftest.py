@@ -14,7 +14,7 @@ from semaphore_client import RetryPolicy, SemaphoreClient
 from semaphore_client.simulator import ManualClock, Simulator, parse_world
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference" / "semaphore"
+REFERENCE_DIR = REPO_ROOT / "tests" / "fixtures" / "semaphore"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Contract tests: every documented payload in shared/reference/semaphore parses into the models."""
+"""Contract tests: every documented payload in tests/fixtures/semaphore parses into the models."""
 
 from __future__ import annotations
 

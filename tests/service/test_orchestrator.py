@@ -20,11 +20,7 @@ from semaphore_client import RetryPolicy, SemaphoreClient, TransportError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "deploybot.yml"
 SAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "reference"
-    / "semaphore"
-    / "webhook-pipeline-done.json"
+    Path(__file__).resolve().parents[1] / "fixtures" / "semaphore" / "webhook-pipeline-done.json"
 )
 
 
