@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     deploybot_config: Path | None = None
     slack_api_url: str = SLACK_API_URL
     semaphore_api_url: str | None = None
+    #: Alertmanager authenticates with `Authorization: Bearer <token>` (or basic auth whose
+    #: password is the token); without it, /alerts/alertmanager answers 503.
+    alertmanager_token: SecretStr | None = None
+    #: When set, /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
 
     @property
     def semaphore_base_url(self) -> str | None:
