@@ -94,6 +94,8 @@ class Runtime:
             webhook_secret=_secret(self.settings.semaphore_webhook_secret),
             metrics=self.metrics,
             health=self.health,
+            alertmanager_token=_secret(self.settings.alertmanager_token),
+            metrics_token=_secret(self.settings.metrics_token),
         )
         app = build_app(deps)
         if self.slack is not None:

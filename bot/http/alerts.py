@@ -1,9 +1,10 @@
 """`POST /alerts/alertmanager`: Prometheus Alertmanager's webhook (payload version 4).
 
-Alertmanager signs nothing. Expose this route only to the Alertmanager network, or put it
-behind a reverse proxy that authenticates (Alertmanager's `http_config` can send basic auth or
-a bearer token to the proxy). The body is validated here and recorded in the inbox,
-deduplicated by its SHA-256; `bot.service.alerts.alarm_events` maps it to stages later.
+Alertmanager signs nothing, and a forged alert could fail a deployment or lift a real alarm's
+blocker: every request must carry ALERTMANAGER_TOKEN (bot.http.auth), checked before the body
+is read. Without the token configured the route answers 503 and records nothing. The body is
+then validated and recorded in the inbox, deduplicated by its SHA-256;
+`bot.service.alerts.alarm_events` maps it to stages later.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.http.auth import refusal
 from bot.http.deps import DEPS_KEY, HttpDeps
 from bot.http.responses import error, status, validation_reason
 from bot.service.alerts import AlertmanagerPayload
@@ -31,6 +33,8 @@ def register(app: web.Application, deps: HttpDeps) -> None:
 async def alertmanager(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     with deps.metrics.time_handler(ROUTE):
+        if (refused := refusal(request, deps.alertmanager_token, "ALERTMANAGER_TOKEN")) is not None:
+            return refused
         body = await request.read()
         try:
             AlertmanagerPayload.model_validate_json(body)

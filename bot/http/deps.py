@@ -25,6 +25,10 @@ class HttpDeps:
     webhook_secret: str | None
     metrics: Metrics
     health: HealthCheck
+    #: ALERTMANAGER_TOKEN; without it Alertmanager's webhook is refused (503).
+    alertmanager_token: str | None = None
+    #: METRICS_TOKEN; when set, /metrics needs it as a bearer token.
+    metrics_token: str | None = None
     #: Larger request bodies are answered 413 (aiohttp's client_max_size).
     max_body_bytes: int = MiB
     #: How long /healthz and /metrics wait for a check or the inbox before counting it as down.

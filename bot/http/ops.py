@@ -1,4 +1,4 @@
-"""`GET /healthz` and `GET /metrics`.
+"""`GET /healthz` and `GET /metrics` (which needs METRICS_TOKEN as a bearer token when set).
 
 /healthz runs the composition root's named checks and the inbox's own, each bounded by
 `check_timeout`: a check that raises or hangs counts as down, so a dead Redis gives a quick
@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.http.auth import refusal
 from bot.http.deps import DEPS_KEY, HttpDeps
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     deps = request.app[DEPS_KEY]
     with deps.metrics.time_handler("/metrics"):
+        token = deps.metrics_token
+        refused = refusal(request, token, "METRICS_TOKEN") if token is not None else None
+        if refused is not None:
+            return refused
         counts = await _inbox_counts(deps)
         if counts is not None:
             deps.metrics.set_inbox_pending(counts["pending"])

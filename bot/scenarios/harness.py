@@ -35,6 +35,7 @@ from semaphore_client.simulator.world import World
 
 log = logging.getLogger(__name__)
 SECRET = "scenario-webhook-secret"
+ALERTMANAGER_TOKEN = "scenario-alertmanager-token"
 GOOD = (DeploymentState.DONE, DeploymentState.SUCCEEDED)
 #: More than any scenario writes: the whole audit log and history of each stage.
 EVERYTHING = 100_000
@@ -141,7 +142,8 @@ class Harness:
     async def alert(self, payload: dict[str, Any]) -> httpx.Response:
         """POST an Alertmanager (v4) webhook payload to the bot, as Alertmanager would."""
         assert self.bot_http is not None, "the bot is not running"
-        return await self.bot_http.post("/alerts/alertmanager", json=payload)
+        auth = {"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"}
+        return await self.bot_http.post("/alerts/alertmanager", json=payload, headers=auth)
 
     async def until(self, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
         loop = asyncio.get_running_loop()
@@ -193,6 +195,7 @@ async def running(
             semaphore_api_url=sim.base_url,
             semaphore_api_token="scenario-token",
             semaphore_webhook_secret=SECRET,
+            alertmanager_token=ALERTMANAGER_TOKEN,
             **slack_settings,
         )
         async with httpx.AsyncClient(base_url=sim.url, timeout=10) as control:

@@ -38,6 +38,7 @@ from tests.conftest import no_redis
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "fault-webhook-secret"
 API_TOKEN = "fault-api-token"
+ALERTMANAGER_TOKEN = "fault-alertmanager-token"
 GOOD = (DeploymentState.DONE, DeploymentState.SUCCEEDED)
 
 
@@ -188,7 +189,7 @@ def bot_env(
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SEMAPHORE_", "SLACK_", "DEPLOYBOT_", "REDIS_URL"))
+        if not k.startswith(("SEMAPHORE_", "SLACK_", "DEPLOYBOT_", "REDIS_URL", "ALERTMANAGER_"))
     }
     env = {
         **clean,
@@ -196,6 +197,7 @@ def bot_env(
         "SEMAPHORE_API_URL": semaphore_api_url,
         "SEMAPHORE_API_TOKEN": API_TOKEN,
         "SEMAPHORE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "ALERTMANAGER_TOKEN": ALERTMANAGER_TOKEN,
         "REDIS_URL": redis_url,
         "PYTHONUNBUFFERED": "1",
     }

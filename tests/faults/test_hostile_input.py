@@ -22,7 +22,7 @@ from bot.scenarios.slack_driver import signed_headers
 from bot.slack.commands import USAGE, ParseError
 from bot.slack.parser import parse
 from semaphore_client import sign_webhook
-from tests.faults.support import WEBHOOK_SECRET, Rig, config_yaml
+from tests.faults.support import ALERTMANAGER_TOKEN, WEBHOOK_SECRET, Rig, config_yaml
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
 
@@ -58,8 +58,12 @@ async def test_hostile_semaphore_webhooks_get_4xx_and_change_nothing(bot: Any) -
     huge = b"{" + b" " * (2 * 1024 * 1024) + b"}"
     signed = {"X-Semaphore-Signature-256": sign_webhook(huge, WEBHOOK_SECRET)}
     assert (await http.post(url, content=huge, headers=signed)).status_code == 413
-    for path in ("/alerts/alertmanager",):
-        assert (await http.post(path, content=b"{nope")).status_code == 400
+    alert = "/alerts/alertmanager"
+    assert (await http.post(alert, content=b"{nope")).status_code == 401  # no credentials
+    forged = {"Authorization": "Bearer guessed"}
+    assert (await http.post(alert, content=b"{}", headers=forged)).status_code == 401
+    token = {"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"}
+    assert (await http.post(alert, content=b"{nope", headers=token)).status_code == 400
     await unchanged(r)
     assert "Traceback" not in process.output()
 

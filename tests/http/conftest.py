@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "examples" / "deploybot.yml"
 SAMPLES = REPO_ROOT / "tests" / "fixtures" / "semaphore"
 SECRET = "webhook-secret"
+ALERT_TOKEN = "alertmanager-token"
 
 
 async def healthy() -> dict[str, bool]:
@@ -60,6 +61,7 @@ def deps() -> HttpDeps:
         webhook_secret=SECRET,
         metrics=Metrics(),
         health=healthy,
+        alertmanager_token=ALERT_TOKEN,
     )
 
 
@@ -71,9 +73,9 @@ async def serve(deps: HttpDeps) -> AsyncIterator[Serve]:
     """Start the app with `deps` (fields overridden by keyword) and return a client for it."""
     stops: list[Callable[[], Awaitable[None]]] = []
 
-    async def start(**changes: Any) -> httpx.AsyncClient:
+    async def start(headers: dict[str, str] | None = None, **changes: Any) -> httpx.AsyncClient:
         server = await start_server(build_app(replace(deps, **changes)), access_log=False)
-        client = httpx.AsyncClient(base_url=server.url, timeout=10)
+        client = httpx.AsyncClient(base_url=server.url, timeout=10, headers=headers)
         stops.extend([client.aclose, server.stop])
         return client
 
@@ -84,7 +86,8 @@ async def serve(deps: HttpDeps) -> AsyncIterator[Serve]:
 
 @pytest.fixture
 async def client(serve: Serve) -> httpx.AsyncClient:
-    return await serve()
+    """A client of the app that authenticates as Alertmanager (ALERT_TOKEN) on every request."""
+    return await serve(headers={"Authorization": f"Bearer {ALERT_TOKEN}"})
 
 
 @pytest.fixture
