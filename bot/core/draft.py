@@ -54,8 +54,9 @@ class Draft:
         self, kind: DeploymentKind, change: Change, source: str, **extra: Any
     ) -> Deployment:
         self._seq += 1
+        epoch = f"{self.state.epoch}." if self.state.epoch else ""
         return Deployment(
-            id=f"{self.policy.project}/{self.policy.stage}/{self.state.version + 1}.{self._seq}",
+            id=f"{self.policy.project}/{self.policy.stage}/{epoch}{self.state.version + 1}.{self._seq}",
             project=self.policy.project,
             stage=self.policy.stage,
             kind=kind,

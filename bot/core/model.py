@@ -214,6 +214,9 @@ class StageState(Frozen):
     held_by: tuple[str, ...] = ()
     #: Whether the Semaphore deployment target should be active (for `enforce: true`).
     target_active: bool = True
+    #: Set when the store first creates the stage (random): deployment ids, and so Semaphore
+    #: request tokens, never repeat after the store is wiped, flushed or replaced.
+    epoch: str = ""
 
 
 class AuditEntry(Frozen):

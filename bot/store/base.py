@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
@@ -14,6 +15,13 @@ from bot.core.model import AuditEntry, Deployment, Frozen, StageState
 
 HISTORY_LIMIT = 1000
 SEEN_TTL = timedelta(days=7)
+
+
+def new_epoch() -> str:
+    """A store's epoch, random per store instance: a stage the store has never written loads
+    as `StageState(epoch=...)`, so deployment ids, and so Semaphore's request tokens, never
+    repeat after the store is wiped, flushed or replaced (Semaphore remembers every token)."""
+    return secrets.token_hex(4)
 
 
 class Applied(StrEnum):

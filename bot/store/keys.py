@@ -9,6 +9,12 @@ from __future__ import annotations
 PREFIX = "deploybot"
 
 
+def epoch() -> str:
+    """String: this Redis's epoch (random, set once): stages it has never held start from
+    it, so deployment ids do not repeat after a flush or a new Redis."""
+    return f"{PREFIX}:epoch"
+
+
 def stage_tag(project: str, stage: str) -> str:
     return "{" + f"{project}:{stage}" + "}"
 

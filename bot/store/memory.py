@@ -11,7 +11,15 @@ from collections import defaultdict
 from datetime import timedelta
 
 from bot.core.model import AuditEntry, Deployment, StageState
-from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit, Done
+from bot.store.base import (
+    HISTORY_LIMIT,
+    SEEN_TTL,
+    Applied,
+    ChangeView,
+    Commit,
+    Done,
+    new_epoch,
+)
 
 Stage = tuple[str, str]
 
@@ -22,6 +30,7 @@ class MemoryStore:
     def __init__(self, clock: object = time.monotonic) -> None:
         self._clock = clock if callable(clock) else time.monotonic
         self._states: dict[Stage, StageState] = {}
+        self._epoch = new_epoch()
         self._history: dict[Stage, list[Deployment]] = defaultdict(list)
         self._audit: dict[Stage, list[AuditEntry]] = defaultdict(list)
         self._outbox: dict[Stage, list[str]] = defaultdict(list)
@@ -37,10 +46,13 @@ class MemoryStore:
         self._expiring[key] = self._clock() + ttl.total_seconds()
 
     async def load(self, project: str, stage: str) -> StageState:
-        return self._states.get((project, stage), StageState())
+        return self._states.get((project, stage)) or StageState(epoch=self._epoch)
 
     async def load_many(self, project: str, stages: list[str]) -> dict[str, StageState]:
-        return {stage: self._states.get((project, stage), StageState()) for stage in stages}
+        return {
+            stage: self._states.get((project, stage)) or StageState(epoch=self._epoch)
+            for stage in stages
+        }
 
     async def apply(self, commit: Commit) -> Applied:
         stage = (commit.project, commit.stage)

@@ -17,7 +17,15 @@ from redis.exceptions import RedisError
 
 from bot.core.model import AuditEntry, Deployment, StageState
 from bot.store import keys
-from bot.store.base import HISTORY_LIMIT, SEEN_TTL, Applied, ChangeView, Commit, Done
+from bot.store.base import (
+    HISTORY_LIMIT,
+    SEEN_TTL,
+    Applied,
+    ChangeView,
+    Commit,
+    Done,
+    new_epoch,
+)
 
 APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
 #: Connections per process. When all are busy a caller waits (up to POOL_TIMEOUT seconds)
@@ -60,7 +68,12 @@ class RedisStore:
 
     async def load(self, project: str, stage: str) -> StageState:
         doc = await self._redis.hget(keys.state(project, stage), "doc")
-        return StageState.model_validate_json(doc) if doc else StageState()
+        return StageState.model_validate_json(doc) if doc else await self._fresh()
+
+    async def _fresh(self) -> StageState:
+        """A stage this Redis has never held, in this Redis's epoch (made on first need)."""
+        await self._redis.set(keys.epoch(), new_epoch(), nx=True)
+        return StageState(epoch=str(await self._redis.get(keys.epoch())))
 
     async def load_many(self, project: str, stages: list[str]) -> dict[str, StageState]:
         if len(stages) == 1:  # a pipeline of one command costs more than the command
@@ -70,7 +83,7 @@ class RedisStore:
                 pipe.hget(keys.state(project, stage), "doc")
             docs = await pipe.execute()
         return {
-            stage: StageState.model_validate_json(doc) if doc else StageState()
+            stage: StageState.model_validate_json(doc) if doc else await self._fresh()
             for stage, doc in zip(stages, docs, strict=True)
         }
 
@@ -143,7 +156,7 @@ class RedisStore:
         docs, lists = rows[0::2], rows[1::2]
         return ChangeView(
             states={
-                stage: StageState.model_validate_json(doc) if doc else StageState()
+                stage: StageState.model_validate_json(doc) if doc else StageState()  # for display
                 for stage, doc in zip(stages, docs, strict=True)
             },
             history={

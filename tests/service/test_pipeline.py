@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from builders import change
 
 from bot.bootstrap import build_stage_service
@@ -244,3 +245,28 @@ async def test_within_a_batch_a_drain_does_not_repeat_what_the_batch_carried_out
         assert await svc.drain("shop", "beta")  # reconciliation, say
     assert len(recorder.starts("beta")) == 1
     assert await store.outbox("shop", "beta") == []
+
+
+async def test_after_the_store_lost_everything_a_new_deployment_gets_a_new_request_token(
+    redis_server: str,
+) -> None:
+    """Semaphore keeps request tokens: a token that repeats after Redis is flushed (or the
+    embedded store restarts) would start nothing, and the stage would wait forever."""
+    from bot.adapters.semaphore import request_token
+    from bot.store import MemoryStore, RedisStore
+
+    client = aioredis.Redis.from_url(redis_server, decode_responses=True)
+    redis = RedisStore(client)  # one process: Redis is flushed under it
+    lives: list[Store] = [MemoryStore(), MemoryStore(), redis, redis, RedisStore(client)]
+    tokens: list[str] = []
+    try:
+        for store in lives:  # the same first change, in five lives of the store
+            await client.flushdb()
+            recorder = Recorder()
+            svc = service(store, Clock(TUESDAY), recorder)
+            await svc.handle("shop", "beta", ev.ChangeReady(id="ci-1", change=change(1)))
+            [start] = recorder.starts("beta")
+            tokens.append(request_token(start.deployment.id))
+    finally:
+        await client.aclose()
+    assert len(set(tokens)) == 5, tokens
