@@ -26,7 +26,8 @@ from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core import events as ev
 from bot.core.decision import Decision
 from bot.core.model import Blocker, BlockerKind, Change, DeploymentState, StageState
-from bot.service.alerts import AlertmanagerPayload, alarm_events
+from bot.metrics import Metrics
+from bot.service.alerts import AlertmanagerPayload, UnmatchedAlert, alarm_events
 from bot.service.stages import StageService
 from bot.store.inbox import InboxItem
 from semaphore_client import (
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: How far back reconciliation looks for CI pipelines that finished.
 RECONCILE_LOOKBACK = timedelta(hours=6)
+#: At most this many alert names are logged as unmatched (a flood of names cannot fill memory).
+UNMATCHED_LOG_LIMIT = 1000
 
 
 class Orchestrator:
@@ -51,11 +54,15 @@ class Orchestrator:
         stages: StageService,
         semaphore: Semaphore,
         effects: SemaphoreEffects,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.stages = stages
         self.semaphore = semaphore
         self.effects = effects
+        self.metrics = metrics
+        #: Alert names already logged as matching no stage (logged once each per process).
+        self._unmatched_logged: set[str] = set()
 
     # -- news from outside ------------------------------------------------------------------
 
@@ -118,8 +125,25 @@ class Orchestrator:
 
     async def on_alerts(self, payload: AlertmanagerPayload) -> None:
         routing = alarm_events(payload, self.config)
+        for unmatched in routing.unmatched:
+            self._unmatched(unmatched)
         for project, stage, event in routing.events:
             await self.stages.handle(project, stage, event)
+
+    def _unmatched(self, unmatched: UnmatchedAlert) -> None:
+        """Count an alert that matches no stage; log it once per alert name, with its labels,
+        so a typo in a label or a matcher shows up instead of an alarm that blocks nothing."""
+        if self.metrics is not None:
+            self.metrics.alert_unmatched()
+        name = unmatched.alert.name
+        if name in self._unmatched_logged or len(self._unmatched_logged) >= UNMATCHED_LOG_LIMIT:
+            return
+        self._unmatched_logged.add(name)
+        log.warning(
+            "alert %r matches no stage (%s); labels: %s; it blocks nothing (logged once per "
+            "alert name, counted in deploybot_alerts_unmatched_total)",
+            name, unmatched.why, dict(sorted(unmatched.alert.labels.items())),
+        )  # fmt: skip
 
     # -- reconciliation -----------------------------------------------------------------------
 

@@ -158,7 +158,7 @@ def build_runtime(
             metrics.promotion_triggered(project, stage, decision.start.kind)
 
     stages.listeners.append(observe)
-    orchestrator = Orchestrator(config, stages, semaphore, effects)
+    orchestrator = Orchestrator(config, stages, semaphore, effects, metrics)
     timers = Timers(orchestrator, config, clock=clock)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
     worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000,

@@ -87,3 +87,33 @@ async def test_semaphore_down_leaves_the_promotion_in_the_outbox_with_one_log_li
     failed = [r for r in caplog.records if "stays in the outbox" in r.getMessage()]
     assert failed and "Semaphore" in failed[0].getMessage()
     assert not any(r.exc_info for r in caplog.records)
+
+
+def _alert_item(name: str, n: int, **labels: str) -> InboxItem:
+    payload = {
+        "version": "4", "status": "firing", "groupKey": "{}", "receiver": "deploybot",
+        "alerts": [{
+            "status": "firing", "labels": {"alertname": name, **labels},
+            "annotations": {}, "startsAt": f"2026-12-01T10:0{n}:00Z", "fingerprint": f"fp{n}",
+        }],
+    }  # fmt: skip
+    return item(json.dumps(payload), "alertmanager")
+
+
+async def test_an_alert_that_matches_no_stage_is_counted_and_logged_once_per_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.metrics import Metrics
+
+    bot = orchestrator(httpx.MockTransport(down))
+    bot.metrics = Metrics()
+    with caplog.at_level(logging.WARNING, logger="bot.orchestrator"):
+        await bot.process(_alert_item("DiskFull", 1, env="prdo"))  # a typo: matches nothing
+        await bot.process(_alert_item("DiskFull", 2, env="prdo"))
+        await bot.process(_alert_item("Latency", 3, deploybot_project="shop"))
+    lines = [r.getMessage() for r in caplog.records if "matches no stage" in r.getMessage()]
+    assert len(lines) == 2, lines  # once per alert name
+    assert "'DiskFull'" in lines[0] and "'env': 'prdo'" in lines[0]
+    assert "must be given together" in lines[1]
+    payload, _ = bot.metrics.render()
+    assert b"deploybot_alerts_unmatched_total 3.0" in payload
