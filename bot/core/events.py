@@ -5,6 +5,7 @@ after a restart) changes nothing the second time.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
@@ -49,11 +50,16 @@ class AlarmFiring(_Event):
     type: Literal["alarm_firing"] = "alarm_firing"
     alarm: str
     reason: str = ""
+    #: When the alert began (Alertmanager's `startsAt`): events of one alarm are ordered by
+    #: it, not by arrival. None: unknown, applied in arrival order.
+    started: datetime | None = None
 
 
 class AlarmResolved(_Event):
     type: Literal["alarm_resolved"] = "alarm_resolved"
     alarm: str
+    #: The `startsAt` of the firing this resolves.
+    started: datetime | None = None
 
 
 class BlockerAdded(_Event):

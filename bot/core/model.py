@@ -168,6 +168,15 @@ class Blocker(Frozen):
         return True
 
 
+class AlarmEpisode(Frozen):
+    """The latest firing of an alarm a stage has heard of: when it began, and whether its
+    resolution has arrived (notifications of one alarm can arrive out of order)."""
+
+    alarm: str
+    started: datetime
+    resolved: bool = False
+
+
 class PendingRollback(Frozen):
     """A failed deployment whose rollback waits for an approver (policy `approve`)."""
 
@@ -214,6 +223,9 @@ class StageState(Frozen):
     held_by: tuple[str, ...] = ()
     #: Whether the Semaphore deployment target should be active (for `enforce: true`).
     target_active: bool = True
+    #: Per alarm, its latest episode (capped, newest kept): a late `firing` of an episode
+    #: already resolved, or a late `resolved` of an older one, changes nothing.
+    alarms: tuple[AlarmEpisode, ...] = ()
     #: Set when the store first creates the stage (random): deployment ids, and so Semaphore
     #: request tokens, never repeat after the store is wiped, flushed or replaced.
     epoch: str = ""

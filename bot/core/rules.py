@@ -18,6 +18,7 @@ from bot.core.decision import Decision, NoticeKind, StageSnapshot
 from bot.core.draft import SEEN_LIMIT, Draft, describe, sha7
 from bot.core.model import (
     AfterRollback,
+    AlarmEpisode,
     BlockerKind,
     Change,
     Deployment,
@@ -152,6 +153,8 @@ def _bake_finished(draft: Draft, event: ev.BakeFinished) -> None:
 
 
 def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
+    if not _newest_episode(draft, event.alarm, event.started, resolved=False):
+        return  # a late firing of an episode that has resolved, or of an older one
     blocker_id = f"alarm:{event.alarm}"
     if any(b.id == blocker_id for b in draft.state.blockers):
         return  # Alertmanager repeats firing alerts: only the first one acts
@@ -184,7 +187,32 @@ def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
 
 
 def _alarm_resolved(draft: Draft, event: ev.AlarmResolved) -> None:
+    if not _newest_episode(draft, event.alarm, event.started, resolved=True):
+        return  # the resolution of an older firing: the newer one still holds
     _lift(draft, f"alarm:{event.alarm}", "alertmanager")
+
+
+#: How many alarms' latest episodes a stage remembers.
+ALARM_MEMORY = 100
+
+
+def _newest_episode(draft: Draft, alarm: str, started: datetime | None, *, resolved: bool) -> bool:
+    """Order an alarm's notifications by when the alert began, not by arrival: record this
+    one if it is the newest news of the alarm and say whether it should act. A `resolved`
+    that arrived before its `firing` is remembered, so the late firing changes nothing."""
+    if started is None:
+        return True  # no start time given: arrival order
+    known = next((e for e in draft.state.alarms if e.alarm == alarm), None)
+    if known is not None:
+        if known.started > started:
+            return False
+        if known.started == started and known.resolved and not resolved:
+            return False
+    episode = AlarmEpisode(alarm=alarm, started=started, resolved=resolved)
+    others = [e for e in draft.state.alarms if e.alarm != alarm]
+    newest = sorted([*others, episode], key=lambda e: e.started, reverse=True)[:ALARM_MEMORY]
+    draft.set(alarms=tuple(newest))
+    return True
 
 
 def _blocker_added(draft: Draft, event: ev.BlockerAdded) -> None:

@@ -69,15 +69,21 @@ class Alert(_Model):
         text = f"{self.name}: {detail}" if detail else self.name
         return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
-    def event_id(self) -> str:
+    @property
+    def started(self) -> datetime:
         starts = self.starts_at
-        started = (starts if starts.tzinfo else starts.replace(tzinfo=UTC)).astimezone(UTC)
-        return f"alert:{self.alarm}:{self.status}:{started.isoformat()}"
+        return (starts if starts.tzinfo else starts.replace(tzinfo=UTC)).astimezone(UTC)
+
+    def event_id(self) -> str:
+        return f"alert:{self.alarm}:{self.status}:{self.started.isoformat()}"
 
     def event(self) -> AlarmFiring | AlarmResolved:
+        started = self.started
         if self.status == "firing":
-            return AlarmFiring(id=self.event_id(), alarm=self.alarm, reason=self.reason)
-        return AlarmResolved(id=self.event_id(), alarm=self.alarm)
+            return AlarmFiring(
+                id=self.event_id(), alarm=self.alarm, reason=self.reason, started=started
+            )
+        return AlarmResolved(id=self.event_id(), alarm=self.alarm, started=started)
 
 
 class AlertmanagerPayload(_Model):

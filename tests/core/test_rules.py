@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from builders import T0, blocker, change, deployment, policy, snapshot
@@ -442,6 +442,40 @@ def test_a_repeated_firing_alert_acts_once() -> None:
     stage(ev.AlarmFiring(id="a1", alarm="HighErrorRate"))
     again = stage(ev.AlarmFiring(id="a2", alarm="HighErrorRate"))
     assert again.start is None and again.finished == () and again.state.current is not None
+
+
+T_ALARM = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+def test_a_resolved_that_arrives_before_its_firing_leaves_the_stage_unblocked() -> None:
+    """Two replicas, or an inbox retry, can deliver an alert's notifications out of order."""
+    stage = Stage()
+    stage.deploy_good(1)
+    stage(ev.AlarmResolved(id="r", alarm="HighErrorRate", started=T_ALARM))
+    late = stage(ev.AlarmFiring(id="f", alarm="HighErrorRate", started=T_ALARM))
+    assert not stage.state.blockers and late.start is None
+    assert not [n for n in late.notices if n.kind is NoticeKind.ALARM_AFTER_BAKE]
+    assert stage.ready(2).start is not None  # the next change deploys
+
+
+def test_a_late_resolved_of_an_older_firing_does_not_lift_the_newer_one() -> None:
+    stage = Stage()
+    stage.deploy_good(1)
+    later = T_ALARM + timedelta(hours=1)
+    stage(ev.AlarmFiring(id="f2", alarm="HighErrorRate", started=later))
+    stage(ev.AlarmResolved(id="r1", alarm="HighErrorRate", started=T_ALARM))
+    assert [b.id for b in stage.state.blockers] == ["alarm:HighErrorRate"]
+    stage(ev.AlarmResolved(id="r2", alarm="HighErrorRate", started=later))
+    assert not stage.state.blockers
+
+
+def test_an_alarm_that_fires_again_after_resolving_blocks_again() -> None:
+    stage = Stage()
+    stage.deploy_good(1)
+    stage(ev.AlarmFiring(id="f1", alarm="HighErrorRate", started=T_ALARM))
+    stage(ev.AlarmResolved(id="r1", alarm="HighErrorRate", started=T_ALARM))
+    stage(ev.AlarmFiring(id="f2", alarm="HighErrorRate", started=T_ALARM + timedelta(hours=1)))
+    assert [b.id for b in stage.state.blockers] == ["alarm:HighErrorRate"]
 
 
 def test_rule7_an_emergency_bypasses_every_blocker_and_never_goes_onward() -> None:

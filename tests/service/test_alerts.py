@@ -135,6 +135,9 @@ def test_a_resolved_alert_resolves_the_same_alarm(config: DeploybotConfig) -> No
     assert isinstance(resolved, AlarmResolved)
     assert resolved.alarm == fired.alarm
     assert resolved.id != fired.id
+    # both carry when the alert began, by which the stage orders them (not by arrival)
+    assert resolved.started == fired.started
+    assert fired.started is not None and fired.started.isoformat().startswith("2026-03-02T10:15:30")
 
 
 def test_a_repeated_notification_gives_the_same_event_id(config: DeploybotConfig) -> None:
