@@ -175,6 +175,14 @@ def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
         draft.fail(current, reason)
         return
     deployed = draft.last_good()
+    if deployed is not None and _began_while_deploying(deployed, event.started):
+        # A late alarm (group_wait, a retry, a restart): it began during this deployment's
+        # deploy or bake, so the deployment failed, though the news came after its bake.
+        late = f"{reason} (began {event.started:%Y-%m-%d %H:%M} UTC, during its deploy or bake)"
+        draft.set(bad=draft.state.bad | {deployed.change.sha})
+        draft.tell(NoticeKind.FAILED, f"{describe(deployed)} failed: {late}", deployment=deployed)
+        draft.apply_rollback_policy(deployed, late)
+        return
     if deployed is not None:
         target = draft.last_good(exclude=deployed.change.sha)
         draft.tell(
@@ -184,6 +192,15 @@ def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
             rollback_target=target,
             blockers=(blocker,),
         )
+
+
+def _began_while_deploying(deployment: Deployment, started: datetime | None) -> bool:
+    """Whether an alarm that began at `started` began during `deployment`'s deploy or bake."""
+    if started is None or deployment.kind is DeploymentKind.ROLLBACK:
+        return False
+    began = deployment.started_at or deployment.created_at
+    ended = deployment.finished_at
+    return ended is not None and began <= started <= ended
 
 
 def _alarm_resolved(draft: Draft, event: ev.AlarmResolved) -> None:

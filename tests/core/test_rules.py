@@ -478,6 +478,35 @@ def test_an_alarm_that_fires_again_after_resolving_blocks_again() -> None:
     assert [b.id for b in stage.state.blockers] == ["alarm:HighErrorRate"]
 
 
+def test_a_late_alarm_that_began_during_the_bake_fails_the_change_and_rolls_back() -> None:
+    """Alertmanager's group_wait, a retry or a restart can deliver an alarm after the bake it
+    began in has ended: by when it began, the change failed."""
+    stage = Stage()
+    stage.deploy_good(1)
+    began = stage.now
+    stage.deploy_good(2)  # deployed and baked 30 minutes
+    late = stage(
+        ev.AlarmFiring(id="a", alarm="HighErrorRate", started=began + timedelta(minutes=20)),
+        after=timedelta(minutes=5),
+    )
+    assert late.start is not None and late.start.kind is DeploymentKind.ROLLBACK
+    assert late.start.change == change(1)
+    assert change(2).sha in stage.state.bad
+    assert NoticeKind.FAILED in kinds(late)
+
+
+def test_an_alarm_that_began_after_the_bake_offers_a_rollback_and_does_not_start_one() -> None:
+    stage = Stage()
+    stage.deploy_good(1)
+    stage.deploy_good(2)
+    decision = stage(
+        ev.AlarmFiring(id="a", alarm="HighErrorRate", started=stage.now + timedelta(minutes=1)),
+        after=timedelta(minutes=5),
+    )
+    assert decision.start is None and change(2).sha not in stage.state.bad
+    assert NoticeKind.ALARM_AFTER_BAKE in kinds(decision)
+
+
 def test_rule7_an_emergency_bypasses_every_blocker_and_never_goes_onward() -> None:
     stage = Stage(snapshot(policy=policy(stage="beta", bake=timedelta(0))))
     stage.block()
