@@ -74,7 +74,7 @@ class Draft:
         return done
 
     def enqueue(self, deployment: Deployment) -> None:
-        queue = sorted((*self.state.queue, deployment), key=lambda d: PRIORITY[d.kind])
+        queue = sorted((*self.state.queue, deployment), key=_queue_order)
         self.set(queue=tuple(queue))
 
     def active_blockers(self) -> tuple[Blocker, ...]:
@@ -319,3 +319,11 @@ def sha7(deployment: Deployment) -> str:
 
 def describe(deployment: Deployment) -> str:
     return f"{deployment.kind} of {sha7(deployment)} to {deployment.stage}"
+
+
+def _queue_order(deployment: Deployment) -> tuple[int, float]:
+    """Rollbacks first, then emergencies, then roll-forwards (rule 1); roll-forwards by their
+    commit's time, so with `supersede: false` changes deploy in the order they were made even
+    when CI finishes out of order. Others keep their arrival order (the sort is stable)."""
+    made = deployment.change.created_at.timestamp()
+    return PRIORITY[deployment.kind], made if deployment.kind is DeploymentKind.ROLLFORWARD else 0.0

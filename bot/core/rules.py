@@ -66,6 +66,17 @@ def _change_ready(draft: Draft, event: ev.ChangeReady) -> None:
             deployment=superseded,
         )
         return
+    live = [d for d in _live(draft) if d.change.created_at > change.created_at]
+    if live:  # supersede: false still never deploys a change older than the live one
+        skipped = draft.finish(
+            deployment, DeploymentState.SUPERSEDED, f"older than {sha7(live[0])}, live here"
+        )
+        draft.tell(
+            NoticeKind.SUPERSEDED,
+            f"{sha7(skipped)} skipped: older than {sha7(live[0])}, live on {policy.stage}",
+            deployment=skipped,
+        )
+        return
     if policy.supersede:
         _supersede_queued(draft, deployment)
     draft.enqueue(deployment)
@@ -81,6 +92,15 @@ def _rollforwards(draft: Draft) -> list[Deployment]:
     if current is not None and current.kind is DeploymentKind.ROLLFORWARD:
         queued.append(current)
     return queued + list(good[:1])
+
+
+def _live(draft: Draft) -> list[Deployment]:
+    """The roll-forward running or baking on the stage, and the last one deployed there."""
+    current, good = draft.state.current, draft.state.good
+    running = (
+        [current] if current is not None and current.kind is DeploymentKind.ROLLFORWARD else []
+    )
+    return running + list(good[:1])
 
 
 def _supersede_queued(draft: Draft, newest: Deployment) -> None:

@@ -175,6 +175,25 @@ def test_rule4_supersede_false_keeps_every_change_in_order() -> None:
     assert [d.change for d in stage.state.queue] == [change(1), change(2)]
 
 
+def test_rule4_supersede_false_never_deploys_a_change_older_than_the_live_one() -> None:
+    """CI finished out of order: change 3 (older) passes after change 5 went live."""
+    stage = Stage(snapshot(policy=policy(supersede=False)))
+    stage.deploy_good(5)
+    decision = stage.ready(3)
+    assert decision.start is None and stage.state.queue == ()
+    assert decision.finished[0].state is S.SUPERSEDED
+    assert "skipped: older than" in decision.notices[0].text
+
+
+def test_rule4_supersede_false_queues_changes_in_the_order_they_were_made() -> None:
+    stage = Stage(snapshot(policy=policy(supersede=False)))
+    stage.block()
+    stage.ready(2)
+    stage.ready(4)
+    stage.ready(3)  # its CI finished last
+    assert [d.change for d in stage.state.queue] == [change(2), change(3), change(4)]
+
+
 def test_rule4_a_change_older_than_the_deployed_one_is_superseded_on_arrival() -> None:
     stage = Stage()
     stage.deploy_good(5)
