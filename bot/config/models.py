@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -37,6 +36,7 @@ from bot.config.fields import (
 )
 from bot.core.calendar import Calendar, Freeze
 from bot.core.model import AfterRollback, RollbackPolicy, StagePolicy
+from bot.core.wallclock import local_instant
 
 DEFAULT_FREEZE_ANNOUNCE = (timedelta(days=1), timedelta(hours=1))
 
@@ -78,9 +78,8 @@ class FreezeConfig(_Model):
         return self
 
     def freeze(self, timezone: str) -> Freeze:
-        zone = ZoneInfo(timezone)
         start, end = (
-            (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+            moment.astimezone(UTC) if moment.tzinfo else local_instant(moment, timezone)
             for moment in (self.start, self.end)
         )
         announce = DEFAULT_FREEZE_ANNOUNCE if self.announce is None else self.announce

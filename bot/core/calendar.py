@@ -23,6 +23,7 @@ import holidays as holiday_lib
 
 from bot.core.durations import format_duration
 from bot.core.model import Blocker, BlockerKind
+from bot.core.wallclock import local_instant
 from bot.core.windows import END_OF_DAY, Window, format_days, parse_days, parse_window
 
 __all__ = [
@@ -216,19 +217,7 @@ class Calendar:
         return merged
 
     def _instant(self, wall: datetime) -> datetime:
-        """The UTC instant of naive local `wall`: first occurrence, or the end of a gap."""
-        utc = wall.replace(tzinfo=self._zone).astimezone(UTC)
-        if utc.astimezone(self._zone).replace(tzinfo=None) == wall:
-            return utc
-        low = int(wall.replace(tzinfo=self._zone, fold=1).timestamp())
-        high = int(utc.timestamp())
-        while high - low > 1:
-            middle = (low + high) // 2
-            if datetime.fromtimestamp(middle, self._zone).replace(tzinfo=None) > wall:
-                high = middle
-            else:
-                low = middle
-        return datetime.fromtimestamp(high, UTC)
+        return local_instant(wall, self._zone)
 
     def _day(self, day: date) -> list[tuple[datetime, str | None]]:
         if day not in self._days:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.durations import parse_duration
+from bot.core.wallclock import local_instant
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
@@ -58,7 +59,7 @@ def local_datetime(day: str, hour: str) -> datetime | str:
 def in_zone(wall: datetime, zone: str) -> datetime | str:
     """The UTC instant of naive `wall` in `zone`."""
     try:
-        return wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        return local_instant(wall, zone)
     except (OverflowError, ValueError):
         return f"{wall:%Y-%m-%d %H:%M} is out of range"
 
