@@ -137,12 +137,23 @@ def _deployment_finished(draft: Draft, event: ev.DeploymentFinished) -> None:
         # stage is held until a person looks at it.
         draft.fail(current, event.detail or f"the deploy pipeline {event.outcome}")
     elif event.outcome == "cancelled":
+        # Stopped in Semaphore by a person or by its queue strategy (deploybot's own stops
+        # finish the deployment first): the stage may be half deployed, so it is held.
         done = draft.finish(
             current, DeploymentState.CANCELLED, event.detail or "the deploy pipeline was stopped"
         )
         draft.set(current=None)
         draft.tell(
             NoticeKind.CANCELLED, f"{describe(done)} was cancelled: {done.outcome}", deployment=done
+        )
+        draft.hold(
+            f"stopped:{done.id}",
+            f"{describe(done)} was stopped in Semaphore ({done.outcome}); "
+            f"{draft.policy.stage} may be half deployed",
+            NoticeKind.BLOCKER_ADDED,
+            f"Blocked: {describe(done)} was stopped in Semaphore and {draft.policy.stage} may be "
+            "half deployed. Check it, then lift this blocker to let the next change deploy",
+            deployment=done,
         )
     else:
         _succeeded(draft, current)

@@ -526,6 +526,21 @@ def test_an_alarm_that_began_after_the_bake_offers_a_rollback_and_does_not_start
     assert NoticeKind.ALARM_AFTER_BAKE in kinds(decision)
 
 
+def test_a_rollforward_stopped_in_semaphore_holds_the_stage_until_a_person_looks() -> None:
+    """Stopped by a person in Semaphore's UI or by its queue strategy: the stage may be half
+    deployed, so the next change must not start on top of it."""
+    stage = Stage()
+    stage.deploy_good(1)
+    stage.ready(2)
+    decision = stage.finish("cancelled")
+    assert [d.state for d in decision.finished] == [S.CANCELLED]
+    [held] = stage.state.blockers
+    assert held.id.startswith("stopped:") and "half deployed" in held.reason
+    assert stage.ready(3).start is None  # waits
+    lifted = stage(ev.BlockerLifted(id="l", blocker_id=held.id, by="U1"))
+    assert lifted.start is not None and lifted.start.change == change(3)
+
+
 def test_rule7_an_emergency_bypasses_every_blocker_and_never_goes_onward() -> None:
     stage = Stage(snapshot(policy=policy(stage="beta", bake=timedelta(0))))
     stage.block()
