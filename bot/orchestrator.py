@@ -19,6 +19,7 @@ from bot.adapters.semaphore import Semaphore, SemaphoreEffects
 from bot.adapters.semaphore_events import (
     change_ready,
     deployment_finished,
+    is_project_ci,
     project_for,
     webhook_author,
 )
@@ -91,13 +92,13 @@ class Orchestrator:
             return
         pipeline = done.pipeline
         if done.workflow.initial_pipeline_id in ("", pipeline.ppl_id):
-            # The workflow's initial (CI) pipeline: the webhook names its commit in `revision`.
-            branch = done.revision.branch.name if done.revision.branch else ""
+            # The workflow's initial (CI) pipeline: the webhook names its commit in `revision`
+            # (and its tag or pull request: `revision.branch` is null for those).
             pipeline = pipeline.model_copy(
                 update={
                     "commit_sha": pipeline.commit_sha or done.revision.commit_sha,
                     "commit_message": pipeline.commit_message or done.revision.commit_message,
-                    "branch_name": pipeline.branch_name or branch,
+                    "branch_name": pipeline.branch_name or done.revision.branch_name,
                     "wf_id": pipeline.wf_id or done.workflow.id,
                 }
             )
@@ -163,7 +164,8 @@ class Orchestrator:
 
     async def _reconcile_ci(self, project: ProjectConfig, now: datetime) -> None:
         """The newest CI pipeline that passed on the deploy branch (older ones it supersedes;
-        with `supersede: false` on the first stage, every one in the lookback)."""
+        with `supersede: false` on the first stage, every one in the lookback). Another
+        pipeline file run on that branch (a scheduled nightly build) is passed over."""
         project_id = await self.semaphore.project_id(project.name)
         every = not project.stages[0].supersede
         pipelines = self.semaphore.client.iter_pipelines(
@@ -171,7 +173,9 @@ class Orchestrator:
         )
         passed = []
         async for pipeline in pipelines:
-            if not pipeline.promotion_of and pipeline.is_done and pipeline.passed:
+            if pipeline.promotion_of or not pipeline.passed:
+                continue
+            if is_project_ci(project, pipeline):
                 passed.append(pipeline)
                 if not every:
                     break
@@ -281,6 +285,8 @@ class Orchestrator:
             project_id, branch_name=config.branch
         ):
             if pipeline.promotion_of or not pipeline.commit_sha.startswith(sha.lower()):
+                continue
+            if not is_project_ci(config, pipeline):  # e.g. a nightly build of the same commit
                 continue
             created = pipeline.created_at or self.stages.clock()
             change = Change(

@@ -47,6 +47,7 @@ from semaphore_client.models import (
     ScheduledWorkflow,
     Workflow,
 )
+from semaphore_client.refs import ReferenceType
 from semaphore_client.retry import RetryPolicy
 from semaphore_client.signature import SIGNATURE_HEADER, sign_webhook, verify_webhook_signature
 from semaphore_client.targets import (
@@ -89,6 +90,7 @@ __all__ = [
     "PromotionStatus",
     "QueueType",
     "RateLimited",
+    "ReferenceType",
     "ResultReason",
     "RetryPolicy",
     "ScheduledWorkflow",

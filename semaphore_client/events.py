@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field, ValidationError
 
 from semaphore_client.errors import DecodeError
 from semaphore_client.models import ApiModel, Block, Pipeline, Text
+from semaphore_client.refs import ReferenceType, branch_name_of
 from semaphore_client.timestamps import Timestamp
 
 
@@ -62,6 +63,18 @@ class Revision(ApiModel):
     branch: BranchRef | None = None
     pull_request: PullRequestRef | None = None
     tag: TagRef | None = None
+
+    @property
+    def branch_name(self) -> str:
+        """The revision as a pipeline's ``branch_name`` names it: the branch,
+        ``refs/tags/<tag>`` or ``pull-request-<number>`` ("" when the payload names none)."""
+        if self.reference_type == ReferenceType.TAG and self.tag is not None:
+            return branch_name_of(ReferenceType.TAG, self.tag.name)
+        if self.reference_type == ReferenceType.PULL_REQUEST and self.pull_request is not None:
+            return branch_name_of(ReferenceType.PULL_REQUEST, self.pull_request.number)
+        if self.reference_type in (ReferenceType.BRANCH, "") and self.branch is not None:
+            return self.branch.name
+        return ""
 
 
 class WorkflowRef(ApiModel):

@@ -25,6 +25,7 @@ from semaphore_client.enums import (
     ResultReasonField,
     WorkflowTriggerField,
 )
+from semaphore_client.refs import ReferenceType, parse_branch_name
 from semaphore_client.timestamps import Timestamp
 
 AUTO_PROMOTION_TRIGGERER = "Pipeline Done request"
@@ -114,6 +115,17 @@ class Pipeline(ApiModel):
     @property
     def passed(self) -> bool:
         return self.is_done and self.result is PipelineResult.PASSED
+
+    @property
+    def reference_type(self) -> ReferenceType:
+        """Branch, tag or pull request, read from ``branch_name`` (``refs/tags/…``,
+        ``pull-request-…``); a pipeline without a ``branch_name`` counts as a branch."""
+        return parse_branch_name(self.branch_name)[0]
+
+    @property
+    def reference(self) -> str:
+        """The branch or tag name, or the pull request's number (Semaphore's "label")."""
+        return parse_branch_name(self.branch_name)[1]
 
     @property
     def yml_file_path(self) -> str:

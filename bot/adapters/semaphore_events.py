@@ -1,20 +1,26 @@
 """Semaphore's "pipeline done" news, in deploybot's events.
 
-A CI pipeline (a workflow's initial pipeline) that passed on the project's deploy branch makes
-its commit ready for the first stage. A promoted pipeline that is the deploy pipeline of a
-deployment deploybot runs finishes that deployment. Event ids depend only on the pipeline, so
+A CI pipeline (a workflow's initial pipeline) of the project's CI pipeline file that passed
+on its deploy branch makes its commit ready for the first stage (bot/core/ci.py: never a tag,
+a pull request or another pipeline file; those are logged at debug level and ignored). A
+promoted pipeline that is the deploy pipeline of a deployment deploybot runs finishes that
+deployment. Event ids depend only on the pipeline, so
 the webhook and reconciliation's polling of the same pipeline are one event, applied once.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Literal
 
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core import events as ev
+from bot.core.ci import Build, why_not_a_change
 from bot.core.model import Change, DeploymentState, StageState
 from semaphore_client import Pipeline, PipelineDoneEvent, PipelineResult
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["succeeded", "failed", "cancelled"]
 OUTCOMES: dict[PipelineResult, Outcome] = {
@@ -36,16 +42,32 @@ def is_ci(pipeline: Pipeline) -> bool:
     return not pipeline.promotion_of
 
 
+def build_of(pipeline: Pipeline) -> Build:
+    return Build(pipeline.reference_type.value, pipeline.reference, pipeline.yml_file_path)
+
+
+def is_project_ci(project: ProjectConfig, pipeline: Pipeline) -> bool:
+    """`pipeline` is the project's CI pipeline file run on its deploy branch (else why not
+    is logged at debug level)."""
+    why = why_not_a_change(
+        build_of(pipeline), branch=project.branch, ci_pipeline=project.ci_pipeline
+    )
+    if why is not None:
+        log.debug("ignored pipeline %s: %s", pipeline.ppl_id, why)
+    return why is None
+
+
 def change_ready(
     project: ProjectConfig,
     pipeline: Pipeline,
     author: str = "",
     workflow_created: datetime | None = None,
 ) -> ev.ChangeReady | None:
-    """The first stage's ChangeReady for a CI pipeline that passed on the deploy branch."""
+    """The first stage's ChangeReady for the project's CI pipeline that passed on the deploy
+    branch."""
     if not (is_ci(pipeline) and pipeline.is_done and pipeline.passed):
         return None
-    if pipeline.branch_name and pipeline.branch_name != project.branch:
+    if not is_project_ci(project, pipeline):
         return None
     created = workflow_created or pipeline.created_at or pipeline.done_at or datetime.now(UTC)
     change = Change(
