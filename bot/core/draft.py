@@ -252,6 +252,7 @@ class Draft:
                 f"{describe(ended)} stopped baking: {ended.outcome}",
                 deployment=ended,
             )
+            self._requeue_after_emergency(ended, chosen)
         running = chosen.moved(DeploymentState.RUNNING, started_at=self.now)
         self.set(current=running, queue=tuple(d for d in self.state.queue if d.id != chosen.id))
         self.start = running
@@ -261,6 +262,28 @@ class Draft:
             deployment=running,
             actor=running.triggered_by,
         )
+
+    def _requeue_after_emergency(self, ended: Deployment, emergency: Deployment) -> None:
+        """A change whose bake an emergency ended would never reach the later stages: it is
+        queued again here, to deploy and bake after the emergency (and then go onward)."""
+        if (
+            emergency.kind is not DeploymentKind.EMERGENCY
+            or ended.kind is not DeploymentKind.ROLLFORWARD
+            or ended.change.sha == emergency.change.sha
+            or self.policy.is_last
+        ):
+            return
+        again = self.new_deployment(
+            DeploymentKind.ROLLFORWARD, ended.change, ended.source_pipeline_id
+        )
+        self.enqueue(again)
+        self.tell(
+            NoticeKind.QUEUED,
+            f"{sha7(again)} queued for {self.policy.stage} again after the emergency "
+            f"{sha7(emergency)}, so it still goes onward",
+            deployment=again,
+        )
+        self.note_holds()  # it may wait on a blocker the emergency bypassed
 
     def note_holds(self) -> None:
         """Rule 2: say when the head of the queue starts waiting, and when it stops."""

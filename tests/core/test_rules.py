@@ -541,6 +541,27 @@ def test_a_rollforward_stopped_in_semaphore_holds_the_stage_until_a_person_looks
     assert lifted.start is not None and lifted.start.change == change(3)
 
 
+def test_an_emergency_during_a_bake_queues_the_baking_change_again_so_it_goes_onward() -> None:
+    stage = Stage(snapshot(policy=policy(stage="beta", is_last=False)))
+    stage.ready(1)
+    stage.finish()  # change 1 bakes on beta
+    emergency = stage(
+        ev.EmergencyRequested(
+            id="em", change=change(9), source_pipeline_id="ci-9", by="U1", reason="fix"
+        )
+    )
+    assert emergency.start is not None and emergency.start.kind is DeploymentKind.EMERGENCY
+    assert [(d.kind, d.change) for d in stage.state.queue] == [
+        (DeploymentKind.ROLLFORWARD, change(1))
+    ]
+    assert any("again after the emergency" in n.text for n in emergency.notices)
+    after = stage.finish()  # the emergency succeeded: change 1 deploys again
+    assert after.start is not None and after.start.change == change(1)
+    stage.finish()
+    onward = stage.tick(after=timedelta(minutes=30))
+    assert onward.onward is not None and onward.onward.change == change(1)
+
+
 def test_rule7_an_emergency_bypasses_every_blocker_and_never_goes_onward() -> None:
     stage = Stage(snapshot(policy=policy(stage="beta", bake=timedelta(0))))
     stage.block()
