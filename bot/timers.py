@@ -25,7 +25,7 @@ from bot.core.model import StageState
 from bot.core.wake import next_wake
 from bot.lifecycle import end_tasks
 from bot.orchestrator import Orchestrator
-from bot.slack.announcements import Announcer
+from bot.slack.announcements import CATCH_UP, Announcer
 
 log = logging.getLogger(__name__)
 ANNOUNCE_EVERY = timedelta(seconds=30)
@@ -167,14 +167,16 @@ class Timers:
                 log.exception("reconciliation failed; the next interval tries again")
 
     async def announce(self) -> None:
-        """Freeze announcements due since the last look (one interval back at startup; the
-        announcer's claims make a repeat harmless)."""
+        """Freeze announcements due since the last look. The first look after a start goes
+        back CATCH_UP, posting what was missed while down as late (the announcer's claims make
+        a repeat harmless)."""
         assert self.announcer is not None
         now = self.clock()
-        since = self._announced_until or now - 2 * ANNOUNCE_EVERY
+        late_before = None if self._announced_until else now - 2 * ANNOUNCE_EVERY
+        since = self._announced_until or now - CATCH_UP
         with self._job():
             try:
-                await self.announcer.announce(since, now)
+                await self.announcer.announce(since, now, late_before=late_before)
                 self._announced_until = now
             except Exception:
                 log.exception("freeze announcements failed; the next run tries again")

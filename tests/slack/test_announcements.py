@@ -100,3 +100,68 @@ async def test_a_window_opening_on_a_waiting_queue_is_announced_in_the_channel()
     await notifier.tell(notice)
     channel_posts = [p for p in client.posts if "thread_ts" not in p]
     assert any("Deploy window opened" in p["text"] for p in channel_posts)
+
+
+async def _scheduled_from_slack(store: MemoryStore, start: datetime, end: datetime) -> None:
+    """What `/deploy freeze prod ...` leaves in the store: a freeze blocker on prod."""
+    from bot.core.model import Blocker, BlockerKind
+    from bot.store.base import Commit
+
+    freeze = Blocker(
+        id="f1", kind=BlockerKind.FREEZE, reason="DB <!here> migration", author="U0BLOCK",
+        created_at=start - timedelta(days=3), starts_at=start, until=end,
+    )  # fmt: skip
+    state = await store.load("shop", "prod")
+    commit = Commit(
+        project="shop", stage="prod", event_id=f"freeze-{start.isoformat()}",
+        expected_version=state.version,
+        state=state.model_copy(update={"version": state.version + 1, "blockers": (freeze,)}),
+    )  # fmt: skip
+    await store.apply(commit)
+
+
+SLACK_START = datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
+
+
+async def test_a_freeze_scheduled_from_slack_is_announced_like_a_configured_one() -> None:
+    store, posts = MemoryStore(), Posts()
+    announcer = Announcer(load_config_text(CONFIG), store, posts)
+    await _scheduled_from_slack(store, SLACK_START, SLACK_START + timedelta(hours=4))
+    day_before = SLACK_START - timedelta(days=1)
+    assert await announcer.announce(day_before - timedelta(seconds=30), day_before) == 1
+    assert await announcer.announce(SLACK_START - timedelta(seconds=30), SLACK_START) == 1
+    texts = [message["text"] for _, message in posts.messages]
+    assert "starts in *1d*" in texts[0] and "(prod)" in texts[0]
+    assert "DB &lt;!here&gt; migration" in texts[0]
+    assert "*started*" in texts[1]
+
+
+async def test_a_rescheduled_freeze_is_announced_again() -> None:
+    store, posts = MemoryStore(), Posts()
+    announcer = Announcer(load_config_text(CONFIG), store, posts)
+    await _scheduled_from_slack(store, SLACK_START, SLACK_START + timedelta(hours=4))
+    hour_before = SLACK_START - timedelta(hours=1)
+    assert await announcer.announce(hour_before - timedelta(seconds=30), hour_before) == 1
+    later = SLACK_START + timedelta(minutes=30)  # moved by half an hour
+    await _scheduled_from_slack(store, later, later + timedelta(hours=4))
+    moment = later - timedelta(hours=1)
+    assert await announcer.announce(moment - timedelta(seconds=30), moment) == 1
+    assert len(posts.messages) == 2
+
+
+async def test_announcements_missed_while_down_are_posted_late_once_if_the_freeze_lasts() -> None:
+    store, posts = MemoryStore(), Posts()
+    announcer = Announcer(load_config_text(CONFIG), store, posts)
+    up_again = START + timedelta(hours=2)  # down from before the 1d notice until after the start
+    late_before = up_again - timedelta(minutes=1)
+    posted = await announcer.announce(
+        up_again - timedelta(days=7), up_again, late_before=late_before
+    )
+    assert posted == 1  # the latest missed one (started), not all three
+    [(_, message)] = posts.messages
+    assert "*started*" in message["text"] and "Late: this was due" in message["text"]
+    # after the freeze ended, nothing missed is posted
+    ended = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    after_end = Announcer(load_config_text(CONFIG), MemoryStore(), posts)
+    assert await after_end.announce(ended - timedelta(days=7), ended + timedelta(hours=1),
+                                    late_before=ended + timedelta(minutes=59)) == 0  # fmt: skip

@@ -24,8 +24,16 @@ Message = dict[str, Any]
 
 
 def freeze_announcement(
-    project: str, stages: Sequence[str], freeze: Freeze, label: str, zone: str, now: datetime
+    project: str,
+    stages: Sequence[str],
+    freeze: Freeze,
+    label: str,
+    zone: str,
+    now: datetime,
+    *,
+    late_since: datetime | None = None,
 ) -> Message:
+    """`late_since`: the announcement was due then, and missed (the bot was down)."""
     where = f"*{escape(project)}*" + (f" ({escape(', '.join(stages))})" if stages else "")
     reason = escape(freeze.reason)
     span = f"{local(freeze.start, zone)} until {local(freeze.end, zone)}"
@@ -36,6 +44,8 @@ def freeze_announcement(
     else:
         ahead = label.removeprefix("in ").strip() or "soon"
         text = f":snowflake: Change freeze on {where} starts in *{escape(ahead)}*: {span}. {reason}"
+    if late_since is not None:
+        text = f"{text} _(Late: this was due {local(late_since, zone)}, while deploybot was down.)_"
     return message(text, [section(text, block_id=f"freeze:{freeze.id}:{label}")])
 
 
