@@ -178,7 +178,7 @@ class PublicApi:
             w
             for w in self.engine.workflows.values()
             if w.project.id == query["project_id"]
-            and query.get("branch_name", w.branch) == w.branch
+            and query.get("branch_name", w.branch_name) == w.branch_name
             and since_filter(w.created_at, query, "created")
         ]
         found.sort(key=lambda w: w.created_at, reverse=True)
@@ -302,7 +302,7 @@ def _pipeline_matches(p: SimPipeline, query: Any) -> bool:
         return False
     if query.get("wf_id") and p.workflow.wf_id != query["wf_id"]:
         return False
-    if query.get("branch_name") and p.workflow.branch != query["branch_name"]:
+    if query.get("branch_name") and p.workflow.branch_name != query["branch_name"]:
         return False
     if query.get("yml_file_path") and p.path != query["yml_file_path"].lstrip("/"):
         return False

@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from semaphore_client.simulator.clock import ManualClock
+from semaphore_client.simulator.notifications import RuleFilter
 from semaphore_client.simulator.parsing import read_json, read_params
 from semaphore_client.simulator.records import SimError, iso
 from semaphore_client.simulator.world import OutcomeDef
@@ -43,10 +44,13 @@ class ControlApi:
         self.engine.catch_up()
         if not project.run_on:
             return web.json_response({"workflow_id": None, "pipeline_id": None, "paused": True})
+        tag, pull_request = _reference(body)
         try:
             workflow, pipeline = self.engine.start_workflow(
                 project.name,
                 branch=_text(body, "branch", "main"),
+                tag=tag,
+                pull_request=pull_request,
                 commit_sha=_text(body, "commit_sha", "") or None,
                 commit_message=_text(body, "commit_message", ""),
                 pipeline_file=_text(body, "pipeline_file", "") or None,
@@ -116,8 +120,32 @@ class ControlApi:
         url, secret = body.get("url"), body.get("secret")
         if url is not None and not isinstance(url, str):
             raise SimError(400, "url must be a string or null")
-        self.sim.webhooks.configure(url, str(secret) if secret else None)
-        return web.json_response({"url": url, "signed": bool(secret)})
+        try:
+            rule = RuleFilter.model_validate(body.get("filter") or {})
+        except ValidationError as exc:
+            raise SimError(
+                400, "filter." + _first_error(exc).replace("Value error, ", "")
+            ) from None
+        self.sim.webhooks.configure(url, str(secret) if secret else None, rule)
+        answer: dict[str, Any] = {"url": url, "signed": bool(secret)}
+        if "filter" in body:
+            answer["filter"] = rule.model_dump(exclude_defaults=True)
+        return web.json_response(answer)
+
+
+def _reference(body: dict[str, Any]) -> tuple[str, str]:
+    """(tag, pull request number) of a push: at most one of them; "" when absent."""
+    tag = _text(body, "tag", "")
+    number = body.get("pull_request")
+    if number is None:
+        return tag, ""
+    if tag:
+        raise SimError(400, "give a tag or a pull_request, not both")
+    if isinstance(number, bool) or not isinstance(number, int | str) or not str(number).isdigit():
+        raise SimError(400, "pull_request must be a pull request number")
+    if int(number) < 1:
+        raise SimError(400, "pull_request must be a pull request number")
+    return "", str(int(number))
 
 
 def _text(body: dict[str, Any], key: str, default: str) -> str:

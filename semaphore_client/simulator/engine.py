@@ -110,7 +110,7 @@ class Engine:
             workflow_id=pipeline.workflow.wf_id,
             pipeline_file=pipeline.path,
             commit_sha=pipeline.workflow.commit_sha,
-            branch=pipeline.workflow.branch,
+            branch=pipeline.workflow.branch_name,
             state=pipeline.state,
             result=pipeline.result,
             result_reason=pipeline.result_reason,
@@ -127,13 +127,15 @@ class Engine:
         *,
         branch: str = "main",
         tag: str = "",
+        pull_request: str = "",
         commit_sha: str | None = None,
         commit_message: str = "",
         pipeline_file: str | None = None,
         triggered_by: int = 0,
         rerun_of: str = "",
     ) -> tuple[SimWorkflow, SimPipeline]:
-        """A new workflow and its initial pipeline (a push, an API run, or a rerun)."""
+        """A new workflow and its initial pipeline (a push, an API run, or a rerun); for a
+        `tag`, `branch` is ignored; for a `pull_request` (its number) it is the head branch."""
         project = self.world.project(project_name)
         if project is None:
             raise KeyError(project_name)
@@ -143,8 +145,9 @@ class Engine:
         workflow = SimWorkflow(
             wf_id=str(uuid.uuid4()),
             project=project,
-            branch=branch,
+            branch="" if tag else branch,
             tag=tag,
+            pull_request="" if tag else pull_request,
             commit_sha=commit_sha or uuid.uuid4().hex + uuid.uuid4().hex[:8],
             commit_message=commit_message,
             created_at=self.now,
@@ -166,6 +169,7 @@ class Engine:
             original.project.name,
             branch=original.branch,
             tag=original.tag,
+            pull_request=original.pull_request,
             commit_sha=original.commit_sha,
             commit_message=original.commit_message,
             triggered_by=original.triggered_by,
@@ -282,9 +286,7 @@ class Engine:
     ) -> QueueInfo:
         chosen = _choose_queue(spec, context)
         scope = (chosen.scope if chosen else None) or "project"
-        name = (
-            chosen.name if chosen and chosen.name else f"{workflow.branch or workflow.tag}-{path}"
-        )
+        name = chosen.name if chosen and chosen.name else f"{workflow.label}-{path}"
         owner = workflow.project.id if scope == "project" else self.world.organization_id
         key = (scope, owner, name)
         return QueueInfo(

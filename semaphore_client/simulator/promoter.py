@@ -157,8 +157,8 @@ class Promoter:
             state=state,
             state_message=message,
             env_vars=values,
-            git_ref_type="tag" if source.workflow.tag else "branch",
-            git_ref_label=source.workflow.tag or source.workflow.branch,
+            git_ref_type=source.workflow.git_ref_type,
+            git_ref_label=source.workflow.label,
         )
         target.history.append(entry)
         engine.emit(

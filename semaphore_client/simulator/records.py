@@ -35,6 +35,9 @@ class Outcome:
 
 @dataclass
 class SimWorkflow:
+    """What a workflow was run for: a branch; a tag (``branch`` is ""); or a pull request
+    (``pull_request`` is its number, ``branch`` its head branch)."""
+
     wf_id: str
     project: ProjectDef
     branch: str
@@ -46,6 +49,34 @@ class SimWorkflow:
     initial_ppl_id: str = ""
     rerun_of: str = ""
     hook_id: str = ""
+    pull_request: str = ""
+
+    @property
+    def reference_type(self) -> str:
+        """``branch``, ``tag`` or ``pull_request``, as the webhook's ``reference_type``."""
+        if self.tag:
+            return "tag"
+        return "pull_request" if self.pull_request else "branch"
+
+    @property
+    def git_ref_type(self) -> str:
+        """``branch``, ``tag`` or ``pr``, as deployment history's ``git_ref_type``."""
+        return "pr" if self.pull_request and not self.tag else self.reference_type
+
+    @property
+    def label(self) -> str:
+        """The branch or tag name, or the pull request's number (Plumber's ``label``)."""
+        return self.tag or self.pull_request or self.branch
+
+    @property
+    def branch_name(self) -> str:
+        """What Plumber records as ``branch_name``: the branch, ``refs/tags/<tag>`` or
+        ``pull-request-<number>`` (``?branch_name=`` matches exactly this)."""
+        if self.tag:
+            return f"refs/tags/{self.tag}"
+        if self.pull_request:
+            return f"pull-request-{self.pull_request}"
+        return self.branch
 
 
 @dataclass
@@ -104,10 +135,11 @@ def when_context(
     workflow: SimWorkflow, path: str, result: str | None = None, reason: str | None = None
 ) -> dict[str, str]:
     """What a ``when`` condition sees (the non-applicable references are ``""``)."""
+    kind = workflow.reference_type
     return {
-        "branch": workflow.branch,
+        "branch": workflow.branch if kind == "branch" else "",
         "tag": workflow.tag,
-        "pull_request": "",
+        "pull_request": workflow.pull_request,
         "result": result or "",
         "result_reason": reason or "",
         "commit_sha": workflow.commit_sha,

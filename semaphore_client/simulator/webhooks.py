@@ -4,6 +4,7 @@ Like Semaphore: ``Content-Type: application/json``, ``User-Agent: Semaphore-Webh
 ``X-Semaphore-Webhook-Id`` per delivery, ``X-Semaphore-Signature-256`` (lower-case hex HMAC of
 the body) only when a secret is set. Any HTTP answer counts as delivered; only a time-out is
 retried (``retries`` extra attempts, 0 by default, as in a notification's ``webhook.retries``).
+Only pipelines the rule's filter matches are sent (``notifications.py``; by default, all).
 """
 
 from __future__ import annotations
@@ -18,16 +19,46 @@ import aiohttp
 
 from semaphore_client.signature import SIGNATURE_HEADER, sign_webhook
 from semaphore_client.simulator.encode import blocks, webhook_time
-from semaphore_client.simulator.records import SimPipeline
+from semaphore_client.simulator.notifications import RuleFilter
+from semaphore_client.simulator.records import SimPipeline, SimWorkflow
 from semaphore_client.simulator.tasks import end_task
 from semaphore_client.simulator.world import World
 
 Recorder = Callable[..., None]
 
 
+def revision(workflow: SimWorkflow, world: World) -> dict[str, Any]:
+    """``revision``: ``branch``, ``tag`` or ``pull_request`` (the other two ``null``), as in
+    notifications' ``webhook/message.ex``; a pull request's ``number`` is a string."""
+    kind = workflow.reference_type
+    reference = {
+        "branch": f"refs/heads/{workflow.branch}",
+        "tag": f"refs/tags/{workflow.tag}",
+        "pull_request": f"refs/pull/{workflow.pull_request}/merge",
+    }[kind]
+    sha = workflow.commit_sha
+    pull_request = {
+        "head_repo_slug": f"{world.organization}/{workflow.project.name}",
+        "number": workflow.pull_request,
+        "name": workflow.commit_message.splitlines()[0] if workflow.commit_message else "",
+        "head_sha": sha,
+        "branch_name": workflow.branch,
+        "commit_range": f"{sha}^..{sha}",
+    }
+    return {
+        "reference": reference,
+        "reference_type": kind,
+        "commit_sha": sha,
+        "commit_message": workflow.commit_message,
+        "sender": {"login": "simulator", "email": "", "avatar_url": ""},
+        "branch": {"name": workflow.branch, "commit_range": ""} if kind == "branch" else None,
+        "pull_request": pull_request if kind == "pull_request" else None,
+        "tag": {"name": workflow.tag} if kind == "tag" else None,
+    }
+
+
 def webhook_payload(p: SimPipeline, world: World) -> dict[str, Any]:
     workflow = p.workflow
-    ref = f"refs/tags/{workflow.tag}" if workflow.tag else f"refs/heads/{workflow.branch}"
     times = {
         f"{name}_at": webhook_time(p.times.get(name))
         for name in ("created", "pending", "queuing", "running", "stopping", "done")
@@ -40,16 +71,7 @@ def webhook_payload(p: SimPipeline, world: World) -> dict[str, Any]:
             "url": workflow.project.repository_url,
             "slug": f"{world.organization}/{workflow.project.name}",
         },
-        "revision": {
-            "reference": ref,
-            "reference_type": "tag" if workflow.tag else "branch",
-            "commit_sha": workflow.commit_sha,
-            "commit_message": workflow.commit_message,
-            "sender": {"login": "simulator", "email": "", "avatar_url": ""},
-            "branch": None if workflow.tag else {"name": workflow.branch, "commit_range": ""},
-            "pull_request": None,
-            "tag": {"name": workflow.tag} if workflow.tag else None,
-        },
+        "revision": revision(workflow, world),
         "workflow": {
             "id": workflow.wf_id,
             "initial_pipeline_id": workflow.initial_ppl_id,
@@ -80,17 +102,21 @@ class WebhookSender:
         self.record = record
         self.url: str | None = None
         self.secret: str | None = None
+        self.rule = RuleFilter()
         self.timeout = timeout
         self.retries = retries
         self._queue: asyncio.Queue[tuple[SimPipeline, bytes, str | None, str]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
 
-    def configure(self, url: str | None, secret: str | None) -> None:
+    def configure(
+        self, url: str | None, secret: str | None, rule: RuleFilter | None = None
+    ) -> None:
         self.url, self.secret = url or None, secret or None
+        self.rule = rule or RuleFilter()
 
     def pipeline_done(self, pipeline: SimPipeline) -> None:
-        if self.url is None:
+        if self.url is None or not self.rule.matches(pipeline):
             return
         body = json.dumps(webhook_payload(pipeline, self.world)).encode()
         self._queue.put_nowait((pipeline, body, self.secret, self.url))

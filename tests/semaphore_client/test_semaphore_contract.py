@@ -218,3 +218,36 @@ def test_schedule_and_reschedule_answers_share_a_model(sample: Callable[[str], A
     rescheduled = ScheduledWorkflow.model_validate(sample("workflow-reschedule.json"))
     assert scheduled.pipeline_id == "2abeb1a9-eb4a-4834-84b8-cb7806aec063"
     assert rescheduled.workflow_id == "965d3c3d-bbe6-4ff7-b62a-1ff51a92bdc0"
+
+
+@pytest.mark.parametrize(
+    ("name", "reference_type", "branch_name"),
+    [
+        ("webhook-revision-tag-fragment.json", "tag", "refs/tags/v1.0.1"),
+        ("webhook-revision-pull-request-fragment.json", "pull_request", "pull-request-2"),
+    ],
+)
+def test_a_tag_or_pull_request_revision_names_the_pipelines_branch_name(
+    name: str, reference_type: str, branch_name: str, reference_dir: Path
+) -> None:
+    text = (reference_dir / name).read_text()
+    document = json.loads(re.sub(r",\s*}", "}", "{" + text + "}"))
+    revision = Revision.model_validate(
+        {"reference_type": reference_type, "branch": None, **document}
+    )
+    assert revision.branch is None
+    assert revision.branch_name == branch_name
+    pipeline = Pipeline.model_validate({"state": "done", "branch_name": branch_name})
+    assert pipeline.reference_type == reference_type
+    assert pipeline.reference == ("v1.0.1" if reference_type == "tag" else "2")
+
+
+def test_a_branch_revision_and_pipeline_name_the_branch(sample: Callable[[str], Any]) -> None:
+    event = PipelineDoneEvent.model_validate(sample("webhook-pipeline-done.json"))
+    assert (event.revision.reference_type, event.revision.branch_name) == (
+        "branch",
+        "rw/webhook_impl",
+    )
+    listed = TypeAdapter(list[Pipeline]).validate_python(sample("pipelines-list.json"))[0]
+    assert (listed.reference_type, listed.reference) == ("branch", "ms/another-test-branch")
+    assert listed.yml_file_path == ".semaphore/semaphore.yml"
