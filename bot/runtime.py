@@ -27,12 +27,14 @@ from bot.http.server import RunningServer, start_server
 from bot.lifecycle import bounded, end_tasks
 from bot.metrics import Metrics
 from bot.orchestrator import Orchestrator
+from bot.service.drift import orphans
 from bot.service.effects import Tell
 from bot.service.inbox_worker import InboxWorker
 from bot.service.stages import StageService, utcnow
 from bot.settings import Settings
 from bot.slack.announcements import Announcer
 from bot.slack.app import mount
+from bot.slack.render.announce import drift_message
 from bot.slack.wiring import SlackParts, build_slack
 from bot.store import Store
 from bot.store.inbox import Inbox
@@ -105,8 +107,18 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.worker.run(), name="inbox-worker"))
         if self.slack is not None:
             self._tasks.append(asyncio.create_task(self.slack.worker.run(), name="slack-worker"))
+        await bounded(self.report_drift(), "the configuration drift report", within=5.0)
         log.info("deploybot serves on %s", self.server.url)
         return self.server
+
+    async def report_drift(self) -> None:
+        """Say, in the log and in the project's channel, which stages hold work that the
+        configuration no longer names."""
+        for orphan in await orphans(self.config, self.store):
+            log.warning("configuration drift: %s", orphan.describe())
+            if self.slack is not None and orphan.project_known:
+                channel = self.config.project(orphan.project).channel
+                await self.slack.notifier.post(channel, drift_message(orphan.describe()))
 
     async def stop(self) -> None:
         """Stop everything, in an order that lets running work end before the clients it uses

@@ -24,6 +24,15 @@ def state(project: str, stage: str) -> str:
     return f"{PREFIX}:{stage_tag(project, stage)}:state"
 
 
+def parse_state(key: str) -> tuple[str, str] | None:
+    """(project, stage) of a `state` key, None for any other key. Names are slugs (no ':')."""
+    prefix, suffix = f"{PREFIX}:" + "{", "}:state"
+    if not (key.startswith(prefix) and key.endswith(suffix)):
+        return None
+    project, colon, stage = key[len(prefix) : -len(suffix)].partition(":")
+    return (project, stage) if colon and project and stage and ":" not in stage else None
+
+
 def history(project: str, stage: str) -> str:
     """List of finished deployments as JSON, newest first, capped."""
     return f"{PREFIX}:{stage_tag(project, stage)}:history"

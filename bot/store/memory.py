@@ -121,6 +121,9 @@ class MemoryStore:
     async def release(self, name: str) -> None:
         self._expiring.pop(f"claim:{name}", None)
 
+    async def stored_stages(self) -> list[tuple[str, str]]:
+        return sorted(self._states)
+
     async def ping(self) -> bool:
         return True
 

@@ -191,6 +191,13 @@ class RedisStore:
     async def release(self, name: str) -> None:
         await self._redis.delete(keys.claim(name))
 
+    async def stored_stages(self) -> list[tuple[str, str]]:
+        found = set()
+        async for key in self._redis.scan_iter(match=keys.state("*", "*"), count=500):
+            if (stage := keys.parse_state(str(key))) is not None:
+                found.add(stage)
+        return sorted(found)
+
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())

@@ -56,3 +56,9 @@ def window_opened(
     more = f" ({waiting} more waiting)" if waiting else ""
     text = f":large_green_circle: Deploy window opened on *{name}* at {local(now, zone)}: deploying {deployment_label(deploying)}{more}."
     return message(text, [section(text, block_id=f"window:{project}:{stage}")])
+
+
+def drift_message(text: str) -> Message:
+    """Stages that hold work the configuration no longer names (bot.service.drift)."""
+    shown = f":warning: {escape(text)}."
+    return message(shown, [section(shown, block_id="config-drift")])
