@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import partial
 
 from bot.scenarios import crash, holds, seed, worlds
+from bot.scenarios.builds import tags_and_pull_requests
 from bot.scenarios.play import Play, ScenarioError
 from semaphore_client.simulator import World
 
@@ -102,6 +103,11 @@ _ALL = [
         "alarm-during-bake",
         "an alert fires while A bakes on prod: rollback, and prod held until it resolves",
         Variant(holds.alarm_during_bake, config=worlds.config(prod_bake=holds.ALARM_BAKE)),
+    ),
+    Scenario(
+        "tags-and-pull-requests",
+        "a tag and a pull request pass CI next to a push on main; only main is deployed",
+        Variant(tags_and_pull_requests),
     ),
     Scenario(
         "crash-and-resume",

@@ -86,12 +86,17 @@ class Harness:
 
     # -- driving Semaphore ----------------------------------------------------------------
 
-    async def push(self, sha: str, message: str = "change", branch: str = "main") -> dict[str, Any]:
+    async def push(
+        self, sha: str, message: str = "change", branch: str = "main", **ref: Any
+    ) -> dict[str, Any]:
+        """Push `sha` to `branch`; or, with `tag=` or `pull_request=` (`branch` its head
+        branch), build a tag or a pull request (see the simulator's `POST /_sim/push`)."""
         body = {
             "project": self.project,
             "branch": branch,
             "commit_sha": sha,
             "commit_message": message,
+            **ref,
         }
         response = await self.control.post("/_sim/push", json=body)
         response.raise_for_status()

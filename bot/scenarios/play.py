@@ -65,8 +65,9 @@ class Play:
 
     # -- Semaphore ------------------------------------------------------------------------
 
-    async def push(self, label: str) -> None:
-        await self.harness.push(self.sha(label), f"change {label}")
+    async def push(self, label: str, **ref: Any) -> None:
+        """Push commit `label` to main (or build it for `tag=`, `pull_request=` and `branch=`)."""
+        await self.harness.push(self.sha(label), f"change {label}", **ref)
 
     async def outcome(self, pipeline_file: str, label: str | None = None, **script: Any) -> None:
         """Script the pipelines of `pipeline_file` (of commit `label`, or all of them)."""

@@ -1,11 +1,12 @@
 """A scenario as people read it: one line per event, seconds since the start.
 
       0.00s  semaphore  ci: semaphore.yml base pushed
+      0.01s  semaphore  ci: semaphore.yml tag pushed (refs/tags/v1.2.3)
       3.21s  semaphore  prod: deploy-prod.yml A running
       3.40s  deploybot  prod: rollback of base started
 
-Semaphore's lines are the pipelines' state changes (CI pipelines: pushed and their result;
-promoted ones: promoted, running, their result). deploybot's are its audit log: what it told
+Semaphore's lines are the pipelines' state changes (CI pipelines: pushed, with the tag or
+pull request they build, and their result; promoted ones: promoted, running, their result). deploybot's are its audit log: what it told
 people, and what people asked of it. The scenario's own lines say what no log shows (the bot
 crashing, restarting). The raw decisions (`change_ready`, `tick`, ...) are left
 out: each is followed by the notices that say what it did.
@@ -64,7 +65,11 @@ def _pipeline_line(run: ScenarioRun, event: dict[str, Any], stages: dict[str, st
     else:
         return None
     file = str(event["pipeline_file"]).rsplit("/", 1)[-1]
-    return f"{stage or '?'}: {file} {run.label(event['commit_sha'])} {word}"
+    line = f"{stage or '?'}: {file} {run.label(event['commit_sha'])} {word}"
+    branch = str(event.get("branch") or "")
+    if word == "pushed" and branch.startswith(("refs/tags/", "pull-request-")):
+        line += f" ({branch})"
+    return line
 
 
 def _audit_line(run: ScenarioRun, entry: AuditEntry) -> str | None:

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from bot.cli import main
 from bot.core.model import DeploymentKind, DeploymentState
+from bot.scenarios.catalog import SCENARIOS
 from bot.scenarios.record import ScenarioRun
 from bot.scenarios.runner import run_scenario
 from bot.scenarios.timeline import render
@@ -245,7 +246,8 @@ def test_the_cli_refuses_a_bad_request_in_one_line(
 def test_the_cli_lists_the_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scenario", "--list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 8
+    assert len(listed) == len(SCENARIOS)
+    assert any(line.startswith("tags-and-pull-requests ") for line in listed)
     assert listed[0].startswith("rollback-with-autocancel") and "--without-bot" in listed[0]
 
 
