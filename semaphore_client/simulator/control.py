@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from semaphore_client.simulator.server import Simulator
 
 PREFIX = "/_sim"
+#: A workflow's ``triggered_by``, in the order of its wire integers.
+TRIGGERS = ("hook", "schedule", "api", "manual_run")
 
 
 class ControlApi:
@@ -54,6 +56,7 @@ class ControlApi:
                 commit_sha=_text(body, "commit_sha", "") or None,
                 commit_message=_text(body, "commit_message", ""),
                 pipeline_file=_text(body, "pipeline_file", "") or None,
+                triggered_by=_trigger(body),
             )
         except KeyError as exc:
             raise SimError(400, f"unknown pipeline file {exc}") from None
@@ -131,6 +134,15 @@ class ControlApi:
         if "filter" in body:
             answer["filter"] = rule.model_dump(exclude_defaults=True)
         return web.json_response(answer)
+
+
+def _trigger(body: dict[str, Any]) -> int:
+    """Who starts the workflow: ``hook`` (a push, the default), ``schedule`` (a scheduler's
+    run, e.g. a nightly pipeline file), ``api`` or ``manual_run``."""
+    name = _text(body, "triggered_by", "hook")
+    if name not in TRIGGERS:
+        raise SimError(400, f"triggered_by must be one of {', '.join(TRIGGERS)}")
+    return TRIGGERS.index(name)
 
 
 def _reference(body: dict[str, Any]) -> tuple[str, str]:

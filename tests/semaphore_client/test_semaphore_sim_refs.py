@@ -19,7 +19,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from semaphore_client import PipelineDoneEvent, ReferenceType, SemaphoreClient
+from semaphore_client import PipelineDoneEvent, ReferenceType, SemaphoreClient, WorkflowTrigger
 from semaphore_client.simulator import ManualClock, Simulator, parse_world
 from semaphore_client.simulator.engine import Engine
 from semaphore_client.simulator.notifications import RuleFilter
@@ -119,6 +119,23 @@ async def test_a_tag_and_a_pull_request_name_their_pipelines_as_plumber_does() -
     assert [p.ppl_id for p in on_tag] == [tag["pipeline_id"]]
     assert [p.ppl_id for p in on_pr] == [pr["pipeline_id"]]
     assert tagged.queue is not None and tagged.queue.name == "v1.2.3-.semaphore/semaphore.yml"
+
+
+async def test_a_scheduled_run_of_another_pipeline_file() -> None:
+    sim = Simulator(parse_world(WORLD), default_duration=0.02)
+    async with (
+        sim,
+        httpx.AsyncClient(base_url=sim.url) as control,
+        SemaphoreClient(token="t", base_url=sim.base_url) as client,
+    ):
+        nightly = await push(
+            control, branch="main", pipeline_file=".semaphore/nightly.yml", triggered_by="schedule"
+        )
+        pipeline = await client.get_pipeline(nightly["pipeline_id"])
+        workflow = await client.describe_workflow(nightly["workflow_id"])
+
+    assert (pipeline.branch_name, pipeline.yml_file_path) == ("main", ".semaphore/nightly.yml")
+    assert workflow.triggered_by is WorkflowTrigger.SCHEDULE
 
 
 def engine() -> Engine:
@@ -279,6 +296,7 @@ async def test_only_pipelines_the_rule_matches_are_sent(receiver: Receiver) -> N
         ({"pull_request": 0}, "pull_request must be a pull request number"),
         ({"pull_request": True}, "pull_request must be a pull request number"),
         ({"tag": 7}, "tag must be a string"),
+        ({"triggered_by": "cron"}, "triggered_by must be one of hook, schedule, api, manual_run"),
     ],
 )
 async def test_a_bad_reference_is_a_400(
