@@ -67,7 +67,7 @@ async def bounded(step: Awaitable[object], what: str, *, within: float) -> bool:
         await end_tasks([task], what, within=min(1.0, within))
         return False
     if not task.cancelled() and (error := task.exception()) is not None:
-        log.warning("%s failed while stopping: %s", what, type(error).__name__)
+        log.warning("%s failed: %s", what, type(error).__name__)
         return False
     return True
 

@@ -8,12 +8,15 @@ masked.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
+#: Secrets that sign or authenticate requests: blank is refused at start.
+SIGNING_SECRETS = ("slack_signing_secret", "semaphore_webhook_secret", "alertmanager_token",
+                   "metrics_token")  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -46,11 +49,25 @@ class Settings(BaseSettings):
             return f"https://{self.semaphore_org}.semaphoreci.com/api/v1alpha"
         return None
 
+    @field_validator(*SIGNING_SECRETS)
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """A blank secret would make every signature check meaningless or fail: refuse it."""
+        if value is not None and not value.get_secret_value().strip():
+            name = (info.field_name or "the secret").upper()
+            raise ValueError(f"{name} is empty or blank: set it to the real secret, or unset it")
+        return value
+
     @property
     def redis_url_for_logs(self) -> str | None:
+        """REDIS_URL with any password masked: before the `@`, and in `?password=`."""
         if self.redis_url is None:
             return None
         parts = urlsplit(self.redis_url.get_secret_value())
+        query = urlencode(
+            [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(parts.query)]
+        )
+        parts = parts._replace(query=query)
         if parts.password is None:
             return parts.geturl()
         host = parts.hostname or ""

@@ -82,8 +82,14 @@ class Timers:
                 self.announce, "interval", seconds=ANNOUNCE_EVERY.total_seconds(), id="announce",
                 replace_existing=True, next_run_time=datetime.now(UTC),
             )  # fmt: skip
-        for project, stage in self.calendars:
-            await self.arm(project, stage)
+        try:
+            for project, stage in self.calendars:
+                await self.arm(project, stage)
+        except (RedisError, OSError) as exc:
+            # Redis is down at start: serve anyway (health says 503); every reconciliation
+            # decides each stage again, and its decisions re-arm the wake-ups.
+            log.warning("wake-ups not armed, Redis is unavailable (%s); the next reconciliation "
+                        "arms them", type(exc).__name__)  # fmt: skip
 
     @property
     def idle(self) -> bool:

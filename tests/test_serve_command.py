@@ -301,3 +301,65 @@ async def test_serve_exits_within_seconds_of_sigterm_while_slack_and_semaphore_h
     finally:
         for hole in (semaphore, slack):
             await hole.stop()
+
+
+@pytest.mark.redis
+async def test_serve_started_while_redis_is_down_answers_503_then_200_once_redis_is_up(
+    tmp_path: Path,
+) -> None:
+    """A restart during a Redis outage must not crash-loop: serve starts, says 503, and
+    resumes by itself when Redis comes back."""
+    import shutil
+
+    from conftest import no_redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        no_redis("redis-server is needed to bring Redis up during the test")
+    redis_port, port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "DEPLOYBOT_CONFIG": str(DEMO),
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "SEMAPHORE_API_URL": "http://127.0.0.1:9/api/v1alpha",
+        "SEMAPHORE_API_TOKEN": "serve-test-token",
+        "SEMAPHORE_WEBHOOK_SECRET": "serve-test-secret",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    redis: subprocess.Popen[bytes] | None = None
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        down = await _poll_status(url, 503)
+        assert down.json()["checks"]["redis"] is False
+        redis = subprocess.Popen(
+            [binary or "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        up = await _poll_status(url, 200, within=40)
+        assert up.json()["checks"]["redis"] is True
+    finally:
+        _, stderr = await _sigterm_and_time_the_exit(process)
+        if redis is not None:
+            redis.terminate()
+            redis.wait(timeout=10)
+    assert "Traceback" not in stderr, stderr
+    assert "Redis is unavailable" in stderr  # said once, in a sentence
+
+
+async def _poll_status(url: str, status: int, within: float = 20) -> httpx.Response:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    async with httpx.AsyncClient(timeout=2) as http:
+        while True:
+            try:
+                response = await http.get(url)
+                if response.status_code == status:
+                    return response
+            except httpx.TransportError:
+                pass
+            assert loop.time() < deadline, f"{url} did not answer {status} within {within} s"
+            await asyncio.sleep(0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,25 @@ def test_python_dash_m_bot_is_the_deploybot_command() -> None:
         [str(script), "check-config", str(EXAMPLE)], capture_output=True, text=True, check=False
     )
     assert same.stdout == result.stdout
+
+
+def test_a_redis_password_given_as_a_query_parameter_is_masked_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "rediss://redis.internal:6380/0?password=hunter2&ssl=true")
+    shown = Settings().redis_url_for_logs or ""
+    assert "hunter2" not in shown
+    assert "redis.internal:6380" in shown and "password=%2A%2A%2A" in shown
+
+
+@pytest.mark.parametrize("name", ["SLACK_SIGNING_SECRET", "SEMAPHORE_WEBHOOK_SECRET"])
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_serve_refuses_a_blank_signing_secret_with_a_sentence(name: str, blank: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SEMAPHORE_", "SLACK_"))}
+    env.update({"DEPLOYBOT_CONFIG": str(EXAMPLE), "SEMAPHORE_ORG": "acme",
+                "SEMAPHORE_API_TOKEN": "t", name: blank})  # fmt: skip
+    env.pop("REDIS_URL", None)
+    result = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, capture_output=True,
+                            text=True, timeout=30, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert f"{name} is empty or blank" in result.stderr and "Traceback" not in result.stderr

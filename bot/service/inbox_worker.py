@@ -18,6 +18,8 @@ from bot.metrics import Metrics
 from bot.store.inbox import Inbox, InboxItem
 
 log = logging.getLogger(__name__)
+#: The longest wait between two tries while the inbox (Redis) is unavailable.
+MAX_ERROR_PAUSE = 30.0
 Process = Callable[[InboxItem], Awaitable[None]]
 
 
@@ -63,6 +65,7 @@ class InboxWorker:
 
     async def run(self) -> None:
         self._stopping.clear()
+        pause = self.error_pause
         while not self._stopping.is_set():
             try:
                 now = time.monotonic()
@@ -71,10 +74,13 @@ class InboxWorker:
                     await self._handle(await self.inbox.reclaim(self.consumer, self.retry_after_ms))
                 await self._handle(await self.inbox.take(self.consumer, self.count, self.block_ms))
                 reraise_lost_cancellation()  # bot.lifecycle: Redis calls can lose one
+                pause = self.error_pause
             except (RedisError, OSError) as exc:
-                log.error("inbox unavailable (%s); retrying in %ss", _name(exc), self.error_pause)
+                # Backs off (doubling, up to MAX_ERROR_PAUSE) while Redis stays down.
+                log.error("inbox unavailable (%s); retrying in %.1fs", _name(exc), pause)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.error_pause)
+                    await asyncio.wait_for(self._stopping.wait(), pause)
+                pause = min(pause * 2, MAX_ERROR_PAUSE)
 
     async def drain_once(self) -> int:
         """Process what is there now (idle reclaimable items, then new ones) without waiting.
