@@ -36,6 +36,9 @@ POOL_TIMEOUT = 10.0
 #: down (a RedisError, handled like a refused connection) instead of holding its caller
 #: forever. The longest blocking read deploybot makes waits 1 s.
 SOCKET_TIMEOUT = 10.0
+#: A pooled connection idle longer than this is pinged before use, so one left stale by a
+#: Redis restart is replaced instead of failing a health check (a false 503).
+HEALTH_CHECK_INTERVAL = 15
 
 
 def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
@@ -46,11 +49,13 @@ def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
         client = RedisCluster.from_url(
             url, decode_responses=True, max_connections=POOL_SIZE, require_full_coverage=True,
             socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
+            health_check_interval=HEALTH_CHECK_INTERVAL,
         )  # fmt: skip
         return cast(aioredis.Redis, client)  # the commands deploybot uses are the same
     pool = aioredis.BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT,
         socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT,
+        health_check_interval=HEALTH_CHECK_INTERVAL,
     )  # fmt: skip
     return aioredis.Redis(connection_pool=pool)
 
