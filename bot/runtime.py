@@ -101,7 +101,7 @@ class Runtime:
         )
         app = build_app(deps)
         if self.slack is not None:
-            mount(app, self.slack.bolt)
+            mount(app, self.slack.bolt, _secret(self.settings.slack_signing_secret) or "")
         self.server = await start_server(app, host, port)
         await self.timers.start(reconcile=reconcile)
         self._tasks.append(asyncio.create_task(self.worker.run(), name="inbox-worker"))

@@ -1,7 +1,8 @@
 """The Bolt app, built explicitly from settings: the token and signing secret are passed in,
 Web API calls go to `SLACK_API_URL` through one `AsyncWebClient` (with slack_sdk's retry
 handlers for rate limits and server errors), and OAuth mode can never switch itself on.
-`mount(app, bolt)` adds `POST /slack/events` to deploybot's aiohttp server, and while that
+`mount(app, bolt, secret)` adds `POST /slack/events` to deploybot's aiohttp server (the
+signature checked first, bot.slack.verify), and while that
 server runs gives the client one HTTP session (`share_session`): Web API calls and replies to
 `response_url` reuse its connections instead of opening a session and a connection each."""
 
@@ -24,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import DeploybotError
 from bot.settings import Settings
+from bot.slack.verify import RefusalLog, refusal
 
 OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 
@@ -66,14 +68,25 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
         )
 
 
-def mount(app: web.Application, bolt: AsyncApp) -> None:
+def mount(app: web.Application, bolt: AsyncApp, signing_secret: str) -> None:
+    refused = RefusalLog()
+
     async def slack_events(request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = request.headers
+        why = refusal(
+            headers.get("X-Slack-Request-Timestamp"), headers.get("X-Slack-Signature"), body,
+            signing_secret,
+        )  # fmt: skip
+        if why is not None:  # checked before Bolt parses (or logs) anything of it
+            refused(request.path, why, len(body))
+            return web.json_response({"error": why}, status=401)
         # Bolt parses the body while building the request and its context: a body that is
         # not a Slack payload (not JSON, not a form, JSON that is not an object) fails there.
         try:
             bolt_request = await to_bolt_request(request)
             response = await bolt.async_dispatch(bolt_request)
-        except (ValueError, AttributeError, TypeError, KeyError):
+        except (ValueError, AttributeError, TypeError, KeyError, RecursionError):
             return web.json_response({"error": "the body is not a Slack request"}, status=400)
         return await to_aiohttp_response(response)
 

@@ -155,3 +155,36 @@ def test_ten_thousand_random_deploy_texts_through_the_parser(text: str) -> None:
     parsed = parse(text, CONFIG, NOW)
     if isinstance(parsed, ParseError):
         assert parsed.message and parsed.usage
+
+
+async def test_unsigned_or_badly_signed_slack_requests_never_reach_the_log_or_a_500(
+    bot: Any,
+) -> None:
+    """Bolt logged the whole body of a request with a bad signature (a forged log line, MBs
+    of log, and with a wrong secret every real request's token) and parsed bodies before
+    verifying them (a deep JSON gave a 500 with a traceback)."""
+    r, process, slack = bot
+    http: httpx.AsyncClient = slack.http
+    marker = "FORGED-LINE\n2026-12-01 00:00:00 INFO deploybot: all good token=xoxb-LEAK"
+    form = f"command=%2Fdeploy&text={marker}&user_id=U0BLOCK"
+    kind = {"Content-Type": "application/x-www-form-urlencoded"}
+    deep = "[" * 50_000 + "]" * 50_000
+    now = str(int(time.time()))
+    attempts = [
+        (form, {**kind, **signed_headers(form, "not-the-secret")}),
+        (deep, {"Content-Type": "application/json"}),
+        (deep, {"Content-Type": "application/json", **signed_headers(deep, "nope")}),
+        (form, {**kind, "X-Slack-Request-Timestamp": "123.0", "X-Slack-Signature": "v0=00"}),
+        (form, {**kind, "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}),
+        (form, {**kind, "X-Slack-Request-Timestamp": now, "X-Slack-Signature": "v0=ü".encode()}),
+        ("x" * 1_000_000, {**kind, "X-Slack-Request-Timestamp": now, "X-Slack-Signature": "x"}),
+    ]
+    for body, headers in attempts:
+        answer = await http.post("/slack/events", content=body.encode(), headers=headers)
+        assert answer.status_code == 401, (headers, answer.text)
+    await unchanged(r)
+    log = process.output()
+    assert "Traceback" not in log
+    assert "FORGED-LINE" not in log and "xoxb-LEAK" not in log
+    assert "[[[[" not in log and "xxxxxxxx" not in log
+    assert log.count("/slack/events refused with 401") == len(attempts)

@@ -69,7 +69,7 @@ async def test_mount_gives_the_client_one_session_while_the_server_runs() -> Non
     client = web_client(settings())
     bolt = build_bolt_app(settings(), client)
     app = web.Application()
-    mount(app, bolt)
+    mount(app, bolt, "unused")
     assert client.session is None
     server = await start_server(app, access_log=False)
     session = client.session
@@ -82,7 +82,7 @@ async def test_mount_gives_the_client_one_session_while_the_server_runs() -> Non
 async def test_replies_share_one_connection_and_each_is_posted_once(replies: Replies) -> None:
     client = web_client(settings())
     app = web.Application()
-    mount(app, build_bolt_app(settings(), client))
+    mount(app, build_bolt_app(settings(), client), "unused")
     server = await start_server(app, access_log=False)
     try:
         slack = context(client)
