@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from importlib import metadata
+
+
+def version() -> str:
+    """The installed distribution's version, else the source tree's (`bot.__version__`)."""
+    try:
+        return metadata.version("deploybot")
+    except metadata.PackageNotFoundError:
+        from bot import __version__
+
+        return __version__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -11,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="deploybot",
         description="Semaphore CI deployments through ordered, blockable stages, steered from Slack.",
     )
+    parser.add_argument("--version", action="version", version=f"deploybot {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
         "check-config", help="validate a configuration file and list every problem in it"
@@ -58,7 +70,47 @@ def _parser() -> argparse.ArgumentParser:
         help="deploybot YAML for the demo world (default examples/demo.yml)",
     )
     demo.add_argument("--log", metavar="FILE", help="write the bot's log to FILE (default: no log)")
+    _dev_parser(commands)
     return parser
+
+
+def _dev_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dev = commands.add_parser(
+        "dev",
+        help="rehearse locally over real HTTP: the bot's server, a Semaphore simulator and a "
+        "Slack stand-in with a viewer, and curl lines to try",
+        description="Run the bot's HTTP server (as `serve` does), the Semaphore simulator and "
+        "a Slack stand-in on 127.0.0.1, with secrets generated for the run, and print the URLs "
+        "and ready-to-paste curl lines (a signed /deploy status, a commit push, an "
+        "Alertmanager alert). State is in memory, or in the Redis at REDIS_URL. Runs until "
+        "Ctrl-C.",
+    )
+    dev.add_argument("--config", metavar="FILE", help="deploybot YAML (default examples/demo.yml)")
+    dev.add_argument(
+        "--world", metavar="FILE", help="the simulator's world YAML (default: its demo world)"
+    )
+    dev.add_argument("--port", type=int, default=8080, help="the bot's port (8080; 0: any)")
+    dev.add_argument(
+        "--semaphore-port",
+        type=int,
+        default=9000,
+        metavar="PORT",
+        help="the simulator's port (9000; 0: any)",
+    )
+    dev.add_argument(
+        "--slack-port",
+        type=int,
+        default=9100,
+        metavar="PORT",
+        help="the Slack stand-in's port (9100; 0: any)",
+    )
+    dev.add_argument(
+        "--pipeline-seconds",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how long each simulated pipeline runs (2)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,5 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo.command import demo_command
 
         return demo_command(args.scenario, args.config, args.log)
+    if args.command == "dev":
+        from bot.dev.command import Options, Ports, dev_command
+
+        ports = Ports(bot=args.port, semaphore=args.semaphore_port, slack=args.slack_port)
+        return dev_command(Options(args.config, args.world, ports, args.pipeline_seconds))
     parser.print_help()
     return 2

@@ -4,6 +4,10 @@ bot copes. Point `SLACK_API_URL` (an `AsyncWebClient`'s `base_url`) at `url + "/
 
 Response URLs of slash commands and interactions are served too (`response_url(name)`), so a
 reply sent with `respond()` is recorded like any other call.
+
+A person can read what was recorded: `GET /` is a page listing the calls newest first, and
+`GET /_standin/calls` the same as JSON (bot.standins.viewer). On its own:
+`python -m bot.standins.slack --port 9100` (bot.standins.slack_main).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.http.server import RunningServer, start_server
+from bot.standins import viewer
 
 BOT_USER = "UDEPLOYBOT"
 TEAM = "T0DEPLOY"
@@ -32,6 +37,8 @@ class Call:
     answer: dict[str, Any] = field(default_factory=dict)
     #: When the request arrived (`time.monotonic()` of this process), for timing a reply.
     at: float = field(default_factory=time.monotonic, compare=False)
+    #: When the request arrived on the wall clock (`time.time()`), for people to read.
+    wall: float = field(default_factory=time.time, compare=False)
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -75,11 +82,14 @@ class SlackStandIn:
     def response_url(self, name: str = "r") -> str:
         return f"{self.url}/response/{name}"
 
-    async def start(self) -> SlackStandIn:
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> SlackStandIn:
+        """Serve on `host`:`port` (0: a free port)."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
-        self.server = await start_server(app, access_log=False)
+        app.router.add_get("/", self._page)
+        app.router.add_get("/_standin/calls", self._calls)
+        self.server = await start_server(app, host, port, access_log=False)
         return self
 
     async def stop(self) -> None:
@@ -127,6 +137,18 @@ class SlackStandIn:
         await self._record(Call(f"response:{request.match_info['name']}", args, 200, at=at))
         return web.json_response({"ok": True})
 
+    async def _page(self, request: web.Request) -> web.Response:
+        refresh = request.query.get("refresh", "")
+        seconds = int(refresh) if refresh.isdigit() else viewer.REFRESH
+        return web.Response(
+            text=viewer.page(self.calls, refresh=min(seconds, 3600)),
+            content_type="text/html",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def _calls(self, request: web.Request) -> web.Response:
+        return web.json_response({"calls": viewer.as_json(self.calls)})
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"1700000000.{next(self._ts):06d}"
         channel = args.get("channel", "C0STANDIN")
@@ -160,3 +182,9 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
         return dict(body) if isinstance(body, dict) else {"body": body}
     form = await request.post()
     return {key: str(value) for key, value in form.items()}
+
+
+if __name__ == "__main__":  # python -m bot.standins.slack
+    from bot.standins.slack_main import main
+
+    raise SystemExit(main())
