@@ -363,3 +363,18 @@ async def _poll_status(url: str, status: int, within: float = 20) -> httpx.Respo
                 pass
             assert loop.time() < deadline, f"{url} did not answer {status} within {within} s"
             await asyncio.sleep(0.1)
+
+
+def test_serve_on_a_port_already_taken_says_so_in_a_sentence() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_serve(
+            {"DEPLOYBOT_CONFIG": str(DEMO), "SEMAPHORE_API_URL": "http://127.0.0.1:9/api",
+             "SEMAPHORE_API_TOKEN": "t", "SEMAPHORE_WEBHOOK_SECRET": "s"},
+            "--host", "127.0.0.1", "--port", str(port),
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr

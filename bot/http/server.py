@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.errors import DeploybotError
+
 SHUTDOWN_GRACE = 1.0
 
 
@@ -24,6 +26,10 @@ class RunningServer:
         await self.runner.cleanup()
 
 
+class CannotListen(DeploybotError):
+    """The HTTP server could not bind its address."""
+
+
 async def start_server(
     app: web.Application, host: str = "127.0.0.1", port: int = 0, *, access_log: bool = True
 ) -> RunningServer:
@@ -33,6 +39,10 @@ async def start_server(
     runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE, **logs)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        await runner.cleanup()
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = runner.addresses[0][1] if port == 0 else port
     return RunningServer(runner, host, int(bound))
