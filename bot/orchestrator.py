@@ -2,7 +2,11 @@
 
     inbox item (webhook, alert) -> events -> StageService.handle -> decisions -> effects
     reconcile(): poll Semaphore for what webhooks may have missed, tick every stage, and
-                 carry out any effects a crash left in an outbox
+                 carry out any effects a crash left in an outbox; a stage that fails is
+                 logged and the others are reconciled all the same
+    tick():      a stage's wake-up: look for the pipeline of a deployment Semaphore has not
+                 confirmed yet, then let the rules look at the stage
+
 
 People's requests (the Slack issue calls these) become events with ids of their own.
 """
@@ -14,6 +18,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from bot.adapters.semaphore import Semaphore, SemaphoreEffects
 from bot.adapters.semaphore_events import (
@@ -26,7 +31,7 @@ from bot.adapters.semaphore_events import (
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core import events as ev
 from bot.core.decision import Decision
-from bot.core.model import Blocker, BlockerKind, Change, DeploymentState, StageState
+from bot.core.model import Blocker, BlockerKind, Change, Deployment, DeploymentState, StageState
 from bot.metrics import Metrics
 from bot.service.alerts import AlertmanagerPayload, UnmatchedAlert, alarm_events
 from bot.service.stages import StageService
@@ -122,6 +127,16 @@ class Orchestrator:
         found = deployment_finished(pipeline, states)
         if found is not None:
             stage, finished = found
+            current = states[stage].current
+            if current is not None and not current.deploy_pipeline_id:
+                # Done before a look at the promotions saw it: record whose pipeline it was
+                # (the next stage promotes from it).
+                started = ev.DeploymentStarted(
+                    id=f"started:{current.id}",
+                    deployment_id=current.id,
+                    pipeline_id=pipeline.ppl_id,
+                )
+                await self.stages.handle(project.name, stage, started)
             await self.stages.handle(project.name, stage, finished)
 
     async def on_alerts(self, payload: AlertmanagerPayload) -> None:
@@ -149,18 +164,34 @@ class Orchestrator:
     # -- reconciliation -----------------------------------------------------------------------
 
     async def reconcile(self, now: datetime | None = None) -> None:
-        """Everything a lost webhook, a crash or a missed timer may have left undone."""
+        """Everything a lost webhook, a crash or a missed timer may have left undone. What
+        goes wrong with one stage is logged, and the other stages are reconciled all the same
+        (only an unavailable store ends the pass: nothing can be done without it)."""
         now = now or self.stages.clock()
         for project in self.config.projects:
             try:
                 await self._reconcile_ci(project, now)
-                for stage in project.stages:
-                    await self._reconcile_stage(project, stage.name)
             except SemaphoreError as exc:
                 log.warning("reconciling %s: Semaphore answered %s", project.name, exc)
             for stage in project.stages:
-                await self.stages.drain(project.name, stage.name)
-                await self.tick(project.name, stage.name, now)
+                await self._reconcile_one(project, stage.name, now)
+
+    async def _reconcile_one(self, project: ProjectConfig, stage: str, now: datetime) -> None:
+        try:
+            await self._reconcile_stage(project, stage)
+        except SemaphoreError as exc:
+            log.warning("reconciling %s/%s: Semaphore answered %s", project.name, stage, exc)
+        except (RedisError, OSError):
+            raise
+        except Exception:
+            log.exception("reconciling %s/%s failed; the other stages go on", project.name, stage)
+        try:
+            await self.stages.drain(project.name, stage)
+            await self._tick(project.name, stage, now)
+        except (RedisError, OSError):
+            raise
+        except Exception:
+            log.exception("ticking %s/%s failed; the other stages go on", project.name, stage)
 
     async def _reconcile_ci(self, project: ProjectConfig, now: datetime) -> None:
         """The newest CI pipeline that passed on the deploy branch (older ones it supersedes;
@@ -194,6 +225,18 @@ class Orchestrator:
             await self._pipeline(project, pipeline)
 
     async def tick(self, project: str, stage: str, at: datetime) -> Decision | None:
+        """A stage's wake-up: first, for a deployment Semaphore has not confirmed, a look at
+        what became of its promotion; then the rules look at the stage at `at` (which ends a
+        deployment still without a pipeline at its `start_timeout`)."""
+        waiting = _unconfirmed(await self.stages.store.load(project, stage))
+        if waiting is not None:
+            try:
+                await self.effects.confirm_started(waiting)
+            except SemaphoreError as exc:
+                log.warning("%s/%s: no news of %s: %s", project, stage, waiting.id, exc)
+        return await self._tick(project, stage, at)
+
+    async def _tick(self, project: str, stage: str, at: datetime) -> Decision | None:
         return await self.stages.handle(
             project, stage, ev.Tick(id=f"tick:{project}:{stage}:{at.isoformat()}")
         )
@@ -312,3 +355,10 @@ class Orchestrator:
 
 def _short_id() -> str:
     return uuid.uuid4().hex[:8]
+
+
+def _unconfirmed(state: StageState) -> Deployment | None:
+    """The stage's running deployment, while Semaphore has not shown its pipeline."""
+    current = state.current
+    running = current is not None and current.state is DeploymentState.RUNNING
+    return current if running and current is not None and not current.deploy_pipeline_id else None

@@ -49,6 +49,9 @@ class Timers:
         self.calendars: dict[tuple[str, str], Calendar] = {
             (p.name, s.name): p.calendar(s.name) for p in config.projects for s in p.stages
         }
+        self.start_timeouts: dict[tuple[str, str], timedelta] = {
+            (p.name, s.name): s.start_timeout for p in config.projects for s in p.stages
+        }
         self.interval = config.reconcile_interval
         orchestrator.stages.listeners.append(self._rearm)
         #: Set when Slack is on: freeze announcements are checked every ANNOUNCE_EVERY.
@@ -126,7 +129,8 @@ class Timers:
         if state is None:
             state = await self.orchestrator.stages.store.load(project, stage)
         now = self.clock()
-        wake = next_wake(state, self.calendars[(project, stage)], now)
+        key = (project, stage)
+        wake = next_wake(state, self.calendars[key], now, self.start_timeouts[key])
         job_id = f"wake:{project}:{stage}"
         if wake is None:
             if self.scheduler.get_job(job_id):

@@ -3,17 +3,22 @@ lookups the service needs (project and target ids, last good from deployment his
 
 Every promotion carries a request_token derived from the deployment's id, so repeating the
 effect (a retry, a crash before the outbox was acknowledged, a second replica) never deploys
-twice. Semaphore errors are translated here; a refusal becomes a cancelled deployment with
-Semaphore's reason, any other error leaves the effect in the outbox to be tried again.
+twice. Semaphore errors are translated here. A started deployment is watched until Semaphore
+shows its pipeline (`confirm_started`, from the start, the stage's wake-ups and
+reconciliation); a promotion Semaphore gave up on, refused, or answered with a permanent
+404/403 is "not started" with Semaphore's reason (unless the promotion turns out to exist
+already: then its pipeline is adopted). Any other error leaves the effect in the outbox to be
+tried again.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection
+from datetime import datetime
 
+from bot.adapters.semaphore_promotions import PERMANENT, PromotionLookup, PromotionNews
 from bot.config.models import DeploybotConfig
 from bot.core import events as ev
 from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState, StagePolicy
@@ -26,8 +31,6 @@ from semaphore_client import PromotionRefused, SemaphoreClient, SemaphoreError
 log = logging.getLogger(__name__)
 
 TOKEN_NAMESPACE = uuid.UUID("8d0e3f0a-5b1c-4f43-9d7e-2f1f6c1b7a10")
-#: How far before our own start time a promotion may look triggered (clock skew).
-SKEW = timedelta(seconds=30)
 HISTORY_LOOKBACK = 20
 
 
@@ -61,16 +64,17 @@ class Semaphore:
             self._target_ids[key] = found.id
         return self._target_ids[key]
 
-    async def promoted_pipeline(self, deployment: Deployment, promotion: str) -> str | None:
-        """The pipeline Semaphore started for `deployment`, once it has one."""
-        since = (deployment.started_at or deployment.created_at) - SKEW
-        for promotion_run in await self.client.list_promotions(
-            deployment.source_pipeline_id, name=promotion
-        ):
-            triggered = promotion_run.triggered_at
-            if promotion_run.scheduled_pipeline_id and (triggered is None or triggered >= since):
-                return promotion_run.scheduled_pipeline_id
-        return None
+    async def promotion(
+        self, deployment: Deployment, promotion: str, taken: Collection[str] = ()
+    ) -> PromotionNews:
+        """What became of `deployment`'s promotion (see semaphore_promotions); `taken`: the
+        pipelines of the stage's other deployments."""
+        policy = self.config.project(deployment.project).stage(deployment.stage)
+        try:
+            target_id = await self.target_id(deployment.project, policy.target)
+        except PERMANENT:  # deployment targets are not enabled for the organization
+            target_id = None
+        return await PromotionLookup(self.client).news(deployment, promotion, target_id, taken)
 
     async def last_good(self, policy: StagePolicy) -> Deployment | None:
         """The newest deployment in the target's history whose pipeline passed."""
@@ -156,45 +160,87 @@ class SemaphoreEffects:
         promotion = self.promotion_for(deployment)
         source = deployment.source_pipeline_id
         try:
-            await self.semaphore.client.trigger_promotion(
-                source, promotion, request_token=request_token(deployment.id)
-            )
+            try:
+                await self.semaphore.client.trigger_promotion(
+                    source, promotion, request_token=request_token(deployment.id)
+                )
+            except PromotionRefused as refused:
+                if not refused.needs_override:
+                    raise
+                await self.semaphore.client.trigger_promotion(
+                    source,
+                    promotion,
+                    override=True,
+                    request_token=request_token(deployment.id, "+o"),
+                )
         except PromotionRefused as refused:
-            if not refused.needs_override:
-                await self._refused(deployment, refused)
-                return
-            await self.semaphore.client.trigger_promotion(
-                source, promotion, override=True, request_token=request_token(deployment.id, "+o")
-            )
+            await self._refused(deployment, f"Semaphore refused the promotion: {refused.message}")
+            return
+        except PERMANENT as permanent:
+            await self._refused(deployment, f"Semaphore answered the promotion with {permanent}")
+            return
         log.info("promoted %s: %r on pipeline %s", deployment.id, promotion, source)
         await self.confirm_started(deployment)
 
     async def confirm_started(self, deployment: Deployment) -> None:
-        """Record the promoted pipeline's id; reconciliation tries again if it is not known yet."""
-        pipeline_id = await self.semaphore.promoted_pipeline(
-            deployment, self.promotion_for(deployment)
-        )
-        if pipeline_id is None:
+        """Record the promoted pipeline's id, or that Semaphore gave up on the promotion; while
+        it is on its way, nothing (the stage's wake-ups look again until `start_timeout`)."""
+        try:
+            news = await self._news(deployment)
+        except PERMANENT as permanent:
+            await self._not_started(deployment, f"Semaphore answered {permanent}", None)
             return
+        if news.pipeline_id:
+            await self._started(deployment, news.pipeline_id)
+        elif news.failed:
+            reason = f"Semaphore gave up on the promotion: {news.failed}"
+            await self._not_started(deployment, reason, news.triggered_at)
+
+    async def _refused(self, deployment: Deployment, reason: str) -> None:
+        """A refusal ends the attempt, unless Semaphore has the promotion already (a repeat
+        after a crash, refused because the target was deactivated since): then it goes on."""
+        log.warning("%s: %s", deployment.id, reason)
+        try:
+            news = await self._news(deployment)
+        except PERMANENT:
+            news = PromotionNews()
+        if news.pipeline_id:
+            await self._started(deployment, news.pipeline_id)
+        elif news.failed:
+            reason = f"Semaphore gave up on the promotion: {news.failed}"
+            await self._not_started(deployment, reason, news.triggered_at)
+        elif not news.seen:
+            await self._not_started(deployment, reason, None)
+
+    async def _news(self, deployment: Deployment) -> PromotionNews:
+        history = await self.stages.store.history(deployment.project, deployment.stage)
+        taken = {d.deploy_pipeline_id for d in history if d.id != deployment.id}
+        return await self.semaphore.promotion(
+            deployment, self.promotion_for(deployment), taken - {""}
+        )
+
+    async def _started(self, deployment: Deployment, pipeline_id: str) -> None:
         started = ev.DeploymentStarted(
             id=f"started:{deployment.id}", deployment_id=deployment.id, pipeline_id=pipeline_id
         )
         await self.stages.handle(deployment.project, deployment.stage, started)
 
-    async def _refused(self, deployment: Deployment, refused: PromotionRefused) -> None:
-        log.warning("Semaphore refused the promotion of %s: %s", deployment.id, refused.message)
-        finished = ev.DeploymentFinished(
-            id=f"refused:{deployment.id}",
+    async def _not_started(
+        self, deployment: Deployment, reason: str, triggered_at: datetime | None
+    ) -> None:
+        log.warning("%s did not start: %s", deployment.id, reason)
+        event = ev.DeploymentNotStarted(
+            id=f"not-started:{deployment.id}",
             deployment_id=deployment.id,
-            outcome="cancelled",
-            detail=f"Semaphore refused the promotion: {refused.message}",
+            reason=reason,
+            triggered_at=triggered_at,
         )
-        await self.stages.handle(deployment.project, deployment.stage, finished)
+        await self.stages.handle(deployment.project, deployment.stage, event)
 
     async def stop(self, deployment: Deployment) -> None:
-        pipeline_id = deployment.deploy_pipeline_id or await self.semaphore.promoted_pipeline(
-            deployment, self.promotion_for(deployment)
-        )
+        pipeline_id = deployment.deploy_pipeline_id
+        if not pipeline_id:
+            pipeline_id = (await self._news(deployment)).pipeline_id
         if pipeline_id:
             await self.semaphore.client.terminate_pipeline(pipeline_id)
             log.info("stopped pipeline %s of %s", pipeline_id, deployment.id)

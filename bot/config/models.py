@@ -35,7 +35,7 @@ from bot.config.fields import (
     not_empty,
 )
 from bot.core.calendar import Calendar, Freeze
-from bot.core.model import AfterRollback, RollbackPolicy, StagePolicy
+from bot.core.model import DEFAULT_START_TIMEOUT, AfterRollback, RollbackPolicy, StagePolicy
 from bot.core.wallclock import local_instant
 
 DEFAULT_FREEZE_ANNOUNCE = (timedelta(days=1), timedelta(hours=1))
@@ -124,6 +124,9 @@ class StageConfig(_Model):
     freezes: tuple[FreezeConfig, ...] = ()
     channel: OptionalChannel = None
     alarms: dict[str, str] = Field(default_factory=dict)
+    #: How long a started deployment may wait for Semaphore to start its pipeline before the
+    #: attempt counts as not started (and is tried again).
+    start_timeout: PositiveDuration = DEFAULT_START_TIMEOUT
 
     @model_validator(mode="before")
     @classmethod
@@ -225,6 +228,7 @@ class ProjectConfig(_Model):
                 enforce=stage.enforce,
                 target=stage.target,
                 is_last=index == last,
+                start_timeout=stage.start_timeout,
             )
             for index, stage in enumerate(self.stages)
         ]

@@ -23,6 +23,7 @@ class NoticeKind(StrEnum):
     WAITING = "waiting"
     UNBLOCKED = "unblocked"
     STARTED = "started"
+    NOT_STARTED = "not_started"
     BAKING = "baking"
     DONE = "done"
     SUCCEEDED = "succeeded"
@@ -46,6 +47,7 @@ class NoticeKind(StrEnum):
 BROADCAST = frozenset(
     {
         NoticeKind.FAILED,
+        NoticeKind.NOT_STARTED,
         NoticeKind.ROLLBACK_QUEUED,
         NoticeKind.ROLLBACK_NEEDS_APPROVAL,
         NoticeKind.ROLLBACK_FAILED,

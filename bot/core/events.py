@@ -34,6 +34,18 @@ class DeploymentStarted(_Event):
     pipeline_id: str
 
 
+class DeploymentNotStarted(_Event):
+    """Semaphore accepted the promotion and will never start its pipeline (it gave up, or
+    refused it), or started none within the stage's `start_timeout`."""
+
+    type: Literal["deployment_not_started"] = "deployment_not_started"
+    deployment_id: str
+    #: Semaphore's reason, in a sentence people can act on.
+    reason: str
+    #: When Semaphore recorded the trigger (its clock), if it did.
+    triggered_at: datetime | None = None
+
+
 class DeploymentFinished(_Event):
     type: Literal["deployment_finished"] = "deployment_finished"
     deployment_id: str
@@ -111,6 +123,7 @@ class RollbackRequested(_Event):
 Event = Annotated[
     ChangeReady
     | DeploymentStarted
+    | DeploymentNotStarted
     | DeploymentFinished
     | BakeFinished
     | AlarmFiring

@@ -35,6 +35,8 @@ class DeploymentState(StrEnum):
     DONE = "done"
 
 
+#: How long a started deployment waits for Semaphore to start its pipeline, unless configured.
+DEFAULT_START_TIMEOUT = timedelta(minutes=5)
 #: States in which a deployment occupies its stage (rule 1: at most one per stage).
 ACTIVE = frozenset({DeploymentState.RUNNING, DeploymentState.BAKING})
 #: States a deployment never leaves.
@@ -133,6 +135,12 @@ class Deployment(Frozen):
     finished_at: datetime | None = None
     bake_until: datetime | None = None
     outcome: str = ""
+    #: Which attempt to start this change here this is: one Semaphore accepted and never
+    #: started is tried again as a new deployment (bot.core.starts).
+    attempt: int = 1
+    #: When Semaphore recorded the trigger of the attempt before this one (its clock), if
+    #: it did: this attempt's promotion is one triggered later.
+    previous_trigger_at: datetime | None = None
 
     def moved(self, state: DeploymentState, **changes: object) -> Deployment:
         """This deployment in `state`, checked against the transition table."""
@@ -204,6 +212,8 @@ class StagePolicy(Frozen):
     #: The Semaphore deployment target's name.
     target: str = ""
     is_last: bool = False
+    #: How long a started deployment may wait for Semaphore to start its pipeline.
+    start_timeout: timedelta = DEFAULT_START_TIMEOUT
 
 
 class StageState(Frozen):

@@ -3,8 +3,10 @@
     decide(snapshot, event, now) -> Decision
 
 Every event first gets the same housekeeping (expired blockers go, a finished bake ends), then
-its own handler, then the stage starts whatever may start now. Handlers change a `Draft`,
-which collects the new state, the finished deployments and the notices.
+its own handler, then a deployment that waited too long for its pipeline ends (after the
+handler, so news of the pipeline wins), then the stage starts whatever may start now.
+Handlers change a `Draft`, which collects the new state, the finished deployments and the
+notices.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.core.model import (
     DeploymentKind,
     DeploymentState,
 )
+from bot.core.starts import end_start_if_overdue, not_started
 
 
 def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
@@ -32,6 +35,7 @@ def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
     draft.expire_blockers()
     draft.end_bake_if_due()
     _HANDLERS[type(event)](draft, event)
+    end_start_if_overdue(draft)
     draft.note_holds()
     draft.start_next()
     return draft.decision()
@@ -120,6 +124,18 @@ def _deployment_started(draft: Draft, event: ev.DeploymentStarted) -> None:
     if current is None or current.id != event.deployment_id or current.deploy_pipeline_id:
         return
     draft.set(current=current.model_copy(update={"deploy_pipeline_id": event.pipeline_id}))
+
+
+def _deployment_not_started(draft: Draft, event: ev.DeploymentNotStarted) -> None:
+    current = draft.state.current
+    if (
+        current is None
+        or current.id != event.deployment_id
+        or current.state is not DeploymentState.RUNNING
+        or current.deploy_pipeline_id  # it did start: the pipeline's news decides
+    ):
+        return
+    not_started(draft, current, event.reason, event.triggered_at)
 
 
 def _deployment_finished(draft: Draft, event: ev.DeploymentFinished) -> None:
@@ -399,6 +415,7 @@ def _rollback_target(
 _HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.ChangeReady: _change_ready,
     ev.DeploymentStarted: _deployment_started,
+    ev.DeploymentNotStarted: _deployment_not_started,
     ev.DeploymentFinished: _deployment_finished,
     ev.BakeFinished: _bake_finished,
     ev.AlarmFiring: _alarm_firing,

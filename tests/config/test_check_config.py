@@ -83,7 +83,7 @@ BROKEN = {
         [
             "projects[0].stages[0].windos: unknown key 'windos' (did you mean 'windows'?);"
             " allowed keys: name, target, promotion, hangs_off, rollback, bake, supersede,"
-            " enforce, timezone, windows, holidays, freezes, channel, alarms"
+            " enforce, timezone, windows, holidays, freezes, channel, alarms, start_timeout"
         ],
     ),
     "missing promotion": (
@@ -244,7 +244,7 @@ projects:
         " (first at projects[0].stages[0])",
         "projects[0].stages[1].colour: unknown key 'colour'; allowed keys: name, target,"
         " promotion, hangs_off, rollback, bake, supersede, enforce, timezone, windows, holidays,"
-        " freezes, channel, alarms",
+        " freezes, channel, alarms, start_timeout",
         "projects[1].name: 'Billing' is not a lower-case name (letters, digits, '-' and '_',"
         " e.g. 'shop')",
         "projects[1].holidays[0]: 'XX' is not a known holiday calendar"

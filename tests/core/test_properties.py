@@ -2,9 +2,10 @@
 with every invariant of DESIGN.md section 4 checked after every step.
 
 A two-stage pipeline (beta -> prod) with randomly drawn stage policies is driven by random
-operations: pushes (also out of order), deploy pipelines finishing, time passing, blockers of
-every kind coming and going, alarms, windows, approvals, emergencies, manual rollbacks, and
-replays of earlier events. At the end every blocker is lifted and the pipeline is run until
+operations: pushes (also out of order), deploy pipelines finishing, promotions Semaphore gives
+up on (and, with time passing, ones it never starts), time passing, blockers of every kind
+coming and going, alarms, windows, approvals, emergencies, manual rollbacks, and replays of
+earlier events. At the end every blocker is lifted and the pipeline is run until
 quiet: every queue must drain.
 """
 
@@ -63,7 +64,7 @@ policies = st.builds(
 # An operation is (name, stage, k); `k` picks the variant (outcome, duration, blocker...).
 # Common operations are listed more than once so that long pipelines happen often.
 OP_NAMES = ["push"] * 3 + ["finish"] * 4 + ["advance"] * 2 + [
-    "started", "block", "lift", "alarm", "resolve", "window",
+    "started", "gave_up", "block", "lift", "alarm", "resolve", "window",
     "approve", "dismiss", "emergency", "rollback", "replay",
 ]  # fmt: skip
 ops = st.tuples(st.sampled_from(OP_NAMES), st.sampled_from(STAGES), st.integers(0, 11))
@@ -73,6 +74,7 @@ MINUTES = (1, 10, 30, 60)
 REPLAY_SAFE = (
     ev.ChangeReady,
     ev.DeploymentStarted,
+    ev.DeploymentNotStarted,
     ev.DeploymentFinished,
     ev.BakeFinished,
     ev.AlarmFiring,
@@ -120,6 +122,7 @@ def make_world(pipeline: list[StagePolicy], store: Store) -> World:
 
     async def effects(effect: Effect) -> None:
         effects_seen.append(effect)
+        await forget_not_started(world, effect.stage)
         check_effect(world, effect)
 
     service = StageService(
@@ -128,6 +131,16 @@ def make_world(pipeline: list[StagePolicy], store: Store) -> World:
     world = World(service=service)
     service._calendar = _calendar(world)  # type: ignore[assignment]
     return world
+
+
+async def forget_not_started(world: World, stage: str) -> None:
+    """A deployment that ended as not started had no pipeline: nothing is in flight."""
+    flying = world.in_flight[stage]
+    if flying is None:
+        return
+    history = await world.service.store.history("shop", stage, limit=1000)
+    if any(d.id == flying and d.outcome.startswith("not started") for d in history):
+        world.in_flight[stage] = None
 
 
 def check_effect(world: World, effect: Effect) -> None:
@@ -167,7 +180,18 @@ async def check_decision(
             assert not any(d.kind is DeploymentKind.ROLLBACK for d in queue), "roll-forward first"
     for done in decision.finished:
         if done.kind is DeploymentKind.ROLLBACK:
-            assert done.state not in (DeploymentState.SUPERSEDED, DeploymentState.CANCELLED)
+            assert done.state is not DeploymentState.SUPERSEDED
+            if done.state is DeploymentState.CANCELLED:  # only one Semaphore never started,
+                assert done.outcome.startswith("not started")  # and it is tried again
+                live = [*state.queue, *([state.current] if state.current else [])]
+                assert any(
+                    d.kind is DeploymentKind.ROLLBACK and d.change == done.change for d in live
+                )
+    # Rule 9: nothing runs without a pipeline past its start_timeout.
+    current = state.current
+    if current is not None and current.state is DeploymentState.RUNNING:
+        started = current.started_at or current.created_at
+        assert current.deploy_pipeline_id or world.now < started + before.policy.start_timeout
     # Invariant 2: nothing queued is dropped; a queued roll-forward leaves only by starting
     # or by being superseded by a newer change.
     for d in state.queue:
@@ -247,6 +271,10 @@ def person_or_alarm(world: World, kind: str, stage: str, state: StageState, k: i
     if kind == "started" and state.current is not None:
         pipeline = f"p-{state.current.id}"
         return ev.DeploymentStarted(id=eid, deployment_id=state.current.id, pipeline_id=pipeline)
+    if kind == "gave_up" and state.current is not None:
+        return ev.DeploymentNotStarted(
+            id=eid, deployment_id=state.current.id, reason="Semaphore gave up: deadline_reached"
+        )
     if kind == "block":
         minutes = (None, 20, 90)[k % 3]
         until = world.now + timedelta(minutes=minutes) if minutes else None

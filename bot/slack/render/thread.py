@@ -40,6 +40,7 @@ NOTICE_ICON: dict[NoticeKind, str] = {
     NoticeKind.WAITING: ":double_vertical_bar:",
     NoticeKind.UNBLOCKED: ":arrow_forward:",
     NoticeKind.STARTED: ":arrows_counterclockwise:",
+    NoticeKind.NOT_STARTED: ":warning:",
     NoticeKind.BAKING: ":hourglass_flowing_sand:",
     NoticeKind.DONE: ":white_check_mark:",
     NoticeKind.SUCCEEDED: ":white_check_mark:",

@@ -1,0 +1,108 @@
+"""A deployment Semaphore never started (DESIGN.md section 4 rule 9).
+
+Semaphore's 200 to a promotion only means it recorded the trigger. When it gives up on it
+(its deadline, a full pipeline queue, a deployment target it checks again), refuses it, or
+starts no pipeline within the stage's `start_timeout`, the attempt ends `cancelled` ("not
+started: ...") and the change goes back to the head of the queue as a new deployment (so a
+new request token), to be tried again; with `supersede`, a newer change queued meanwhile goes
+instead. After `MAX_START_ATTEMPTS` the stage is blocked, naming Semaphore's reason, and the
+change waits at the head of the queue until a person lifts the blocker (an emergency
+deployment, which no blocker holds, ends instead: its requester is told). No deployment stays
+running without a pipeline past `start_timeout`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.decision import NoticeKind
+from bot.core.draft import Draft, describe, sha7
+from bot.core.durations import format_duration
+from bot.core.model import Deployment, DeploymentKind, DeploymentState
+
+MAX_START_ATTEMPTS = 3
+
+
+def end_start_if_overdue(draft: Draft) -> None:
+    """The running deployment has waited `start_timeout` for a pipeline: it did not start."""
+    current = draft.state.current
+    if current is None or current.state is not DeploymentState.RUNNING:
+        return
+    if current.deploy_pipeline_id:
+        return
+    timeout = draft.policy.start_timeout
+    if draft.now < (current.started_at or current.created_at) + timeout:
+        return
+    reason = f"Semaphore started no pipeline within {format_duration(timeout)}"
+    not_started(draft, current, reason, None)
+
+
+def not_started(
+    draft: Draft, deployment: Deployment, reason: str, triggered_at: datetime | None
+) -> None:
+    done = draft.finish(deployment, DeploymentState.CANCELLED, f"not started: {reason}")
+    draft.set(current=None)
+    last = done.attempt >= MAX_START_ATTEMPTS
+    again = draft.new_deployment(
+        done.kind,
+        done.change,
+        done.source_pipeline_id,
+        triggered_by=done.triggered_by,
+        reason=done.reason,
+        # After the last attempt a person decides: a forced rollback waits for them too.
+        force=done.force and not last,
+        attempt=1 if last else done.attempt + 1,
+        previous_trigger_at=triggered_at or done.previous_trigger_at,
+    )
+    if last and done.kind is not DeploymentKind.EMERGENCY:  # a blocker never holds those
+        _hold(draft, done, reason)
+    newer = _newer_queued(draft, again)
+    if newer is not None:
+        superseded = draft.finish(again, DeploymentState.SUPERSEDED, f"newer change {sha7(newer)}")
+        draft.tell(
+            NoticeKind.NOT_STARTED,
+            f"{describe(done)} did not start: {reason}; {sha7(newer)}, newer, goes instead",
+            deployment=superseded,
+        )
+    elif done.kind is DeploymentKind.EMERGENCY and last:
+        draft.tell(
+            NoticeKind.NOT_STARTED,
+            f"{describe(done)} did not start {MAX_START_ATTEMPTS} times: {reason}; ask for "
+            "it again once Semaphore can start it",
+            deployment=done,
+        )
+    else:
+        draft.enqueue(again)
+        if not last:
+            draft.tell(
+                NoticeKind.NOT_STARTED,
+                f"{describe(done)} did not start: {reason}; trying again "
+                f"(attempt {again.attempt} of {MAX_START_ATTEMPTS})",
+                deployment=again,
+            )
+
+
+def _hold(draft: Draft, done: Deployment, reason: str) -> None:
+    """One message to the channel: what happened, and what to do about it."""
+    stage = draft.policy.stage
+    draft.hold(
+        f"not-started:{done.id}",
+        f"{sha7(done)} did not start on {stage} {MAX_START_ATTEMPTS} times ({reason}): "
+        f"check its promotion in Semaphore, then unblock {stage} to try again",
+        NoticeKind.BLOCKER_ADDED,
+        f"Blocked: {describe(done)} did not start {MAX_START_ATTEMPTS} times ({reason}). Check "
+        f"the promotion in Semaphore, then lift this blocker to try again",
+        deployment=done,
+    )
+
+
+def _newer_queued(draft: Draft, again: Deployment) -> Deployment | None:
+    """With `supersede`, a newer roll-forward queued meanwhile goes instead of `again`."""
+    if again.kind is not DeploymentKind.ROLLFORWARD or not draft.policy.supersede:
+        return None
+    newer = [
+        d
+        for d in draft.state.queue
+        if d.kind is DeploymentKind.ROLLFORWARD and d.change.created_at > again.change.created_at
+    ]
+    return newer[-1] if newer else None
