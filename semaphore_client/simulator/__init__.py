@@ -9,11 +9,13 @@ Run it with ``python -m semaphore_client.simulator --port 8009`` or in-process::
 from semaphore_client.simulator.clock import Clock, ManualClock, WallClock
 from semaphore_client.simulator.conditions import ConditionError, parse_condition
 from semaphore_client.simulator.server import Simulator
+from semaphore_client.simulator.triggers import GoferTimes
 from semaphore_client.simulator.world import World, default_world, load_world, parse_world
 
 __all__ = [
     "Clock",
     "ConditionError",
+    "GoferTimes",
     "ManualClock",
     "Simulator",
     "WallClock",

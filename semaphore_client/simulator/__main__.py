@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from semaphore_client.simulator.clock import ManualClock
 from semaphore_client.simulator.server import Simulator
+from semaphore_client.simulator.triggers import GoferTimes
 from semaphore_client.simulator.world import World, default_world, load_world
 
 
@@ -33,6 +34,27 @@ def _parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="SECONDS",
         help="how long an unscripted pipeline runs before it passes (1.0)",
+    )
+    parser.add_argument(
+        "--promotion-delay",
+        type=float,
+        default=GoferTimes.delay,
+        metavar="SECONDS",
+        help="how long an accepted promotion stays 'processing' before its pipeline starts (0.2)",
+    )
+    parser.add_argument(
+        "--promotion-deadline",
+        type=float,
+        default=GoferTimes.deadline,
+        metavar="SECONDS",
+        help="when Gofer gives up a promotion it could not schedule: 'Deadline reached' (40)",
+    )
+    parser.add_argument(
+        "--target-deadline",
+        type=float,
+        default=GoferTimes.target_deadline,
+        metavar="SECONDS",
+        help="when Gofer gives up a stuck deployment-target trigger: deadline_reached (60)",
     )
     parser.add_argument(
         "--manual-clock",
@@ -61,6 +83,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         clock=ManualClock() if args.manual_clock else None,
+        gofer=GoferTimes(args.promotion_delay, args.promotion_deadline, args.target_deadline),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.default_duration < 0:
         sys.exit("--default-duration must not be negative")
+    if min(args.promotion_delay, args.promotion_deadline, args.target_deadline) < 0:
+        sys.exit("--promotion-delay and the deadlines must not be negative")
     try:
         asyncio.run(_serve(args))
     except OSError as exc:

@@ -1,10 +1,10 @@
 """The simulated Plumber: pipeline lifecycles, serialized queues and auto-cancel.
 
 A discrete-event simulation. Each pipeline goes ``initializing -> pending -> queuing ->
-running -> (stopping) -> done``; time-outs are timers on a heap, fired in time order, each
-change stamped with the time it was due (not the time it was noticed). Every public call
-first catches up with the clock, so answers are the same whether a background task or a
-manual clock moves time.
+running -> (stopping) -> done``; time-outs (and Gofer's steps, see ``triggers.py``) are
+timers on a heap, fired in time order, each change stamped with the time it was due (not the
+time it was noticed). Every public call first catches up with the clock, so answers are the
+same whether a background task or a manual clock moves time.
 """
 
 from __future__ import annotations
@@ -29,16 +29,26 @@ from semaphore_client.simulator.records import (
     event_record,
     when_context,
 )
+from semaphore_client.simulator.triggers import GoferTimes
 from semaphore_client.simulator.world import PipelineDef, QueueDef, World, stable_id
 
 DoneListener = Callable[[SimPipeline], None]
+#: The states Plumber counts against a queue's limit (plumber schedule_limit).
+LIMITED_STATES = frozenset({"pending", "queuing", "running"})
 
 
 class Engine:
-    def __init__(self, world: World, clock: Clock, default_duration: float = 1.0) -> None:
+    def __init__(
+        self,
+        world: World,
+        clock: Clock,
+        default_duration: float = 1.0,
+        gofer: GoferTimes | None = None,
+    ) -> None:
         self.world = world
         self.clock = clock
         self.default_duration = default_duration
+        self.gofer = gofer or GoferTimes()
         self.done_listeners: list[DoneListener] = []
         self.on_timer_added: Callable[[], None] = lambda: None
         self.reset()
@@ -62,6 +72,7 @@ class Engine:
         self._dirty: set[tuple[str, str, str]] = set()
         self._reruns: dict[str, str] = {}
         self._timers: list[tuple[float, int, str, str, int]] = []
+        self._calls: dict[int, Callable[[], None]] = {}
         self._counter = itertools.count()
         self.promoter = Promoter(self)
 
@@ -76,6 +87,10 @@ class Engine:
         while self._timers and self._timers[0][0] <= moment:
             due, _, ppl_id, kind, generation = heapq.heappop(self._timers)
             self.now = max(self.now, due)
+            if kind == "call":
+                self._calls.pop(generation)()
+                self.settle()
+                continue
             pipeline = self.pipelines[ppl_id]
             if pipeline.generation == generation:
                 self._fire(pipeline, kind)
@@ -84,6 +99,13 @@ class Engine:
 
     def next_due(self) -> float | None:
         return self._timers[0][0] if self._timers else None
+
+    def later(self, delay: float, action: Callable[[], None]) -> None:
+        """Call `action` once the clock reaches now + `delay` (in order with every timer)."""
+        number = next(self._counter)
+        self._calls[number] = action
+        heapq.heappush(self._timers, (self.now + delay, number, "", "call", number))
+        self.on_timer_added()
 
     def _after(self, pipeline: SimPipeline, delay: float, kind: str) -> None:
         entry = (self.now + delay, next(self._counter), pipeline.ppl_id, kind, pipeline.generation)
@@ -270,6 +292,14 @@ class Engine:
             if pipeline.state == "queuing":
                 self._set_state(pipeline, "running")
                 self._after(pipeline, _run_time(pipeline), "finish")
+
+    def queued_in(self, workflow: SimWorkflow, path: str) -> int:
+        """How many pipelines Plumber counts against the limit of the queue a new pipeline
+        of `path` in `workflow` would join."""
+        spec = workflow.project.pipelines[path]
+        key = self._queue_for(workflow, path, spec, when_context(workflow, path)).key
+        members = self._queues.get(key, [])
+        return sum(1 for p in members if p.state in LIMITED_STATES)
 
     def _auto_cancel(self, newer: SimPipeline) -> None:
         """The newer pipeline's strategy stops/cancels older ones of the same queue."""

@@ -1,11 +1,14 @@
 """The simulated Gofer: promotions (manual, API and automatic) and deployment targets.
 
-* A manual/API trigger needs the source pipeline passed unless ``override``; a repeated
-  ``request_token`` answers OK without a second pipeline; a cordoned target refuses with 400
-  and records nothing.
-* ``auto_promote`` is evaluated once, when a pipeline is done. A cordoned target then records
-  a FAILED history entry (``cordoned_target``) and starts nothing. Promoted pipelines evaluate
-  their own auto-promotions when done, so promotions cascade.
+* A manual/API trigger is checked as Gofer checks it, in its order: the promotion exists, the
+  source pipeline passed unless ``override``, the deployment target admits it (a cordoned one
+  refuses with 400 and records nothing), the parameters, and only then the ``request_token``
+  (a repeat answers OK without a second trigger).
+* An accepted trigger is scheduled later, or given up (see ``triggers.py``): the API's 200
+  only means Gofer recorded it.
+* ``auto_promote`` is evaluated once, when a pipeline is done; its triggers take the same
+  path (a cordoned target shows as a FAILED history entry, ``cordoned_target``). Promoted
+  pipelines evaluate their own auto-promotions when done, so promotions cascade.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from semaphore_client.simulator.records import (
     SimPromotion,
     SimTarget,
 )
+from semaphore_client.simulator.triggers import DEADLINE_REACHED, QUEUE_LIMIT, Fate, Trigger
 from semaphore_client.simulator.world import PromotionDef, resolve_pipeline_file
 
 if TYPE_CHECKING:
@@ -30,12 +34,13 @@ if TYPE_CHECKING:
 
 NEEDS_OVERRIDE = "Triggering target when pipeline is not passed requires override confirmation."
 TARGET_FAILED = "Triggering promotion with deployment target failed: {reason} (error ID: {id})"
+QUEUE_FULL = "Limit of queuing pipelines reached"
 
 
 class Promoter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.tokens: dict[str, SimPromotion] = {}
+        self.tokens: dict[str, Trigger] = {}
 
     def trigger(
         self,
@@ -47,9 +52,7 @@ class Promoter:
         request_token: str,
         user: str = SIM_USER_ID,
     ) -> None:
-        """``POST /promotions``: start the promotion or raise :class:`SimError` (400/500)."""
-        if request_token and request_token in self.tokens:
-            return
+        """``POST /promotions``: record the trigger or raise :class:`SimError` (400/500)."""
         definition = _find(source, name)
         if definition is None:
             raise SimError(
@@ -57,12 +60,14 @@ class Promoter:
             )
         if not (source.done and source.result == "passed") and not override:
             raise SimError(400, NEEDS_OVERRIDE)
-        values = _parameter_values(definition, parameters, automatic=False)
         target = self._target(source, definition)
         if target is not None and target.cordoned:
             message = TARGET_FAILED.format(reason="deployment target is cordoned", id=uuid.uuid4())
             raise SimError(400, message)
-        self._start(source, definition, target, user, override, values, request_token)
+        values = _parameter_values(definition, parameters, automatic=False)
+        if request_token and request_token in self.tokens:
+            return
+        self._accept(source, definition, target, user, override, values, request_token)
         self.engine.settle()
 
     def after_done(self, source: SimPipeline) -> None:
@@ -73,12 +78,7 @@ class Promoter:
                 continue
             values = _parameter_values(definition, {}, automatic=True)
             target = self._target(source, definition)
-            if target is not None and target.cordoned:
-                self._record(
-                    target, source, "", "FAILED", "cordoned_target", AUTO_TRIGGERER, values
-                )
-                continue
-            self._start(source, definition, target, AUTO_TRIGGERER, False, values, "")
+            self._accept(source, definition, target, AUTO_TRIGGERER, False, values, "")
 
     def list_for(self, source: SimPipeline, name: str | None) -> list[SimPromotion]:
         found = [p for p in self.engine.promotions if p.source_ppl_id == source.ppl_id]
@@ -86,7 +86,9 @@ class Promoter:
             found = [p for p in found if p.name == name]
         return sorted(found, key=lambda p: p.triggered_at, reverse=True)
 
-    def _start(
+    # A trigger's life (triggers.py)
+
+    def _accept(
         self,
         source: SimPipeline,
         definition: PromotionDef,
@@ -96,30 +98,86 @@ class Promoter:
         values: dict[str, str],
         request_token: str,
     ) -> None:
-        engine = self.engine
-        automatic = triggered_by == AUTO_TRIGGERER
-        path = resolve_pipeline_file(source.path, definition.pipeline_file)
+        engine, times = self.engine, self.engine.gofer
+        trigger = Trigger(
+            source=source,
+            definition=definition,
+            target=target,
+            triggered_by=triggered_by,
+            override=override,
+            values=values,
+            request_token=request_token or str(uuid.uuid4()),
+            triggered_at=engine.now,
+            fate=self._fate(source, definition.name),
+        )
+        self.tokens[trigger.request_token] = trigger
+        if target is None:
+            self._add_row(trigger)
+            if trigger.fate == "deadline":
+                engine.later(times.deadline, lambda: self._give_up(trigger, DEADLINE_REACHED))
+            else:
+                engine.later(times.delay, lambda: self._schedule(trigger))
+            return
+        trigger.entry = self._record(target, source, "PENDING", "", triggered_by, values)
+        if trigger.fate == "deadline":
+            give_up = "deadline_reached"
+            engine.later(times.target_deadline, lambda: self._give_up(trigger, give_up))
+        else:
+            engine.later(times.delay / 2, lambda: self._check_target(trigger))
+
+    def _check_target(self, trigger: Trigger) -> None:
+        """The deployment-trigger worker checks the target again before it triggers."""
+        assert trigger.target is not None
+        if trigger.target.cordoned:
+            self._give_up(trigger, "cordoned_target")
+            return
+        self._add_row(trigger)
+        self.engine.later(self.engine.gofer.delay / 2, lambda: self._schedule(trigger))
+
+    def _schedule(self, trigger: Trigger) -> None:
+        engine, times = self.engine, self.engine.gofer
+        if trigger.done:
+            return
+        if engine.now >= trigger.triggered_at + times.deadline:
+            self._give_up(trigger, DEADLINE_REACHED)
+            return
+        path = resolve_pipeline_file(trigger.source.path, trigger.definition.pipeline_file)
+        workflow = trigger.source.workflow
+        if trigger.fate == "queue_limit" or engine.queued_in(workflow, path) >= QUEUE_LIMIT:
+            if not trigger.refused:  # said once; Gofer tries again until its deadline
+                trigger.refused = True
+                engine.emit(
+                    "promotion",
+                    workflow_id=workflow.wf_id,
+                    pipeline_file=path,
+                    commit_sha=workflow.commit_sha,
+                    state="processing",
+                    result_reason=QUEUE_FULL,
+                    promotion_of=trigger.source.ppl_id,
+                    triggered_by=trigger.triggered_by,
+                    promotion=trigger.definition.name,
+                )
+            wait = min(times.retry, trigger.triggered_at + times.deadline - engine.now)
+            engine.later(max(wait, 0.0), lambda: self._schedule(trigger))
+            return
+        self._start(trigger, path)
+
+    def _start(self, trigger: Trigger, path: str) -> None:
+        engine, source = self.engine, trigger.source
+        automatic = trigger.triggered_by == AUTO_TRIGGERER
         pipeline = engine.create_pipeline(
             source.workflow,
             path,
             trigger="auto_promotion" if automatic else "promotion",
             promotion_of=source.ppl_id,
             triggerer_id=source.ppl_id,
-            env_vars=values,
+            env_vars=trigger.values,
         )
-        promotion = SimPromotion(
-            name=definition.name,
-            source_ppl_id=source.ppl_id,
-            triggered_by=triggered_by,
-            triggered_at=engine.now,
-            override=override,
-            status="passed",
-            scheduled_at=engine.now,
-            scheduled_pipeline_id=pipeline.ppl_id,
-            request_token=request_token or str(uuid.uuid4()),
-        )
-        engine.promotions.append(promotion)
-        self.tokens[promotion.request_token] = promotion
+        trigger.done = True
+        row = trigger.row
+        assert row is not None
+        row.status, row.scheduled_at = "passed", engine.now
+        row.scheduled_pipeline_id = pipeline.ppl_id
         engine.emit(
             "promotion",
             pipeline_id=pipeline.ppl_id,
@@ -128,30 +186,81 @@ class Promoter:
             commit_sha=source.workflow.commit_sha,
             state="passed",
             promotion_of=source.ppl_id,
-            triggered_by=triggered_by,
-            promotion=definition.name,
-            deployment_target=target.spec.name if target else None,
+            triggered_by=trigger.triggered_by,
+            promotion=trigger.definition.name,
+            deployment_target=trigger.target.spec.name if trigger.target else None,
         )
-        if target is not None:
-            self._record(target, source, pipeline.ppl_id, "STARTED", "", triggered_by, values)
+        if trigger.entry is not None:
+            self._update(trigger, "STARTED", "", pipeline.ppl_id)
+
+    def _give_up(self, trigger: Trigger, reason: str) -> None:
+        """Gofer's deadline (or the target's check) ends the trigger without a pipeline."""
+        if trigger.done:
+            return
+        trigger.done = True
+        engine, source = self.engine, trigger.source
+        row = trigger.row
+        if row is not None:
+            row.status, row.scheduled_at = "failed", engine.now
+            engine.emit(
+                "promotion",
+                workflow_id=source.workflow.wf_id,
+                pipeline_file=resolve_pipeline_file(source.path, trigger.definition.pipeline_file),
+                commit_sha=source.workflow.commit_sha,
+                state="failed",
+                result_reason=reason,
+                promotion_of=source.ppl_id,
+                triggered_by=trigger.triggered_by,
+                promotion=trigger.definition.name,
+                deployment_target=trigger.target.spec.name if trigger.target else None,
+            )
+        if trigger.entry is not None:
+            self._update(trigger, "FAILED", reason, "")
+
+    def _add_row(self, trigger: Trigger) -> None:
+        row = SimPromotion(
+            name=trigger.definition.name,
+            source_ppl_id=trigger.source.ppl_id,
+            triggered_by=trigger.triggered_by,
+            triggered_at=trigger.triggered_at,
+            override=trigger.override,
+            status="processing",
+            scheduled_at=None,
+            scheduled_pipeline_id="",
+            request_token=trigger.request_token,
+        )
+        trigger.row = row
+        self.engine.promotions.append(row)
+
+    def _fate(self, source: SimPipeline, name: str) -> Fate | None:
+        """The scripted fate of this promotion's triggers on `source`'s commit: the newest
+        matching script, one naming the commit before one that does not."""
+        best = None
+        for item in self.engine.scripts.items:
+            if item.promotion != name or item.commit_sha not in (None, source.workflow.commit_sha):
+                continue
+            if best is None or item.commit_sha is not None or best.commit_sha is None:
+                best = item
+        return best.never_scheduled if best is not None else None
+
+    # History
 
     def _record(
         self,
         target: SimTarget,
         source: SimPipeline,
-        pipeline_id: str,
         state: str,
         message: str,
         triggered_by: str,
         values: dict[str, str],
-    ) -> None:
+    ) -> SimDeployment:
         engine = self.engine
         entry = SimDeployment(
             id=str(uuid.uuid4()),
             target=target,
             switch_id=source.switch_id,
             prev_pipeline_id=source.ppl_id,
-            pipeline_id=pipeline_id,
+            pipeline_id="",
             triggered_by=triggered_by,
             triggered_at_us=target.next_triggered_at_us(engine.now),
             state=state,
@@ -161,16 +270,26 @@ class Promoter:
             git_ref_label=source.workflow.label,
         )
         target.history.append(entry)
-        engine.emit(
+        self._emit_entry(entry, source)
+        return entry
+
+    def _update(self, trigger: Trigger, state: str, message: str, pipeline_id: str) -> None:
+        entry = trigger.entry
+        assert entry is not None
+        entry.state, entry.state_message, entry.pipeline_id = state, message, pipeline_id
+        self._emit_entry(entry, trigger.source)
+
+    def _emit_entry(self, entry: SimDeployment, source: SimPipeline) -> None:
+        self.engine.emit(
             "deployment",
-            pipeline_id=pipeline_id or None,
+            pipeline_id=entry.pipeline_id or None,
             workflow_id=source.workflow.wf_id,
             commit_sha=source.workflow.commit_sha,
-            state=state.lower(),
-            result_reason=message or None,
+            state=entry.state.lower(),
+            result_reason=entry.state_message or None,
             promotion_of=source.ppl_id,
-            triggered_by=triggered_by,
-            deployment_target=target.spec.name,
+            triggered_by=entry.triggered_by,
+            deployment_target=entry.target.spec.name,
         )
 
     def _target(self, source: SimPipeline, definition: PromotionDef) -> SimTarget | None:

@@ -214,7 +214,7 @@ class Scripts:
     def outcome_for(self, path: str, commit_sha: str) -> Outcome:
         best: OutcomeDef | None = None
         for item in self.items:
-            if not _same_file(item.pipeline_file, path):
+            if item.pipeline_file is None or not _same_file(item.pipeline_file, path):
                 continue
             if item.commit_sha not in (None, commit_sha):
                 continue

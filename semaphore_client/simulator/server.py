@@ -5,6 +5,8 @@
 
 On the wall clock a background task fires pipeline timers as they fall due; with a
 :class:`ManualClock` nothing moves until :meth:`Simulator.advance` (or ``POST /_sim/advance``).
+``gofer=GoferTimes(delay=, deadline=, target_deadline=)`` sets how long a promotion trigger
+takes to be scheduled and when Gofer gives up on it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from semaphore_client.simulator.control import ControlApi
 from semaphore_client.simulator.engine import Engine
 from semaphore_client.simulator.records import SimError, SimPipeline
 from semaphore_client.simulator.tasks import end_task
+from semaphore_client.simulator.triggers import GoferTimes
 from semaphore_client.simulator.webhooks import WebhookSender
 from semaphore_client.simulator.world import World, default_world
 
@@ -58,12 +61,13 @@ class Simulator:
         webhook_secret: str | None = None,
         default_duration: float = 1.0,
         clock: Clock | None = None,
+        gofer: GoferTimes | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.world = world or default_world()
         self.clock = clock or WallClock()
-        self.engine = Engine(self.world, self.clock, default_duration)
+        self.engine = Engine(self.world, self.clock, default_duration, gofer)
         self.webhooks = WebhookSender(self.world, self._delivered)
         self.webhooks.configure(webhook_url, webhook_secret)
         self.engine.done_listeners.append(self.webhooks.pipeline_done)

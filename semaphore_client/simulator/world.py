@@ -19,6 +19,7 @@ projects:
         fail_fast: {stop: {when: "true"}}
 outcomes:                                           # optional scripted results
   - {pipeline_file: .semaphore/deploy-beta.yml, result: failed, duration: 2}
+  - {promotion: beta, never_scheduled: deadline}    # accepted, never scheduled
 """
 
 from __future__ import annotations
@@ -173,15 +174,28 @@ class ProjectDef(_Spec):
 
 
 class OutcomeDef(_Spec):
-    """A scripted outcome: for this pipeline file (and commit, if given), end like this."""
+    """A scripted outcome: for this pipeline file (and commit, if given), end like this; or,
+    with ``promotion``, what Gofer does with that promotion's triggers (of that commit's
+    pipelines, if given): ``never_scheduled`` ``deadline`` (it never gets to them) or
+    ``queue_limit`` (Plumber refuses them as if the pipeline queue were full)."""
 
-    pipeline_file: str
+    pipeline_file: str | None = None
+    promotion: str | None = Field(default=None, min_length=1)
+    never_scheduled: Literal["deadline", "queue_limit"] | None = None
     commit_sha: str | None = None
     result: Literal["passed", "failed", "stopped", "canceled"] = "passed"
     result_reason: str | None = None
     duration: float | None = Field(default=None, ge=0)
     pending: float = Field(default=0.0, ge=0)
     fail_after: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> OutcomeDef:
+        if (self.pipeline_file is None) == (self.promotion is None):
+            raise ValueError("give either pipeline_file or promotion")
+        if self.never_scheduled is not None and self.promotion is None:
+            raise ValueError("never_scheduled is for a promotion")
+        return self
 
 
 class World(_Spec):

@@ -187,7 +187,11 @@ async def test_a_crash_at_the_promotion_promotes_exactly_once(
     crashed = next(t for t, note in run.notes if "crashes" in note)
     repeated = [note for _, note in run.notes if "restarted bot promotes A to prod" in note]
     assert len(repeated) == 1  # the restarted bot did call Semaphore for A
-    promoted = run.started_at + timedelta(seconds=run.promoted("prod")[0].created)
+    # When Semaphore accepted the trigger (its pipeline starts a moment later).
+    accepted = next(
+        e for e in run.events if e["type"] == "deployment" and e["deployment_target"] == "prod"
+    )
+    promoted = run.started_at + timedelta(seconds=run.seconds(accepted["at"]))
     assert (promoted < crashed) is promoted_before_the_crash
     assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD) == [DeploymentState.DONE]
 

@@ -143,7 +143,11 @@ async def test_killed_after_the_promotion_call_before_its_acknowledgement(
         r.proxy.hook = hook
         await r.push(A)
         await asyncio.wait_for(killed.wait(), 20)
-        assert await r.promoted() == [("deploy-beta.yml", A)]
+
+        async def scheduled() -> bool:  # a moment after Semaphore accepted the trigger
+            return await r.promoted() == [("deploy-beta.yml", A)]
+
+        await until(scheduled, 5, "Semaphore starting A's beta pipeline")
         assert await r.watch.store.outbox("demo", "beta"), "the effect is not acknowledged"
         await restart(r, bot)
         await assert_completed_once(r)

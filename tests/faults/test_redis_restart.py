@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.model import DeploymentState
-from tests.faults.support import RedisProcess, Watch, config_yaml, rig, sha, until
+from tests.faults.support import RedisProcess, Watch, config_yaml, rig, sha, sim_events, until
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis]
 
@@ -32,9 +32,16 @@ async def test_redis_restarted_mid_scenario_keeps_state_and_work_resumes(tmp_pat
             await r.script(pipeline_file="deploy-prod.yml", commit_sha=B, duration=3)
             await r.push(B)
 
-            async def b_on_prod() -> bool:
+            async def b_on_prod() -> bool:  # its pipeline running, 3 s to go
                 current = (await r.watch.store.load("demo", "prod")).current
-                return current is not None and current.change.sha == B
+                pipelines = await sim_events(r.control, "pipeline")
+                running = any(
+                    e["commit_sha"] == B
+                    and e["pipeline_file"].endswith("deploy-prod.yml")
+                    and e["state"] == "running"
+                    for e in pipelines
+                )
+                return current is not None and current.change.sha == B and running
 
             await until(b_on_prod, 20, "B deploying to prod")
             before = {s: await r.watch.store.load("demo", s) for s in STAGES}

@@ -14,6 +14,7 @@ from semaphore_client import (
     PipelineResult,
     PipelineState,
     PipelineTrigger,
+    Promotion,
     PromotionRefused,
     PromotionStatus,
     ResultReason,
@@ -43,6 +44,15 @@ async def done(simulator: Simulator, ppl_id: str) -> None:
 
 async def project_id(client: SemaphoreClient) -> str:
     return (await client.describe_project("demo")).id
+
+
+async def scheduled(simulator: Simulator, client: SemaphoreClient, ppl_id: str) -> Promotion:
+    """The newest promotion of `ppl_id`, once Gofer has scheduled it (the trigger's 200 only
+    means it was recorded)."""
+    await simulator.wait_for(
+        lambda: any(p.scheduled_pipeline_id for p in simulator.engine.promotions)
+    )
+    return (await client.list_promotions(ppl_id))[0]
 
 
 async def test_projects(sim_client: SemaphoreClient) -> None:
@@ -137,7 +147,8 @@ async def test_promotion_needs_override_until_passed(
         await sim_client.trigger_promotion(pushed["pipeline_id"], "beta")
     assert caught.value.needs_override
     await sim_client.trigger_promotion(pushed["pipeline_id"], "beta", override=True)
-    [promotion] = await sim_client.list_promotions(pushed["pipeline_id"])
+    assert await sim_client.list_promotions(pushed["pipeline_id"]) == []  # not triggering yet
+    promotion = await scheduled(simulator, sim_client, pushed["pipeline_id"])
     assert promotion.override and promotion.status is PromotionStatus.PASSED
     with pytest.raises(PromotionRefused):
         await sim_client.trigger_promotion(pushed["pipeline_id"], "no-such-promotion")
@@ -150,6 +161,7 @@ async def test_promotion_request_token_deploys_once(
     await done(simulator, pushed["pipeline_id"])
     for _ in range(3):
         await sim_client.trigger_promotion(pushed["pipeline_id"], "beta", request_token="once")
+    await scheduled(simulator, sim_client, pushed["pipeline_id"])
     [promotion] = await sim_client.list_promotions(pushed["pipeline_id"], name="beta")
     assert not promotion.is_auto and promotion.scheduled_pipeline_id
     deploy = await sim_client.get_pipeline(promotion.scheduled_pipeline_id)
@@ -182,6 +194,9 @@ async def test_deployment_targets_and_history(
 
     assert not (await sim_client.activate_deployment_target(beta.id)).cordoned
     await sim_client.trigger_promotion(pushed["pipeline_id"], "beta")
+    [entry] = (await sim_client.deployment_history(beta.id)).deployments
+    assert entry.state is DeploymentState.PENDING and not entry.pipeline_id
+    await scheduled(simulator, sim_client, pushed["pipeline_id"])
     [entry] = (await sim_client.deployment_history(beta.id)).deployments
     assert entry.state is DeploymentState.STARTED
     assert entry.prev_pipeline_id == pushed["pipeline_id"] and entry.pipeline_id

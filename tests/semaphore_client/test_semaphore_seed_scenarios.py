@@ -2,7 +2,8 @@
 
 World: CI auto-promotes to a roll-forward deploy pipeline; the deploy pipeline uses fail-fast
 and a ``result = 'failed'`` auto-promotion into a rollback pipeline that shares its queue.
-Time is a manual clock moved with ``POST /_sim/advance``, so every timestamp is exact.
+Time is a manual clock moved with ``POST /_sim/advance``, so every timestamp is exact. Gofer
+schedules a promotion 0.2 s after it is triggered (the simulator's default).
 """
 
 from __future__ import annotations
@@ -114,21 +115,21 @@ async def test_auto_cancel_cancels_the_rollback_and_b_runs_on_the_broken_deploym
     strategy: str,
 ) -> None:
     async with scenario(f'auto_cancel: {{{strategy}: {{when: "true"}}}}') as s:
-        await s.push("aaaa")  # t=0: CI A; t=1 roll-forward A starts
-        await s.advance_to(3.5)  # t=3: A fails (fail-fast), rollback A initialising
-        await s.push("bbbb")  # t=3.5: B pushed; its CI passes at 4.5
+        await s.push("aaaa")  # t=0: CI A; t=1.2 roll-forward A starts
+        await s.advance_to(3.5)  # t=3.2: A fails (fail-fast), rollback A pending from 3.4
+        await s.push("bbbb")  # t=3.5: B pushed; its CI passes at 4.5, B's deploy at 4.7
         await s.advance_to(10)
 
         forward_a = await s.pipeline("deploy.yml", "aaaa")
         rollback_a = await s.pipeline("rollback.yml", "aaaa")
         forward_b = await s.pipeline("deploy.yml", "bbbb")
-        assert (forward_a.result, s.at(forward_a.done_at)) == (PipelineResult.FAILED, 3)
+        assert (forward_a.result, s.at(forward_a.done_at)) == (PipelineResult.FAILED, 3.2)
         assert rollback_a.result is PipelineResult.CANCELED
         assert rollback_a.result_reason is ResultReason.STRATEGY
-        assert rollback_a.running_at is None and s.at(rollback_a.done_at) == 4.5
+        assert rollback_a.running_at is None and s.at(rollback_a.done_at) == 4.7
         assert rollback_a.triggerer is not None
         assert rollback_a.triggerer.ppl_triggered_by is PipelineTrigger.AUTO_PROMOTION
-        assert forward_b.passed and s.at(forward_b.running_at) == 4.5
+        assert forward_b.passed and s.at(forward_b.running_at) == 4.7
         assert await s.started() == [
             ("semaphore.yml", "aaaa"),
             ("deploy.yml", "aaaa"),
@@ -139,7 +140,7 @@ async def test_auto_cancel_cancels_the_rollback_and_b_runs_on_the_broken_deploym
 
 async def test_without_auto_cancel_b_deploys_before_the_rollback() -> None:
     async with scenario("") as s:
-        await s.push("aaaa")  # t=0: CI A; t=1 roll-forward A runs until it fails at 3
+        await s.push("aaaa")  # t=0: CI A; t=1.2 roll-forward A runs until it fails at 3.2
         await s.advance_to(0.5)
         await s.push("bbbb")  # t=0.5: CI B queues behind CI A (same implicit queue)
         await s.advance_to(12)
@@ -147,11 +148,11 @@ async def test_without_auto_cancel_b_deploys_before_the_rollback() -> None:
         forward_a = await s.pipeline("deploy.yml", "aaaa")
         forward_b = await s.pipeline("deploy.yml", "bbbb")
         rollback_a = await s.pipeline("rollback.yml", "aaaa")
-        assert forward_a.result is PipelineResult.FAILED and s.at(forward_a.done_at) == 3
-        assert s.at(forward_b.created_at) == 2  # CI B ran 1..2, roll-forward B waits for A
-        assert s.at(forward_b.running_at) == 3
-        assert s.at(rollback_a.created_at) == 3
-        assert rollback_a.passed and s.at(rollback_a.running_at) == 6  # after B finished
+        assert forward_a.result is PipelineResult.FAILED and s.at(forward_a.done_at) == 3.2
+        assert s.at(forward_b.created_at) == 2.2  # CI B ran 1..2, roll-forward B waits for A
+        assert s.at(forward_b.running_at) == 3.2
+        assert s.at(rollback_a.created_at) == 3.4
+        assert rollback_a.passed and s.at(rollback_a.running_at) == 6.2  # after B finished
         assert [x for x in await s.started() if x[0] != "semaphore.yml"] == [
             ("deploy.yml", "aaaa"),
             ("deploy.yml", "bbbb"),

@@ -173,8 +173,7 @@ def test_manual_promotion_cascades_through_later_auto_promotions() -> None:
     ci = push(e, "a1")
     advance(e, 1)
     e.promoter.trigger(ci, "staging", override=False, parameters={}, request_token="t1")
-    e.settle()
-    advance(e, 1)
+    advance(e, 2)  # staging scheduled at 1.2 and done at 2.2, prod scheduled at 2.4
     prod = [p for p in e.pipelines.values() if p.path == ".semaphore/prod.yml"]
     assert len(prod) == 1 and prod[0].trigger == "auto_promotion"
     staging = e.pipelines[prod[0].promotion_of]
@@ -188,7 +187,7 @@ def test_cordoned_target_fails_auto_promotions_and_refuses_manual_ones() -> None
     ci = push(e, "a1")
     advance(e, 1)
     e.promoter.trigger(ci, "staging", override=False, parameters={}, request_token="t1")
-    advance(e, 1)
+    advance(e, 2)  # staging done at 2.2; Gofer checks prod's target at 2.3
     [entry] = prod.history
     assert (entry.state, entry.state_message, entry.pipeline_id) == (
         "FAILED",
@@ -209,7 +208,7 @@ def test_deprecated_auto_promote_on() -> None:
     ci = push(e, "a1", branch="rel-1")
     advance(e, 1)
     e.promoter.trigger(ci, "staging", override=False, parameters={}, request_token="t")
-    advance(e, 1)
+    advance(e, 2)
     auto = [p for p in e.pipelines.values() if p.trigger == "auto_promotion"]
     assert [p.path for p in auto] == [".semaphore/prod.yml"]
 
