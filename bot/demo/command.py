@@ -149,7 +149,9 @@ async def _scenario(name: str, terminal: Terminal) -> int:
     if variant.clock_start is not None:
         wall = datetime.now(UTC)
         clock = offset_clock(variant.clock_start(wall) - wall)
-    async with running(variant.config, world=variant.world(), clock=clock, slack=True) as harness:
+    async with running(
+        variant.config, world=variant.world(), clock=clock, slack=True, gofer=variant.gofer
+    ) as harness:
         watcher = _view(harness, terminal)
         terminal.show([f"scenario {name}: {scenario.summary}"])
         task = asyncio.create_task(watcher.run())

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from bot.scenarios import crash, holds, seed, worlds
+from bot.scenarios import crash, holds, seed, starts, worlds
 from bot.scenarios.builds import tags_and_pull_requests
 from bot.scenarios.play import Play, ScenarioError
-from semaphore_client.simulator import World
+from semaphore_client.simulator import GoferTimes, World
 
 
 class UnknownScenario(ScenarioError):
@@ -37,6 +37,8 @@ class Variant:
     config: str = field(default_factory=worlds.config)
     #: The bot's clock at the start, from the wall clock's now (None: the wall clock).
     clock_start: Callable[[datetime], datetime] | None = None
+    #: How the simulator schedules promotions (None: its defaults).
+    gofer: GoferTimes | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,12 @@ _ALL = [
         "crash-after-promotion",
         "the bot dies right after promoting A to prod; the restart repeats it, Semaphore runs one",
         Variant(crash.crash_after_promotion),
+    ),
+    Scenario(
+        "promotion-never-scheduled",
+        "Semaphore accepts A's promotion to beta and never starts it; the bot says so, and B,"
+        " pushed after, reaches every stage",
+        Variant(starts.promotion_never_scheduled, gofer=starts.GOFER),
     ),
 ]
 

@@ -30,7 +30,7 @@ from bot.standins.slack import SlackStandIn
 from bot.store import MemoryStore, RedisStore, Store
 from bot.store.inbox import Inbox, MemoryInbox, RedisInbox
 from bot.store.redis import redis_client
-from semaphore_client.simulator import Simulator
+from semaphore_client.simulator import GoferTimes, Simulator
 from semaphore_client.simulator.world import World
 
 log = logging.getLogger(__name__)
@@ -175,9 +175,11 @@ async def running(
     clock: Callable[[], datetime] | None = None,
     start_bot: bool = True,
     slack: bool = False,
+    gofer: GoferTimes | None = None,
 ) -> AsyncIterator[Harness]:
     """The simulator and (unless `start_bot` is False) the bot, stopped on exit; with `slack`,
-    also the Slack stand-in, and the bot's Slack app mounted and pointed at it."""
+    also the Slack stand-in, and the bot's Slack app mounted and pointed at it. `gofer`: how
+    the simulator schedules promotions (its defaults: 0.2 s, giving up after 40 s)."""
     config = load_config_text(config_text, "<scenario>")
     store: Store
     inbox: Inbox
@@ -188,7 +190,7 @@ async def running(
     else:
         store, inbox = MemoryStore(), MemoryInbox()
     standin = await SlackStandIn().start() if slack else None
-    async with Simulator(world, default_duration=default_duration) as sim:
+    async with Simulator(world, default_duration=default_duration, gofer=gofer) as sim:
         slack_settings: dict[str, Any] = {}
         if standin is not None:
             slack_settings = {

@@ -45,6 +45,7 @@ async def run_scenario(
         redis_url=redis_url,
         clock=clock,
         start_bot=with_bot,
+        gofer=variant.gofer,
     ) as harness:
         started = datetime.now(UTC)
         play = Play(harness, clock=clock or utcnow)

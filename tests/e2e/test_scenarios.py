@@ -196,6 +196,31 @@ async def test_a_crash_at_the_promotion_promotes_exactly_once(
     assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD) == [DeploymentState.DONE]
 
 
+# -- Semaphore accepting a promotion and never starting it --------------------------------------
+
+
+@pytest.mark.redis
+async def test_a_promotion_semaphore_never_starts_is_told_and_the_next_change_goes_through(
+    redis_url: str,
+) -> None:
+    run = await run_scenario("promotion-never-scheduled", redis_url=redis_url)
+
+    told = [e.detail for e in run.audit_of("beta", "not_started")]
+    assert told and all("did not start" in t and "deadline_reached" in t for t in told)
+    assert "trying again (attempt 2 of 3)" in told[0]
+    a_on_beta = history_of(run, "beta", "A", DeploymentKind.ROLLFORWARD)
+    assert DeploymentState.CANCELLED in a_on_beta  # the attempts that never started
+    assert set(a_on_beta) <= {DeploymentState.CANCELLED, DeploymentState.SUPERSEDED}
+    assert [p.label for p in run.promoted("beta")] == ["B"]  # Semaphore never started A
+    for stage in ("beta", "prod"):
+        assert history_of(run, stage, "B", DeploymentKind.ROLLFORWARD) == [DeploymentState.DONE]
+    given_up = [e for e in run.events if e["type"] == "deployment" and e["state"] == "failed"]
+    assert {(e["deployment_target"], e["commit_sha"]) for e in given_up} == {
+        ("beta", run.commits["A"])
+    }
+    # The play itself fails if anything is left running without a pipeline at the end.
+
+
 # -- the command line -------------------------------------------------------------------------
 
 
