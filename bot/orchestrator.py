@@ -270,28 +270,38 @@ class Orchestrator:
         return await self.stages.handle(project, stage, event)
 
     async def unblock(
-        self, project: str, stage: str, by: str, blocker_id: str, request_id: str | None = None
+        self,
+        project: str,
+        stage: str,
+        by: str,
+        blocker_id: str,
+        request_id: str | None = None,
+        shown: ev.Shown | None = None,
     ) -> Decision | None:
-        """`request_id` names the click or command, so repeating it acts once."""
+        """`request_id` names the click or command, so repeating it acts once; `shown`, what
+        the clicked message showed (it lifts only that blocker, not a later one of that id)."""
+        since = shown.blocker_since.isoformat() if shown and shown.blocker_since else ""
         event = ev.BlockerLifted(
-            id=f"unblock:{blocker_id}:{request_id or _short_id()}", blocker_id=blocker_id, by=by
+            id=f"unblock:{blocker_id}:{since}:{request_id or _short_id()}",
+            blocker_id=blocker_id,
+            by=by,
+            shown=shown,
         )
         return await self.stages.handle(project, stage, event)
 
     async def approve_rollback(
-        self, project: str, stage: str, by: str, request_id: str
+        self, project: str, stage: str, by: str, request_id: str, shown: ev.Shown | None = None
     ) -> Decision | None:
-        """`request_id` names the click (the alert's message), so a double click acts once."""
-        return await self.stages.handle(
-            project, stage, ev.RollbackApproved(id=f"approve:{request_id}", by=by)
-        )
+        """`request_id` names the click (the alert's message), so a double click acts once;
+        `shown`, what the alert showed (a stale one approves nothing)."""
+        event = ev.RollbackApproved(id=f"approve:{request_id}", by=by, shown=shown)
+        return await self.stages.handle(project, stage, event)
 
     async def dismiss_rollback(
-        self, project: str, stage: str, by: str, request_id: str
+        self, project: str, stage: str, by: str, request_id: str, shown: ev.Shown | None = None
     ) -> Decision | None:
-        return await self.stages.handle(
-            project, stage, ev.RollbackDismissed(id=f"dismiss:{request_id}", by=by)
-        )
+        event = ev.RollbackDismissed(id=f"dismiss:{request_id}", by=by, shown=shown)
+        return await self.stages.handle(project, stage, event)
 
     async def rollback(
         self,
@@ -302,13 +312,16 @@ class Orchestrator:
         to_sha: str | None = None,
         force: bool = False,
         request_id: str | None = None,
+        shown: ev.Shown | None = None,
     ) -> Decision | None:
+        """`shown`: what the confirming modal showed (the stage moved on since: nothing)."""
         event = ev.RollbackRequested(
             id=f"rollback:{request_id or _short_id()}",
             by=by,
             reason=reason,
             to_sha=to_sha,
             force=force,
+            shown=shown,
         )
         return await self.stages.handle(project, stage, event)
 
@@ -321,7 +334,16 @@ class Orchestrator:
         reason: str,
         request_id: str | None = None,
     ) -> Decision | None:
-        """Deploy `sha` to `stage` now, past every blocker; its CI pipeline is looked up."""
+        """Deploy `sha` to `stage` now, past every blocker; its CI pipeline is looked up.
+        None when no CI pipeline of it passed, or when `request_id` was handled before."""
+        change = await self.ci_change(project, sha)
+        if change is None:
+            return None
+        return await self.emergency_of(project, stage, change, by, reason, request_id)
+
+    async def ci_change(self, project: str, sha: str) -> Change | None:
+        """The change of commit `sha` (a prefix will do) whose CI pipeline passed on the
+        deploy branch, from Semaphore; None when there is none."""
         config = self.config.project(project)
         project_id = await self.semaphore.project_id(project)
         async for pipeline in self.semaphore.client.iter_pipelines(
@@ -329,25 +351,36 @@ class Orchestrator:
         ):
             if pipeline.promotion_of or not pipeline.commit_sha.startswith(sha.lower()):
                 continue
-            if not is_project_ci(config, pipeline):  # e.g. a nightly build of the same commit
+            if not pipeline.passed or not is_project_ci(config, pipeline):  # e.g. a nightly
                 continue
-            created = pipeline.created_at or self.stages.clock()
-            change = Change(
+            return Change(
                 sha=pipeline.commit_sha,
                 message=pipeline.commit_message,
                 workflow_id=pipeline.wf_id,
                 ci_pipeline_id=pipeline.ppl_id,
-                created_at=created,
+                created_at=pipeline.created_at or self.stages.clock(),
             )
-            event = ev.EmergencyRequested(
-                id=f"emergency:{request_id or _short_id()}",
-                change=change,
-                source_pipeline_id=pipeline.ppl_id,
-                by=by,
-                reason=reason,
-            )
-            return await self.stages.handle(project, stage, event)
         return None
+
+    async def emergency_of(
+        self,
+        project: str,
+        stage: str,
+        change: Change,
+        by: str,
+        reason: str,
+        request_id: str | None = None,
+    ) -> Decision | None:
+        """Deploy `change` (see `ci_change`) to `stage` now; None when `request_id` was
+        handled before."""
+        event = ev.EmergencyRequested(
+            id=f"emergency:{request_id or _short_id()}",
+            change=change,
+            source_pipeline_id=change.ci_pipeline_id,
+            by=by,
+            reason=reason,
+        )
+        return await self.stages.handle(project, stage, event)
 
     async def states(self, project: str) -> dict[str, StageState]:
         return await self.stages.store.load_many(project, self.config.project(project).stage_names)

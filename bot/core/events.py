@@ -17,6 +17,24 @@ class _Event(Frozen):
     id: str
 
 
+class Shown(Frozen):
+    """What a person acted on: the state a button's message or a modal showed them. The rules
+    check it against the stage when the request arrives (DESIGN.md rule 10), and a request
+    whose stage moved on since changes nothing (bot.core.stale says what changed).
+    """
+
+    #: The deployment the message was about (the failed one of a rollback alert, the deployed
+    #: one of an alarm alert), or the one live when a rollback modal opened.
+    deployment_id: str = ""
+    #: The sha a rollback would restore, as shown.
+    to_sha: str | None = None
+    #: The blocker shown (an Unblock button's; an alarm alert's alarm), and when it was made.
+    blocker_id: str = ""
+    blocker_since: datetime | None = None
+    #: The manual blockers a rollback modal said it would go past (None: not a modal's).
+    past: tuple[str, ...] | None = None
+
+
 class ChangeReady(_Event):
     """CI passed on the deploy branch (first stage) or the previous stage finished baking."""
 
@@ -83,6 +101,7 @@ class BlockerLifted(_Event):
     type: Literal["blocker_lifted"] = "blocker_lifted"
     blocker_id: str
     by: str
+    shown: Shown | None = None
 
 
 class Tick(_Event):
@@ -92,13 +111,19 @@ class Tick(_Event):
 
 
 class RollbackApproved(_Event):
+    """Approve on a rollback alert. With `shown`, only the alert's own rollback: the pending
+    one of its failed deployment, or (an alarm alert: `shown.blocker_id` is the alarm) a
+    rollback of the deployment it named while that is live and the alarm fires."""
+
     type: Literal["rollback_approved"] = "rollback_approved"
     by: str
+    shown: Shown | None = None
 
 
 class RollbackDismissed(_Event):
     type: Literal["rollback_dismissed"] = "rollback_dismissed"
     by: str
+    shown: Shown | None = None
 
 
 class EmergencyRequested(_Event):
@@ -118,6 +143,8 @@ class RollbackRequested(_Event):
     to_sha: str | None = None
     #: Roll back even though a manual blocker holds the stage.
     force: bool = False
+    #: What the modal showed: the live deployment and the blockers it goes past.
+    shown: Shown | None = None
 
 
 Event = Annotated[

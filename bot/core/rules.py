@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core import events as ev
+from bot.core import stale
 from bot.core.decision import Decision, NoticeKind, StageSnapshot
 from bot.core.draft import SEEN_LIMIT, Draft, describe, sha7
 from bot.core.model import (
@@ -298,12 +299,17 @@ def _blocker_added(draft: Draft, event: ev.BlockerAdded) -> None:
 
 
 def _blocker_lifted(draft: Draft, event: ev.BlockerLifted) -> None:
-    if not any(b.id == event.blocker_id for b in draft.state.blockers):
+    blocker = next((b for b in draft.state.blockers if b.id == event.blocker_id), None)
+    if blocker is None:
         draft.tell(
             NoticeKind.REFUSED,
-            f"No blocker {event.blocker_id} on {draft.policy.stage}",
+            f"No blocker {event.blocker_id} on {draft.policy.stage}: it was lifted or ended",
             actor=event.by,
         )
+        return
+    moved = stale.blocker_moved_on(draft, blocker, event.shown)
+    if moved is not None:
+        draft.tell(NoticeKind.REFUSED, moved, actor=event.by)
         return
     _lift(draft, event.blocker_id, event.by)
 
@@ -325,19 +331,45 @@ def _tick(draft: Draft, event: ev.Tick) -> None:
 
 
 def _rollback_approved(draft: Draft, event: ev.RollbackApproved) -> None:
+    """Rule 10: an approval acts only on the rollback its alert showed, and never forces past
+    a manual blocker (the rollback waits for it; `/deploy rollback` goes past one)."""
+    shown = event.shown
+    if shown is not None and shown.blocker_id:  # an alarm after the bake: roll back now
+        moved = stale.alarm_alert_moved_on(draft, shown)
+        if moved is not None:
+            draft.tell(NoticeKind.REFUSED, moved, actor=event.by)
+            return
+        reason = f"approved from the alert of {shown.blocker_id}"
+        request = ev.RollbackRequested(id=event.id, by=event.by, reason=reason, to_sha=shown.to_sha)
+        _rollback_requested(draft, request)
+        return
     pending = draft.state.pending_rollback
-    if pending is None or pending.target is None:
-        draft.tell(NoticeKind.REFUSED, "No rollback is waiting for approval", actor=event.by)
+    moved = stale.approval_moved_on(draft, shown) if shown is not None else None
+    if moved is not None or pending is None or pending.target is None:
+        draft.tell(
+            NoticeKind.REFUSED, moved or "No rollback is waiting for approval", actor=event.by
+        )
         return
     draft.set(pending_rollback=None)
     draft.queue_rollback(
-        pending.target, by=event.by, reason=f"approved: {pending.reason}", force=True
+        pending.target, by=event.by, reason=f"approved: {pending.reason}", force=False
     )
 
 
 def _rollback_dismissed(draft: Draft, event: ev.RollbackDismissed) -> None:
-    if draft.state.pending_rollback is None:
-        draft.tell(NoticeKind.REFUSED, "No rollback is waiting for approval", actor=event.by)
+    shown = event.shown
+    if shown is not None and shown.blocker_id:  # an alarm after the bake: nothing waits
+        moved = stale.alarm_alert_moved_on(draft, shown)
+        if moved is not None:
+            draft.tell(NoticeKind.REFUSED, moved, actor=event.by)
+        else:
+            draft.tell(NoticeKind.ROLLBACK_DISMISSED, "Rollback dismissed", actor=event.by)
+        return
+    moved = stale.approval_moved_on(draft, shown) if shown is not None else None
+    if moved is not None or draft.state.pending_rollback is None:
+        draft.tell(
+            NoticeKind.REFUSED, moved or "No rollback is waiting for approval", actor=event.by
+        )
         return
     draft.set(pending_rollback=None)
     draft.tell(NoticeKind.ROLLBACK_DISMISSED, "Rollback dismissed", actor=event.by)
@@ -345,7 +377,15 @@ def _rollback_dismissed(draft: Draft, event: ev.RollbackDismissed) -> None:
 
 def _emergency_requested(draft: Draft, event: ev.EmergencyRequested) -> None:
     known = [*draft.state.queue, *([draft.state.current] if draft.state.current else [])]
-    if any(d.kind is DeploymentKind.EMERGENCY and d.change.sha == event.change.sha for d in known):
+    same = [d for d in known if d.kind is DeploymentKind.EMERGENCY]
+    same = [d for d in same if d.change.sha == event.change.sha]
+    if same:  # item 20 of issue 13: one emergency per change at a time, and the asker is told
+        draft.tell(
+            NoticeKind.REFUSED,
+            f"An emergency deployment of {sha7(same[0])} to {draft.policy.stage} is already "
+            f"{same[0].state}: {same[0].reason}",
+            actor=event.by,
+        )
         return
     emergency = draft.new_deployment(
         DeploymentKind.EMERGENCY,
@@ -366,7 +406,8 @@ def _emergency_requested(draft: Draft, event: ev.EmergencyRequested) -> None:
 def _rollback_requested(draft: Draft, event: ev.RollbackRequested) -> None:
     deployed = draft.deployed_change()
     target = _rollback_target(draft, event.to_sha, deployed)
-    refusal = _rollback_refusal(draft, event.to_sha, deployed, target)
+    refusal = stale.rollback_moved_on(draft, event.shown, event.force)
+    refusal = refusal or _rollback_refusal(draft, event.to_sha, deployed, target)
     if refusal is not None or target is None or deployed is None:
         draft.tell(NoticeKind.REFUSED, refusal or "Cannot roll back", actor=event.by)
         return
@@ -390,6 +431,8 @@ def _rollback_refusal(
         return f"A rollback is already queued on {stage}"
     if deployed is None:
         return f"Nothing has been deployed to {stage} yet"
+    if to_sha is not None and deployed.sha.startswith(to_sha.lower()):
+        return f"{to_sha} is what {stage} runs now"
     if target is None:
         wanted = to_sha or "An earlier good deployment"
         return f"{wanted} is not a good deployment on {stage} to roll back to"

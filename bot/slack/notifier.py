@@ -92,6 +92,8 @@ class SlackNotifier:
             await self.tell(effect.notice)
 
     async def tell(self, notice: Notice) -> None:
+        if notice.kind is NoticeKind.REFUSED:
+            return  # answered to the person who asked (ephemerally); the audit log has it
         project = self.config.project(notice.project)
         zone = project.calendar(notice.stage).timezone
         now = self.clock()

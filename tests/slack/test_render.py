@@ -114,6 +114,7 @@ def test_project_status_shows_version_activity_queue_blockers_and_next_window() 
         "project": "shop",
         "stage": "prod",
         "blocker": "b-1",
+        "since": "2026-11-24T10:00:00+00:00",
     }
     beta = next(blk for blk in rendered["blocks"] if blk.get("block_id") == "status:shop:beta")[
         "text"
@@ -339,7 +340,12 @@ def test_blocker_message_has_an_unblock_button_and_its_acted_form_does_not() -> 
     (button,) = elements(rendered)
     assert (button["action_id"], button["text"]["text"]) == ("blocker_unblock", "Unblock")
     assert UNBLOCK_ACTION.match(button["action_id"])
-    assert decode_value(button["value"]) == {"project": "shop", "stage": "prod", "blocker": "b-9"}
+    assert decode_value(button["value"]) == {
+        "project": "shop",
+        "stage": "prod",
+        "blocker": "b-9",
+        "since": b.created_at.isoformat(),
+    }
     acted = valid_message(
         blocker_message("shop", "prod", b, ZONE, NOW, Acted("U024BE7LH", "unblocked", NOW))
     )

@@ -408,6 +408,8 @@ async def test_a_member_of_a_configured_user_group_may_act(redis_server: str) ->
         standin.groups["S0APPROVERS"] = ["U0GROUPIE"]
         await h.push(BASE, "base")
         await deployed_everywhere(h, BASE)
+        await h.push(A, "suspect")
+        await deployed_everywhere(h, A)  # something to roll back
         ack = await parts(h)[0].command("rollback prod", "U0GROUPIE")
         assert ack.status_code == 200
         await standin.wait_for("views.open")

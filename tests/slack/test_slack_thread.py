@@ -228,9 +228,15 @@ async def test_people_text_is_escaped_in_every_message_that_carries_it(
 
         await h.until(blocked)
         await h.push(A, "held")  # its thread says what it waits on
+
+        async def held() -> bool:
+            return any(d.change.sha == A for d in (await h.store.load("demo", "prod")).queue)
+
+        await h.until(held)
         await slack.command("status", "U0BLOCK")
         await slack.command("queue prod", "U0BLOCK")
-        await slack.command("rollback prod", "U0APPROVE")  # the modal lists the blocker
+        # The modal lists the blocker it goes past.
+        await slack.command("emergency prod aaaaaaa to test escaping", "U0EMERGENCY")
         await slack.command(f"block prod {INJECTION} for 2h", "U0STRANGER")
 
         def carrying() -> list[Call]:

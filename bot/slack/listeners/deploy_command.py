@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.model import BlockerKind
+from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
 from bot.slack import commands as cmd
 from bot.slack.escape import escape
 from bot.slack.listeners.context import SlackContext
@@ -24,6 +25,7 @@ from bot.slack.render import (
     queue_message,
     refusal_message,
 )
+from bot.slack.render.modals import ConfirmKind
 from bot.slack.roles import DOES, Role
 
 Message = dict[str, Any]
@@ -72,7 +74,7 @@ async def _run(
                 await respond(**refusal_message(role, DOES[role]))
                 return
     if isinstance(parsed, cmd.Rollback | cmd.Emergency):
-        await _confirm(slack, parsed, command, client)
+        await _confirm(slack, parsed, command, client, respond, user)
         return
     await respond(**await _answer(slack, parsed, user))
 
@@ -169,20 +171,51 @@ async def _confirm(
     parsed: cmd.Rollback | cmd.Emergency,
     command: dict[str, Any],
     client: AsyncWebClient,
+    respond: AsyncRespond,
+    user: str,
 ) -> None:
-    """Emergency deployments and manual rollbacks are confirmed in a modal, with a reason."""
-    now = slack.clock()
-    state = await slack.store.load(parsed.project, parsed.stage)
-    calendar = slack.config.project(parsed.project).calendar(parsed.stage).blockers(now)
-    blockers = [b for b in (*state.blockers, *calendar) if b.active(now)]
-    current = state.current or (state.good[0] if state.good else None)
+    """Emergency deployments and manual rollbacks are confirmed in a modal, with a reason;
+    one that cannot be done is answered at once instead (issue 13 item 5)."""
+    now, stages = slack.clock(), slack.orchestrator.stages
+    project = slack.config.project(parsed.project)
     if isinstance(parsed, cmd.Emergency):
-        view = confirm_modal("emergency", parsed.project, parsed.stage, parsed.sha, blockers,
-                             slack.zone(parsed.project, parsed.stage), now, parsed.reason, current)  # fmt: skip
+        plan = await emergency_plan(stages, project, parsed.stage, parsed.sha, user)
     else:
-        view = confirm_modal("rollback", parsed.project, parsed.stage, parsed.to_sha, blockers,
-                             slack.zone(parsed.project, parsed.stage), now, "", current)  # fmt: skip
+        plan = await rollback_plan(stages, parsed.project, parsed.stage, parsed.to_sha, user)
+    if isinstance(plan, Refused):
+        await respond(**_text(_cannot(parsed, plan, project.stage_names[0])))
+        return
+    zone = slack.zone(parsed.project, parsed.stage)
+    sha: str | None
+    if isinstance(parsed, cmd.Emergency):
+        kind: ConfirmKind = "emergency"
+        sha, reason = parsed.sha, parsed.reason
+    else:
+        kind, sha, reason = "rollback", parsed.to_sha, ""
+    view = confirm_modal(kind, parsed.project, parsed.stage, sha, plan.blockers, zone, now,
+                         reason, plan.live, plan.shown)  # fmt: skip
     await client.views_open(trigger_id=str(command.get("trigger_id", "")), view=view)
+
+
+def _cannot(parsed: cmd.Rollback | cmd.Emergency, refused: Refused, first: str) -> str:
+    """Why a rollback or an emergency cannot be done, and where to look for one that can."""
+    stage = escape(parsed.stage)
+    if isinstance(parsed, cmd.Emergency):
+        what = f"deploy `{escape(parsed.sha)}` to {stage} in an emergency"
+    else:
+        to = f" to `{escape(parsed.to_sha)}`" if parsed.to_sha else ""
+        what = f"roll {stage} back{to}"
+    hint = ""
+    if refused.why is Why.UNKNOWN:
+        hint = (
+            f" `/deploy status` shows what runs where, `/deploy history {escape(first)}` the "
+            "changes deploybot deployed; give one of their shas."
+        )
+    elif refused.why is Why.AMBIGUOUS:
+        hint = " Give more of the sha."
+    elif isinstance(parsed, cmd.Rollback) and parsed.to_sha:
+        hint = f" `/deploy history {stage}` lists what deployed there."
+    return f":no_entry_sign: Cannot {what}: {escape(refused.text)}.{hint}"
 
 
 def _text(text: str) -> Message:

@@ -1,9 +1,18 @@
 """Buttons and modals: rollback Approve / Dismiss, Unblock, and the confirmation modals of
 emergency deployments and manual rollbacks.
 
-A click is acknowledged at once; the role is checked (a refusal is ephemeral and changes
-nothing); the request's id is the clicked message, so a double click or two people clicking
-at once act once. The message then shows who did what and when, without its buttons.
+A click is acknowledged at once. Its value names what the button acts on (`read_button`: a
+value deploybot never made does nothing); the clicker's role is checked (a refusal is
+ephemeral, changes nothing and says nothing of the stage); then the service acts, and the
+rules check what the button was made for against the stage as it is (DESIGN.md rule 10).
+When the stage moved on, nothing happens: the clicker is told what changed, ephemerally, and
+the message is marked outdated, without its buttons. Otherwise the message shows who did
+what and when, without its buttons. The request's id is the clicked message, so a double
+click or two people clicking at once act once. No button forces past a blocker.
+
+A submitted modal is read again (`read_modal`: a view deploybot never made gets an error in
+the modal), the submitter's role is checked again, and the rules check the stage again: what
+cannot be done is said ephemerally, and nothing happens.
 """
 
 from __future__ import annotations
@@ -12,7 +21,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.config.models import DeploybotConfig
 from bot.core.decision import Decision, NoticeKind
+from bot.core.model import DeploymentKind
 from bot.slack.escape import escape
 from bot.slack.listeners.context import SlackContext
 from bot.slack.listeners.home import publish_home
@@ -24,14 +35,35 @@ from bot.slack.render import (
     ROLLBACK_APPROVE,
     ROLLBACK_DISMISS,
     UNBLOCK_ACTION,
-    decode_value,
+    Clicked,
+    Confirmed,
+    acted_line,
+    outdated_line,
+    read_button,
+    read_modal,
     refusal_message,
+    without_buttons,
 )
-from bot.slack.render.blocks import context
-from bot.slack.render.text import local, person
+from bot.slack.render.blocks import Block
 from bot.slack.roles import DOES, Role
 
 Body = dict[str, Any]
+Message = dict[str, Any]
+
+NOT_OURS = (
+    ":warning: Nothing was done: this button does not name anything deploybot knows "
+    "(it was not made by deploybot, or the configuration changed since)."
+)
+NOT_OURS_MODAL = (
+    "Nothing was done: this form was not made by this deploybot (or the configuration "
+    "changed since). Close it and run the command again."
+)
+ALREADY = "Nothing was done: this button was clicked already; the message says what came of it."
+DID = {
+    "approve": "approved the rollback",
+    "dismiss": "dismissed the rollback",
+    "unblock": "lifted the blocker",
+}
 
 
 def register(app: AsyncApp, slack: SlackContext) -> None:
@@ -48,6 +80,10 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
     app.action(UNBLOCK_ACTION)(clicked)
 
     async def confirmed(ack: AsyncAck, body: Body, view: dict[str, Any]) -> None:
+        request = read_modal(str(view.get("callback_id", "")), str(view.get("private_metadata")))
+        if request is None or not _configured(slack.config, request.project, request.stage):
+            await ack(response_action="errors", errors={REASON_BLOCK: NOT_OURS_MODAL})
+            return
         reason = _reason(view)
         if not reason:
             await ack(
@@ -55,119 +91,174 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
             )
             return
         await ack()
-        slack.later(_confirmed(slack, body, view, reason), f"modal {view.get('callback_id')}")
+        request_id = str(view.get("id", "")) or None
+        slack.later(
+            _confirmed(slack, body, request, reason, request_id), f"modal {view.get('callback_id')}"
+        )
 
     app.view(CONFIRM_EMERGENCY)(confirmed)
     app.view(CONFIRM_ROLLBACK)(confirmed)
 
 
+# -- buttons ----------------------------------------------------------------------------------
+
+
 async def _click(
     slack: SlackContext, body: Body, action: dict[str, Any], respond: AsyncRespond
 ) -> None:
-    value = decode_value(str(action.get("value", ""))) or {}
-    project, stage = value.get("project", ""), value.get("stage", "")
-    if project not in slack.config.project_names:
-        await respond(
-            text="This button no longer matches the configuration.", replace_original=False
-        )
-        return
     action_id = str(action.get("action_id", ""))
-    role = Role.BLOCK if UNBLOCK_ACTION.match(action_id) else Role.APPROVE
     user = str(body.get("user", {}).get("id", ""))
-    if not await slack.allowed(user, project, stage, role, f"click {action_id}"):
-        await respond(
-            **refusal_message(role, DOES[role]), replace_original=False, response_type="ephemeral"
-        )
+    clicked = read_button(action_id, str(action.get("value", "")))
+    if clicked is None or not _configured(slack.config, clicked.project, clicked.stage):
+        await _tell(slack, body, user, respond, _text(NOT_OURS))
         return
-    request = _request_id(body, action_id)
-    orchestrator = slack.orchestrator
-    if action_id == ROLLBACK_APPROVE:
-        decision = await orchestrator.approve_rollback(project, stage, user, request)
-        if decision is not None and _refused(decision) and value.get("to"):
-            # An alarm after the bake: there is no pending rollback; roll back to the sha shown.
-            decision = await orchestrator.rollback(project, stage, user, "approved from the alarm alert",
-                                                   to_sha=value["to"], force=True, request_id=request)  # fmt: skip
-        did = "approved the rollback"
-    elif action_id == ROLLBACK_DISMISS:
-        decision = await orchestrator.dismiss_rollback(project, stage, user, request)
-        did = "dismissed the rollback"
-    else:
-        decision = await orchestrator.unblock(
-            project, stage, user, value.get("blocker", ""), request_id=request
-        )
-        did = "lifted the blocker"
-    await _after(slack, body, user, did, decision, respond)
-
-
-async def _after(
-    slack: SlackContext,
-    body: Body,
-    user: str,
-    did: str,
-    decision: Decision | None,
-    respond: AsyncRespond,
-) -> None:
+    role = Role.BLOCK if clicked.kind == "unblock" else Role.APPROVE
+    if not await slack.allowed(user, clicked.project, clicked.stage, role, f"click {action_id}"):
+        await _tell(slack, body, user, respond, refusal_message(role, DOES[role]))
+        return
+    decision = await _act(slack, clicked, user, _request_id(body, action_id))
     if decision is None:
-        return  # a double click: the first one acted
-    refusals = [n.text for n in decision.notices if n.kind is NoticeKind.REFUSED]
-    if refusals:
-        await respond(
-            text=escape("; ".join(refusals)), replace_original=False, response_type="ephemeral"
-        )
+        await _tell(slack, body, user, respond, _text(ALREADY))
         return
+    zone, now = slack.zone(clicked.project, clicked.stage), slack.clock()
+    refusals = _refusals(decision)
+    if refusals:
+        why = "; ".join(refusals)
+        told = f":warning: Nothing was done, this message is out of date: {escape(why)}."
+        await _tell(slack, body, user, respond, _text(told))
+        await _mark(slack, body, user, respond, outdated_line(why, user, now, zone))
+        return
+    await _mark(slack, body, user, respond, acted_line(user, DID[clicked.kind], now, zone))
+    waiting = _waits(decision, clicked.stage)
+    if waiting is not None:
+        await _tell(slack, body, user, respond, _text(waiting))
+
+
+async def _act(slack: SlackContext, clicked: Clicked, user: str, request: str) -> Decision | None:
+    orchestrator, shown = slack.orchestrator, clicked.shown
+    project, stage = clicked.project, clicked.stage
+    if clicked.kind == "approve":
+        return await orchestrator.approve_rollback(project, stage, user, request, shown=shown)
+    if clicked.kind == "dismiss":
+        return await orchestrator.dismiss_rollback(project, stage, user, request, shown=shown)
+    return await orchestrator.unblock(
+        project, stage, user, shown.blocker_id, request_id=request, shown=shown
+    )
+
+
+def _waits(decision: Decision, stage: str) -> str | None:
+    """A rollback a click queued that a manual blocker holds (a click never goes past one)."""
+    if decision.start is not None:
+        return None
+    for rollback in (d for d in decision.state.queue if d.kind is DeploymentKind.ROLLBACK):
+        holding = [b for b in decision.blocked_by if b.holds(rollback)]
+        if holding:
+            reasons = "; ".join(escape(b.reason) for b in holding)
+            return (
+                f":double_vertical_bar: The rollback is queued and waits for: {reasons}. "
+                f"Lift that, or roll back past it with `/deploy rollback {escape(stage)}`."
+            )
+    return None
+
+
+async def _tell(
+    slack: SlackContext, body: Body, user: str, respond: AsyncRespond, message: Message
+) -> None:
+    """Tell the clicker alone: ephemerally, or in the App Home's messages (no response URL)."""
     if body.get("container", {}).get("type") == "view":
+        await slack.client.chat_postMessage(channel=user, **message)
+        return
+    await respond(**message, replace_original=False, response_type="ephemeral")
+
+
+async def _mark(
+    slack: SlackContext, body: Body, user: str, respond: AsyncRespond, line: Block
+) -> None:
+    """The clicked message without its buttons, with `line`; the App Home drawn again."""
+    container = body.get("container", {})
+    if container.get("type") == "view":
         await publish_home(slack, user)
         return
     message = body.get("message") or {}
-    channel = str(body.get("channel", {}).get("id", ""))
-    kept = [_without_buttons(b) for b in message.get("blocks", []) if b.get("type") != "actions"]
-    zone = slack.config.projects[0].timezone
-    line = context(f":ballot_box_with_check: {person(user)} {did} at {local(slack.clock(), zone)}")
-    await slack.client.chat_update(channel=channel, ts=str(message.get("ts", "")),
-                                   text=str(message.get("text", did)), blocks=[*kept, line])  # fmt: skip
-
-
-async def _confirmed(slack: SlackContext, body: Body, view: dict[str, Any], reason: str) -> None:
-    meta = decode_value(str(view.get("private_metadata", ""))) or {}
-    project, stage, sha = meta.get("project", ""), meta.get("stage", ""), meta.get("sha")
-    user = str(body.get("user", {}).get("id", ""))
-    emergency = view.get("callback_id") == CONFIRM_EMERGENCY
-    role = Role.EMERGENCY if emergency else Role.APPROVE
-    if project not in slack.config.project_names:
+    if not message:
+        return  # an ephemeral message Slack did not send back: nothing to update
+    blocks = without_buttons(message.get("blocks", []), line)
+    text = str(message.get("text", "")) or "deploybot"
+    if container.get("is_ephemeral"):
+        await respond(text=text, blocks=blocks, replace_original=True)
         return
-    if not await slack.allowed(user, project, stage, role, str(view.get("callback_id"))):
-        channel = slack.config.project(project).channel_for(stage)
+    channel = str(body.get("channel", {}).get("id", "") or container.get("channel_id", ""))
+    await slack.client.chat_update(
+        channel=channel, ts=str(message.get("ts", "")), text=text, blocks=blocks
+    )
+
+
+# -- modals -----------------------------------------------------------------------------------
+
+
+async def _confirmed(
+    slack: SlackContext, body: Body, request: Confirmed, reason: str, request_id: str | None
+) -> None:
+    project, stage = request.project, request.stage
+    user = str(body.get("user", {}).get("id", ""))
+    emergency = request.kind == "emergency"
+    role = Role.EMERGENCY if emergency else Role.APPROVE
+    channel = slack.config.project(project).channel_for(stage)
+    what = CONFIRM_EMERGENCY if emergency else CONFIRM_ROLLBACK
+    if not await slack.allowed(user, project, stage, role, f"submit {what}"):
         refusal = refusal_message(role, DOES[role])
         await slack.client.chat_postEphemeral(channel=channel, user=user, text=refusal["text"])
         return
-    request = str(view.get("id", "")) or None
-    channel = slack.config.project(project).channel_for(stage)
-    if emergency and sha:
-        decision = await slack.orchestrator.emergency(
-            project, stage, sha, user, reason, request_id=request
-        )
-        if decision is None:
-            await slack.client.chat_postEphemeral(
-                channel=channel, user=user,
-                text=f"No passed CI pipeline for `{escape(sha)}` on the deploy branch of {escape(project)}.",
-            )  # fmt: skip
-        return
-    decision = await slack.orchestrator.rollback(project, stage, user, reason, to_sha=sha, force=True,
-                                                 request_id=request)  # fmt: skip
-    refusals = [
-        n.text for n in (decision.notices if decision else ()) if n.kind is NoticeKind.REFUSED
-    ]
-    if refusals:
-        await slack.client.chat_postEphemeral(
-            channel=channel, user=user, text=escape("; ".join(refusals))
-        )
+    if emergency:
+        said = await _emergency(slack, request, user, reason, request_id)
+    else:
+        decision = await slack.orchestrator.rollback(
+            project, stage, user, reason, to_sha=request.sha, force=True,
+            request_id=request_id, shown=request.shown,
+        )  # fmt: skip
+        said = _outcome(decision)
+    if said is not None:
+        await slack.client.chat_postEphemeral(channel=channel, user=user, text=said)
 
 
-def _without_buttons(block: dict[str, Any]) -> dict[str, Any]:
-    """A block minus its button accessory (a blocker message's Unblock sits in one)."""
-    if (block.get("accessory") or {}).get("type") == "button":
-        return {key: value for key, value in block.items() if key != "accessory"}
-    return block
+async def _emergency(
+    slack: SlackContext, request: Confirmed, user: str, reason: str, request_id: str | None
+) -> str | None:
+    project, sha = request.project, request.sha or ""
+    change = await slack.orchestrator.ci_change(project, sha)
+    if change is None:
+        branch = slack.config.project(project).branch
+        return (
+            f"Nothing was deployed: no CI pipeline of `{escape(sha)}` passed on {escape(branch)} "
+            f"in {escape(project)}."
+        )
+    decision = await slack.orchestrator.emergency_of(
+        project, request.stage, change, user, reason, request_id
+    )
+    return _outcome(decision)
+
+
+def _outcome(decision: Decision | None) -> str | None:
+    """What to tell the submitter: why nothing was done, or None (the channel is told)."""
+    if decision is None:
+        return "Nothing was done: this form was submitted already."
+    refusals = _refusals(decision)
+    return f"Nothing was done: {escape('; '.join(refusals))}." if refusals else None
+
+
+# -- reading requests ---------------------------------------------------------------------------
+
+
+def _configured(config: DeploybotConfig, project: str, stage: str) -> bool:
+    return project in config.project_names and stage in config.project(project).stage_names
+
+
+def _refusals(decision: Decision) -> list[str]:
+    return [n.text for n in decision.notices if n.kind is NoticeKind.REFUSED]
+
+
+def _text(text: str) -> Message:
+    return {"text": text}
 
 
 def _reason(view: dict[str, Any]) -> str:
@@ -179,7 +270,3 @@ def _request_id(body: Body, action_id: str) -> str:
     container = body.get("container", {})
     where = container.get("message_ts") or container.get("view_id") or body.get("trigger_id", "")
     return f"{where}:{action_id.split(':')[0]}"
-
-
-def _refused(decision: Decision) -> bool:
-    return any(n.kind is NoticeKind.REFUSED for n in decision.notices)

@@ -8,8 +8,9 @@ people's text is escaped (`bot.slack.escape`) everywhere it is shown.
     status    project_status, overview, queue_message, history_message
     freezes   freeze_list_message
     thread    change_thread (the status-thread parent), notice_reply (a threaded reply)
-    alerts    rollback_alert, blocker_message (and their acted forms), unblock_buttons
-    modals    confirm_modal (callback ids confirm_emergency / confirm_rollback)
+    alerts    rollback_alert, blocker_message (and their acted forms), unblock_buttons;
+              read_button, and a clicked message's acted or outdated form
+    modals    confirm_modal (callback ids confirm_emergency / confirm_rollback), read_modal
     announce  freeze_announcement, window_opened
     home      home_view (the App Home board)
 """
@@ -20,9 +21,14 @@ from bot.slack.render.alerts import (
     ROLLBACK_DISMISS,
     UNBLOCK_ACTION,
     Acted,
+    Clicked,
+    acted_line,
     blocker_message,
+    outdated_line,
+    read_button,
     rollback_alert,
     unblock_buttons,
+    without_buttons,
 )
 from bot.slack.render.announce import freeze_announcement, window_opened
 from bot.slack.render.blocks import decode_value, encode_value
@@ -33,7 +39,9 @@ from bot.slack.render.modals import (
     CONFIRM_ROLLBACK,
     REASON_ACTION,
     REASON_BLOCK,
+    Confirmed,
     confirm_modal,
+    read_modal,
 )
 from bot.slack.render.replies import help_message, parse_error_message, refusal_message
 from bot.slack.render.status import history_message, overview, project_status, queue_message
@@ -49,6 +57,9 @@ __all__ = [
     "ROLLBACK_DISMISS",
     "UNBLOCK_ACTION",
     "Acted",
+    "Clicked",
+    "Confirmed",
+    "acted_line",
     "blocker_message",
     "change_thread",
     "confirm_modal",
@@ -60,12 +71,16 @@ __all__ = [
     "history_message",
     "home_view",
     "notice_reply",
+    "outdated_line",
     "overview",
     "parse_error_message",
     "project_status",
     "queue_message",
+    "read_button",
+    "read_modal",
     "refusal_message",
     "rollback_alert",
     "unblock_buttons",
     "window_opened",
+    "without_buttons",
 ]

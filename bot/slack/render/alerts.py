@@ -4,12 +4,19 @@
     blocker_message(project, stage, blocker, zone, now, acted=None)   with an Unblock button
     unblock_buttons(project, stage, blockers)          the buttons status and App Home show
 
+    read_button(action_id, value)                      what a click asks for, or None
+    without_buttons(blocks, line)                      a clicked message: acted, or outdated
+
 Action ids: `rollback_approve`, `rollback_dismiss`, `blocker_unblock` (on a blocker message)
 and `blocker_unblock:<n>` (several in one actions block: Slack wants them unique there;
-match with `UNBLOCK_ACTION`). Button values are compact JSON (`encode_value`):
-rollback buttons `{"project", "stage", "deployment", "to"?}` (`deployment` is the failed
-one, or for an alarm after the bake the deployed one; `to` the sha a rollback restores);
-Unblock buttons `{"project", "stage", "blocker"}`. Block ids: `rollback:<deployment id>`,
+match with `UNBLOCK_ACTION`). Button values are compact JSON (`encode_value`) naming what the
+button acts on, which the rules check against the stage when it is clicked (DESIGN.md rule
+10; a value is never trusted for who may click):
+rollback buttons `{"project", "stage", "deployment", "to"?, "alarm"?, "since"?}`
+(`deployment` is the failed one, or for an alarm after the bake the deployed one, with the
+alarm's blocker id and when it began to block; `to` the sha a rollback restores);
+Unblock buttons `{"project", "stage", "blocker", "since"}` (when the blocker was made: an
+alarm's blocker has the same id each time it fires). Block ids: `rollback:<deployment id>`,
 `rollback:<deployment id>:actions`, `blocker:<project>:<stage>:<blocker id>`.
 With `acted`, the buttons give way to a line saying who did what, and when.
 """
@@ -20,12 +27,22 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from bot.core.decision import Notice
+from bot.core.decision import Notice, NoticeKind
+from bot.core.events import Shown
 from bot.core.model import Blocker
 from bot.slack.escape import escape
-from bot.slack.render.blocks import Block, actions, button, context, encode_value, message, section
+from bot.slack.render.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    decode_value,
+    encode_value,
+    message,
+    section,
+)
 from bot.slack.render.text import blocker_line, deployment_label, local, person
 
 Message = dict[str, Any]
@@ -52,8 +69,15 @@ def _acted_line(acted: Acted, zone: str) -> Block:
     )
 
 
-def unblock_value(project: str, stage: str, blocker_id: str) -> str:
-    return encode_value({"project": project, "stage": stage, "blocker": blocker_id})
+def unblock_value(project: str, stage: str, blocker: Blocker) -> str:
+    return encode_value(
+        {
+            "project": project,
+            "stage": stage,
+            "blocker": blocker.id,
+            "since": blocker.created_at.isoformat(),
+        }
+    )
 
 
 def unblock_buttons(
@@ -64,7 +88,7 @@ def unblock_buttons(
         button(
             f"Unblock {stage}: {b.reason}",
             f"{BLOCKER_UNBLOCK}:{index}",
-            unblock_value(project, stage, b.id),
+            unblock_value(project, stage, b),
         )
         for index, b in enumerate(blockers, start=start)
     ]
@@ -88,12 +112,15 @@ def rollback_alert(notice: Notice, zone: str, now: datetime, acted: Acted | None
     if acted is not None:
         blocks.append(_acted_line(acted, zone))
     else:
+        alarm = notice.blockers[0] if notice.kind is NoticeKind.ALARM_AFTER_BAKE else None
         value = encode_value(
             {
                 "project": notice.project,
                 "stage": notice.stage,
                 "deployment": failed.id if failed else "",
                 "to": target.change.sha if target else None,
+                "alarm": alarm.id if alarm else None,
+                "since": alarm.created_at.isoformat() if alarm else None,
             }
         )
         blocks.append(
@@ -120,9 +147,89 @@ def blocker_message(
             [section(text, block_id=block_id), _acted_line(acted, zone)],
         )
     unblock = button(
-        "Unblock", BLOCKER_UNBLOCK, unblock_value(project, stage, blocker.id), style="primary"
+        "Unblock", BLOCKER_UNBLOCK, unblock_value(project, stage, blocker), style="primary"
     )
     return message(
         f"{name} is blocked: {escape(blocker.reason)}",
         [section(text, block_id=block_id, accessory=unblock)],
+    )
+
+
+ClickKind = Literal["approve", "dismiss", "unblock"]
+#: The longest id or sha a button value may carry (deploybot's own are far shorter).
+_ID_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Clicked:
+    """What a click asks for: the action, where, and what the button was made for."""
+
+    kind: ClickKind
+    project: str
+    stage: str
+    shown: Shown
+
+
+def read_button(action_id: str, value: str) -> Clicked | None:
+    """The request of a click on one of deploybot's buttons; None for a value deploybot never
+    made (malformed, or missing what the button acts on)."""
+    fields = decode_value(value)
+    if fields is None or any(len(v) > _ID_LIMIT for v in fields.values()):
+        return None
+    project, stage = fields.get("project", ""), fields.get("stage", "")
+    since = _instant(fields.get("since"))
+    if not project or not stage or (fields.get("since") is not None and since is None):
+        return None
+    if UNBLOCK_ACTION.match(action_id):
+        blocker = fields.get("blocker", "")
+        shown = Shown(blocker_id=blocker, blocker_since=since)
+        return Clicked("unblock", project, stage, shown) if blocker else None
+    kind: ClickKind
+    if action_id == ROLLBACK_APPROVE:
+        kind = "approve"
+    elif action_id == ROLLBACK_DISMISS:
+        kind = "dismiss"
+    else:
+        return None
+    deployment, alarm = fields.get("deployment", ""), fields.get("alarm", "")
+    if not deployment or (alarm and since is None):
+        return None
+    shown = Shown(
+        deployment_id=deployment, to_sha=fields.get("to"), blocker_id=alarm, blocker_since=since
+    )
+    return Clicked(kind, project, stage, shown)
+
+
+def _instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def without_buttons(blocks: Sequence[Block], line: Block) -> list[Block]:
+    """A clicked message's blocks without its buttons (actions blocks, button accessories),
+    and `line` (who did what, or why it is outdated) at the end."""
+    kept: list[Block] = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            continue
+        if (block.get("accessory") or {}).get("type") == "button":
+            block = {key: value for key, value in block.items() if key != "accessory"}
+        kept.append(block)
+    return [*kept, line]
+
+
+def acted_line(by: str, did: str, at: datetime, zone: str) -> Block:
+    return _acted_line(Acted(by, did, at), zone)
+
+
+def outdated_line(why: str, by: str, at: datetime, zone: str) -> Block:
+    """`why` is plain text (escaped here)."""
+    return context(
+        f":warning: Outdated: {escape(why)} ({person(by)} clicked at {local(at, zone)}; "
+        "nothing was done)"
     )

@@ -2,23 +2,39 @@
 
     confirm_modal(kind, project, stage, sha, blockers, zone, now, reason="", current=None)
 
+    read_modal(view) -> Confirmed | None    what a submission asks for (None: not our view)
+
 `kind` is `"emergency"` or `"rollback"`. The view's `callback_id` is `confirm_emergency` or
-`confirm_rollback`; `private_metadata` is compact JSON `{"project", "stage", "sha"?}` (no
-`sha`: roll back to the last good deployment). The reason is a required input: block_id
-`reason`, action_id `reason_input`; read it from
+`confirm_rollback`; `private_metadata` is compact JSON `{"project", "stage", "sha"?, "live"?,
+"past"?}`: the commit (an emergency's must be there; a rollback without one goes to the last
+good deployment), the deployment live on the stage when the modal opened, and (a rollback)
+the ids of the manual blockers it said it would go past, comma-separated. The rules check
+those against the stage on submission (DESIGN.md rule 10). The reason is a required input:
+block_id `reason`, action_id `reason_input`; read it from
 `view["state"]["values"]["reason"]["reason_input"]["value"]`. The modal says which blockers
 it will go past and that nothing cascades to later stages.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.core.events import Shown
 from bot.core.model import Blocker, BlockerKind, Deployment
 from bot.slack.escape import escape
-from bot.slack.render.blocks import Block, context, encode_value, modal, section, text_input
+from bot.slack.render.blocks import (
+    Block,
+    context,
+    decode_value,
+    encode_value,
+    modal,
+    section,
+    text_input,
+)
 from bot.slack.render.text import blocker_line, deployment_label, sha7
 
 CONFIRM_EMERGENCY = "confirm_emergency"
@@ -53,13 +69,17 @@ def confirm_modal(
     now: datetime,
     reason: str = "",
     current: Deployment | None = None,
+    shown: Shown | None = None,
 ) -> dict[str, Any]:
     name = f"{escape(project)}/{escape(stage)}"
     if kind == "emergency":
         what = f":ambulance: *Emergency deployment* of `{sha7(sha or '')}` to *{name}*, now."
         title, submit, callback = "Emergency deploy", "Deploy now", CONFIRM_EMERGENCY
     else:
+        resolved = shown.to_sha if shown and shown.to_sha else None
         target = f"`{sha7(sha)}`" if sha else "the last good deployment"
+        if sha is None and resolved:
+            target += f", `{sha7(resolved)}`"
         what = f":rewind: *Roll back* *{name}* to {target}."
         title, submit, callback = "Roll back", "Roll back", CONFIRM_ROLLBACK
     blocks: list[Block] = [section(what)]
@@ -79,5 +99,57 @@ def confirm_modal(
         ),
         context("Audited: your name, the reason and the time are recorded."),
     ]
-    metadata = encode_value({"project": project, "stage": stage, "sha": sha})
+    past = None if shown is None or shown.past is None else ",".join(shown.past)
+    metadata = encode_value(
+        {
+            "project": project,
+            "stage": stage,
+            "sha": shown.to_sha if shown and shown.to_sha else sha,
+            "live": shown.deployment_id if shown else None,
+            "past": past,
+        }
+    )
     return modal(title, callback, blocks, submit=submit, private_metadata=metadata)
+
+
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_ID_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """What a submitted confirmation modal asks for, and what it showed."""
+
+    kind: ConfirmKind
+    project: str
+    stage: str
+    sha: str | None
+    shown: Shown
+
+
+def read_modal(callback_id: str, private_metadata: str) -> Confirmed | None:
+    """The request of a submitted confirmation modal; None for a view deploybot never made
+    (an unknown callback, malformed metadata, an emergency without its commit)."""
+    kind: ConfirmKind
+    if callback_id == CONFIRM_EMERGENCY:
+        kind = "emergency"
+    elif callback_id == CONFIRM_ROLLBACK:
+        kind = "rollback"
+    else:
+        return None
+    meta = decode_value(private_metadata)
+    if meta is None or any(len(v) > 20 * _ID_LIMIT for v in meta.values()):
+        return None
+    project, stage, sha = meta.get("project", ""), meta.get("stage", ""), meta.get("sha")
+    if not project or not stage or len(project) > _ID_LIMIT or len(stage) > _ID_LIMIT:
+        return None
+    if (sha is None and kind == "emergency") or (sha is not None and not _SHA.match(sha)):
+        return None
+    past = meta.get("past")
+    if kind == "rollback" and (not meta.get("live") or past is None):
+        return None  # a rollback goes past blockers: only as far as its modal showed
+    shown = Shown(
+        deployment_id=meta.get("live", ""),
+        past=None if past is None else tuple(p for p in past.split(",") if p),
+    )
+    return Confirmed(kind, project, stage, sha, shown)
