@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from bot.scenarios import crash, holds, seed, starts, worlds
+from bot.scenarios import buttons, crash, holds, seed, starts, worlds
 from bot.scenarios.builds import tags_and_pull_requests
 from bot.scenarios.play import Play, ScenarioError
 from semaphore_client.simulator import GoferTimes, World
@@ -39,6 +39,8 @@ class Variant:
     clock_start: Callable[[datetime], datetime] | None = None
     #: How the simulator schedules promotions (None: its defaults).
     gofer: GoferTimes | None = None
+    #: Whether the scenario clicks in Slack (the Slack stand-in runs, the bot's app on it).
+    slack: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,12 @@ _ALL = [
         "Semaphore accepts A's promotion to beta and never starts it; the bot says so, and B,"
         " pushed after, reaches every stage",
         Variant(starts.promotion_never_scheduled, gofer=starts.GOFER),
+    ),
+    Scenario(
+        "stale-approve-button",
+        "an alarm on prod offers Approve rollback; it resolves and third deploys and bakes;"
+        " Approve, clicked then, rolls nothing back and says why",
+        Variant(buttons.stale_approve_button, slack=True),
     ),
 ]
 

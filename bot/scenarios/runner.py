@@ -46,6 +46,7 @@ async def run_scenario(
         clock=clock,
         start_bot=with_bot,
         gofer=variant.gofer,
+        slack=variant.slack,
     ) as harness:
         started = datetime.now(UTC)
         play = Play(harness, clock=clock or utcnow)
