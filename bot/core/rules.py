@@ -365,7 +365,7 @@ def _rollback_dismissed(draft: Draft, event: ev.RollbackDismissed) -> None:
         else:
             draft.tell(NoticeKind.ROLLBACK_DISMISSED, "Rollback dismissed", actor=event.by)
         return
-    moved = stale.approval_moved_on(draft, shown) if shown is not None else None
+    moved = stale.approval_moved_on(draft, shown, approving=False) if shown else None
     if moved is not None or draft.state.pending_rollback is None:
         draft.tell(
             NoticeKind.REFUSED, moved or "No rollback is waiting for approval", actor=event.by

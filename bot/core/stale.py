@@ -37,13 +37,22 @@ def label(deployment: Deployment) -> str:
     return f"{sha7(deployment)} ({title[:60]})" if title else sha7(deployment)
 
 
-def approval_moved_on(draft: Draft, shown: Shown) -> str | None:
-    """A rollback alert's button: its pending rollback must still be the one waiting."""
+def approval_moved_on(draft: Draft, shown: Shown, *, approving: bool = True) -> str | None:
+    """A rollback alert's button: its pending rollback must still be the one waiting, and
+    (to approve it) nothing may have deployed since the failure: an emergency's fix is not
+    rolled back by an alert about what it fixed. Dismissing such a rollback is always fine."""
     pending, stage = draft.state.pending_rollback, draft.policy.stage
     if pending is not None and pending.failed_deployment_id == shown.deployment_id:
         target = pending.target
         if shown.to_sha is not None and (target is None or target.change.sha != shown.to_sha):
             return f"the rollback waiting on {stage} restores another deployment than this shows"
+        if not approving:
+            return None
+        current, now = draft.state.current, live(draft.state)
+        if current is not None and current.state is DeploymentState.RUNNING:
+            return f"{stage} moved on since this alert: {describe(current)} is running"
+        if now is not None and now.created_at > pending.created_at:
+            return f"{stage} moved on since this alert: {label(now)} was deployed after it"
         return None
     if pending is not None:
         return (

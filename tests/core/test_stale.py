@@ -303,3 +303,22 @@ def test_a_second_emergency_of_the_same_change_is_refused_and_says_it_is_queued(
     ]
     assert stage.state.current is not None
     assert stage.state.current.state is DeploymentState.RUNNING
+
+
+def test_approve_after_an_emergency_deployed_past_the_failure_does_nothing_but_dismiss_works() -> (
+    None
+):
+    stage = Stage()
+    stage.deploy_good(1)
+    failed = stage.fail(2)
+    request = {"change": change(5), "source_pipeline_id": "ci-5", "by": "U7", "reason": "fix"}
+    stage(ev.EmergencyRequested(id=stage.eid(), **request))  # type: ignore[arg-type]
+    shown = Shown(deployment_id=failed.id, to_sha=change(1).sha)
+    [running] = refusals(stage(ev.RollbackApproved(id=stage.eid(), by="U9", shown=shown)))
+    assert "is running" in running
+    stage.finish()  # the emergency's fix is live
+    [why] = refusals(stage(ev.RollbackApproved(id=stage.eid(), by="U9", shown=shown)))
+    assert "moved on" in why and change(5).sha[:7] in why and rollbacks(stage.state) == []
+    dismissed = stage(ev.RollbackDismissed(id=stage.eid(), by="U9", shown=shown))
+    assert [n.kind for n in dismissed.notices] == [NoticeKind.ROLLBACK_DISMISSED]
+    assert stage.state.pending_rollback is None
