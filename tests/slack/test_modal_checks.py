@@ -17,6 +17,7 @@ from bot.core.model import Deployment, DeploymentKind
 from bot.scenarios.harness import Harness
 from bot.slack.render import encode_value
 from bot.standins.slack import Call
+from semaphore_client import TransportError
 from tests.slack.live import BASE, A, C, parts, responses, started
 
 pytestmark = pytest.mark.redis
@@ -310,3 +311,22 @@ async def test_a_second_emergency_of_the_same_change_is_told_it_is_on_its_way(
         assert len(standin.of("views.open")) == 2
         await asyncio.sleep(0.5)
         assert len(await of_kind(h, "beta", DeploymentKind.EMERGENCY)) == 1
+
+
+async def test_an_emergency_submitted_while_semaphore_does_not_answer_says_so(
+    redis_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with started(redis_server, CONFIG) as h:
+        slack, _ = parts(h)
+        await h.push(BASE, "base")
+        await deployed_everywhere(h, BASE)
+
+        async def unanswered(project: str, sha: str) -> None:
+            raise TransportError("connection refused")
+
+        monkeypatch.setattr(h.runtime.orchestrator, "ci_change", unanswered)
+        view = forged("confirm_emergency", {"project": "demo", "stage": "prod", "sha": BASE})
+        await slack.submit(view, "U0EMERGENCY", reason("checkout is down"))
+        said = await told(h, "U0EMERGENCY", 0)
+        assert "Semaphore did not answer" in said and "connection refused" in said, said
+        assert await of_kind(h, "prod", DeploymentKind.EMERGENCY) == []

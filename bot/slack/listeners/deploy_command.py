@@ -27,8 +27,10 @@ from bot.slack.render import (
 )
 from bot.slack.render.modals import ConfirmKind
 from bot.slack.roles import DOES, Role
+from semaphore_client import SemaphoreError
 
 Message = dict[str, Any]
+UNANSWERED = ":warning: Nothing was done: Semaphore did not answer; try again in a minute"
 BUSY = (
     "deploybot is busy: {waiting} requests are waiting for it. Nothing was done; "
     "try again in a minute."
@@ -178,10 +180,14 @@ async def _confirm(
     one that cannot be done is answered at once instead (issue 13 item 5)."""
     now, stages = slack.clock(), slack.orchestrator.stages
     project = slack.config.project(parsed.project)
-    if isinstance(parsed, cmd.Emergency):
-        plan = await emergency_plan(stages, project, parsed.stage, parsed.sha, user)
-    else:
-        plan = await rollback_plan(stages, parsed.project, parsed.stage, parsed.to_sha, user)
+    try:
+        if isinstance(parsed, cmd.Emergency):
+            plan = await emergency_plan(stages, project, parsed.stage, parsed.sha, user)
+        else:
+            plan = await rollback_plan(stages, parsed.project, parsed.stage, parsed.to_sha, user)
+    except SemaphoreError as exc:  # a stage without history of its own asks Semaphore
+        await respond(**_text(f"{UNANSWERED} ({escape(str(exc))})"))
+        return
     if isinstance(plan, Refused):
         await respond(**_text(_cannot(parsed, plan, project.stage_names[0])))
         return

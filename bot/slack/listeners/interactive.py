@@ -46,6 +46,7 @@ from bot.slack.render import (
 )
 from bot.slack.render.blocks import Block
 from bot.slack.roles import DOES, Role
+from semaphore_client import SemaphoreError
 
 Body = dict[str, Any]
 Message = dict[str, Any]
@@ -209,14 +210,17 @@ async def _confirmed(
         refusal = refusal_message(role, DOES[role])
         await slack.client.chat_postEphemeral(channel=channel, user=user, text=refusal["text"])
         return
-    if emergency:
-        said = await _emergency(slack, request, user, reason, request_id)
-    else:
-        decision = await slack.orchestrator.rollback(
-            project, stage, user, reason, to_sha=request.sha, force=True,
-            request_id=request_id, shown=request.shown,
-        )  # fmt: skip
-        said = _outcome(decision)
+    try:
+        if emergency:
+            said = await _emergency(slack, request, user, reason, request_id)
+        else:
+            decision = await slack.orchestrator.rollback(
+                project, stage, user, reason, to_sha=request.sha, force=True,
+                request_id=request_id, shown=request.shown,
+            )  # fmt: skip
+            said = _outcome(decision)
+    except SemaphoreError as exc:  # looking up the commit's CI, or a stage's last good
+        said = f"Nothing was done: Semaphore did not answer ({escape(str(exc))}); try again."
     if said is not None:
         await slack.client.chat_postEphemeral(channel=channel, user=user, text=said)
 
