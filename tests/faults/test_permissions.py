@@ -47,7 +47,9 @@ async def try_everything(slack: SlackDriver) -> list[str]:
         action = {"type": "button", "action_id": action_id, "value": value}
         assert (await slack.click(action, NOBODY)).status_code == 200
     for callback in (CONFIRM_EMERGENCY, CONFIRM_ROLLBACK):
-        meta = encode_value({"project": "demo", "stage": "prod", "sha": sha(1)})
+        meta = encode_value(
+            {"project": "demo", "stage": "prod", "sha": sha(1), "live": "demo/prod/1.1", "past": ""}
+        )  # the shape deploybot's modals carry
         view = {"type": "modal", "callback_id": callback, "private_metadata": meta}
         values = {REASON_BLOCK: {REASON_ACTION: {"type": "plain_text_input", "value": "because"}}}
         assert (await slack.submit(view, NOBODY, values)).status_code == 200

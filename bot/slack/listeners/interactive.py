@@ -38,6 +38,7 @@ from bot.slack.render import (
     Clicked,
     Confirmed,
     acted_line,
+    decode_value,
     outdated_line,
     read_button,
     read_modal,
@@ -107,15 +108,21 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
 async def _click(
     slack: SlackContext, body: Body, action: dict[str, Any], respond: AsyncRespond
 ) -> None:
-    action_id = str(action.get("action_id", ""))
+    action_id, value = str(action.get("action_id", "")), str(action.get("value", ""))
     user = str(body.get("user", {}).get("id", ""))
-    clicked = read_button(action_id, str(action.get("value", "")))
-    if clicked is None or not _configured(slack.config, clicked.project, clicked.stage):
+    fields = decode_value(value) or {}
+    project, stage = fields.get("project", ""), fields.get("stage", "")
+    if not _configured(slack.config, project, stage):
         await _tell(slack, body, user, respond, _text(NOT_OURS))
         return
-    role = Role.BLOCK if clicked.kind == "unblock" else Role.APPROVE
-    if not await slack.allowed(user, clicked.project, clicked.stage, role, f"click {action_id}"):
+    # The role first: a person without it learns that, and nothing about the button.
+    role = Role.BLOCK if UNBLOCK_ACTION.match(action_id) else Role.APPROVE
+    if not await slack.allowed(user, project, stage, role, f"click {action_id}"):
         await _tell(slack, body, user, respond, refusal_message(role, DOES[role]))
+        return
+    clicked = read_button(action_id, value)
+    if clicked is None:
+        await _tell(slack, body, user, respond, _text(NOT_OURS))
         return
     decision = await _act(slack, clicked, user, _request_id(body, action_id))
     if decision is None:
