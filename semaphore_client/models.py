@@ -254,5 +254,5 @@ class Project(ApiModel):
 
     @property
     def paused(self) -> bool:
-        """"Do not run on any events": no trigger creates workflows (``run_on == []``)."""
+        """Paused ("do not run on any events"): no trigger creates workflows (``run_on == []``)."""
         return self.spec.repository.run_on == []
