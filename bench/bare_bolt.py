@@ -35,7 +35,8 @@ def build_app(settings: Settings) -> web.Application:
         return web.json_response({"ok": True})
 
     app = web.Application()
-    mount(app, bolt)
+    assert settings.slack_signing_secret is not None  # build_bolt_app refuses without it
+    mount(app, bolt, settings.slack_signing_secret.get_secret_value())
     app.router.add_get("/healthz", healthz)
     return app
 
