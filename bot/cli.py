@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--log", metavar="FILE", help="write the bot's log to FILE (default: no log)")
     _dev_parser(commands)
+    from bot.inbox_command import add_parser as inbox_parser
+
+    inbox_parser(commands)
     return parser
 
 
@@ -143,5 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         ports = Ports(bot=args.port, semaphore=args.semaphore_port, slack=args.slack_port)
         return dev_command(Options(args.config, args.world, ports, args.pipeline_seconds))
+    if args.command == "inbox":
+        from bot.inbox_command import inbox_command
+
+        return inbox_command(args.action, args.id, args.name)
     parser.print_help()
     return 2

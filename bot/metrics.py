@@ -86,6 +86,16 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.inbox_dead_letters = Counter(
+            "deploybot_inbox_dead_letters",
+            "Inbox items moved to the dead letters after failing on every attempt",
+            registry=r,
+        )
+        self.inbox_dead = Gauge(
+            "deploybot_inbox_dead",
+            "Dead letters waiting for an operator (deploybot inbox list)",
+            registry=r,
+        )
         self.inbox_pending = Gauge(
             "deploybot_inbox_pending",
             "Inbox items taken by a worker and not yet acked",
@@ -116,6 +126,12 @@ class Metrics:
 
     def set_inbox_pending(self, count: int) -> None:
         self.inbox_pending.set(count)
+
+    def inbox_dead_letter(self) -> None:
+        self.inbox_dead_letters.inc()
+
+    def set_inbox_dead(self, count: int) -> None:
+        self.inbox_dead.set(count)
 
     @contextmanager
     def time_handler(self, route: str) -> Iterator[None]:

@@ -7,7 +7,6 @@
     tick():      a stage's wake-up: look for the pipeline of a deployment Semaphore has not
                  confirmed yet, then let the rules look at the stage
 
-
 People's requests (the Slack issue calls these) become events with ids of their own.
 """
 

@@ -39,7 +39,7 @@ from bot.slack.wiring import SlackParts, build_slack
 from bot.store import Store
 from bot.store.inbox import Inbox
 from bot.timers import Timers
-from semaphore_client import SemaphoreClient
+from semaphore_client import RateLimited, SemaphoreClient, ServerError, TransportError
 
 log = logging.getLogger("deploybot")
 
@@ -173,8 +173,10 @@ def build_runtime(
     orchestrator = Orchestrator(config, stages, semaphore, effects, metrics)
     timers = Timers(orchestrator, config, clock=clock)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
+    # Semaphore unreachable or busy is never a reason to give an item up (dead-letter it).
     worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000,
-                         batch=stages.batch)  # fmt: skip
+                         batch=stages.batch,
+                         transient=(TransportError, ServerError, RateLimited))  # fmt: skip
     slack = build_slack(settings, config, orchestrator, inbox.sibling("slack"), clock=clock,
                         consumer=name, metrics=metrics, pace=slack_pace)  # fmt: skip
     if slack is not None:

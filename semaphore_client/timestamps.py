@@ -37,7 +37,15 @@ def _from_string(text: str) -> datetime | None:
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """Parse any of Semaphore's timestamp encodings; raise ``ValueError`` on anything else."""
+    """Parse any of Semaphore's timestamp encodings; raise ``ValueError`` on anything else,
+    a time outside what ``datetime`` holds in UTC (``0001-01-01T00:00:00+01:00``) included."""
+    try:
+        return _parse(value)
+    except (OverflowError, OSError) as exc:  # OSError: out of the platform's time_t
+        raise ValueError("timestamp out of range: it cannot be converted to UTC") from exc
+
+
+def _parse(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):

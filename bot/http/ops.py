@@ -2,7 +2,9 @@
 
 /healthz runs the composition root's named checks and the inbox's own, each bounded by
 `check_timeout`: a check that raises or hangs counts as down, so a dead Redis gives a quick
-503, never a hang or a 500.
+503, never a hang or a 500. Its body counts the inbox's items (length, pending) and its dead
+letters (`dead`): those are work for an operator (`deploybot inbox`), not an outage, so they
+never make /healthz fail.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ async def metrics(request: web.Request) -> web.Response:
         counts = await _inbox_counts(deps)
         if counts is not None:
             deps.metrics.set_inbox_pending(counts["pending"])
+            deps.metrics.set_inbox_dead(counts["dead"])
         payload, content_type = deps.metrics.render()
         return web.Response(body=payload, headers={"Content-Type": content_type})
 
@@ -64,8 +67,10 @@ async def _named_checks(deps: HttpDeps) -> dict[str, bool]:
 
 async def _inbox_counts(deps: HttpDeps) -> dict[str, int] | None:
     async def counts() -> dict[str, int]:
-        length, pending = await asyncio.gather(deps.inbox.length(), deps.inbox.pending())
-        return {"length": length, "pending": pending}
+        length, pending, dead = await asyncio.gather(
+            deps.inbox.length(), deps.inbox.pending(), deps.inbox.dead_count()
+        )
+        return {"length": length, "pending": pending, "dead": dead}
 
     try:
         return await asyncio.wait_for(counts(), deps.check_timeout)

@@ -20,7 +20,7 @@ import json
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from bot.config.models import DeploybotConfig, ProjectConfig, StageConfig
 from bot.core.events import AlarmFiring, AlarmResolved
@@ -50,6 +50,19 @@ class Alert(_Model):
         default="", validation_alias=AliasChoices("generatorURL", "generator_url")
     )
     fingerprint: str = ""
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _in_utc_range(cls, value: datetime | None) -> datetime | None:
+        """A time that cannot be converted to UTC (`0001-01-01T00:00:00+01:00`) is refused
+        here, at intake, rather than failing every time the inbox item is processed.
+        Alertmanager's `0001-01-01T00:00:00Z` (no `endsAt` yet) converts, and is kept."""
+        if value is not None and value.tzinfo is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("out of range: the time cannot be converted to UTC") from None
+        return value
 
     @property
     def alarm(self) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from bot.lifecycle import reraise_lost_cancellation
@@ -21,6 +22,12 @@ log = logging.getLogger(__name__)
 #: The longest wait between two tries while the inbox (Redis) is unavailable.
 MAX_ERROR_PAUSE = 30.0
 Process = Callable[[InboxItem], Awaitable[None]]
+#: Deliveries after which an item whose processing fails is moved to the dead letters.
+MAX_ATTEMPTS = 5
+#: The longest error text kept with a dead letter.
+ERROR_LIMIT = 200
+#: Failures that say nothing about the item (the store is down): never a reason to give up.
+ALWAYS_TRANSIENT: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
 class InboxWorker:
@@ -28,8 +35,11 @@ class InboxWorker:
 
     When `process` raises, the item is logged (id and kind only) and left unacked: it is retried
     once it has been idle `retry_after_ms` (idle items are reclaimed, whichever consumer took
-    them, every half `retry_after_ms`). A failing inbox (Redis down) is logged and retried after
-    `error_pause`. The items of a batch are acknowledged together once the batch is handled:
+    them, every half `retry_after_ms`). Once it has been delivered `max_attempts` times, a failure
+    moves it to the inbox's dead letters with its error (type and first line, without the
+    payload) and the worker goes on with the next item; a `transient` failure (Redis down, or what
+    the caller names: Semaphore unreachable) never does. A failing inbox (Redis down) is logged
+    and retried after `error_pause`. The items of a batch are acknowledged together once the batch is handled:
     one round trip per batch, and a crash repeats at most the batch it interrupted.
     """
 
@@ -45,6 +55,8 @@ class InboxWorker:
         retry_after_ms: int = 30_000,
         error_pause: float = 1.0,
         batch: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
+        max_attempts: int = MAX_ATTEMPTS,
+        transient: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.inbox = inbox
         self.process = process
@@ -56,6 +68,8 @@ class InboxWorker:
         self.error_pause = error_pause
         #: Entered around each batch (the stage service's `batch`: one ack of its effects).
         self.batch = batch
+        self.max_attempts = max_attempts
+        self.transient = ALWAYS_TRANSIENT + transient
         self._stopping = asyncio.Event()
         self._reclaim_at = 0.0
 
@@ -107,6 +121,8 @@ class InboxWorker:
                     log.error("inbox item %s (%s) failed: %s", item.id, item.kind, _name(exc))
                     log.debug("inbox item %s traceback", item.id, exc_info=True)
                     self._count("failed")
+                    if not isinstance(exc, self.transient):
+                        await self._give_up(item, exc)
                     continue
                 done.append(item.id)
         await self.inbox.ack(*done)
@@ -114,9 +130,46 @@ class InboxWorker:
             self._count("processed")
         return len(done)
 
+    async def _give_up(self, item: InboxItem, exc: Exception) -> None:
+        """Dead-letter the item if it has had its attempts (`fail` decides, atomically)."""
+        try:
+            failure = await self.inbox.fail(item.id, describe(exc, item.payload), self.max_attempts)
+        except (RedisError, OSError) as unavailable:  # it stays pending: tried again later
+            log.error(
+                "inbox item %s: could not count its failure (%s)", item.id, _name(unavailable)
+            )
+            return
+        if failure.dead:
+            log.error(
+                "inbox item %s (%s) moved to the dead letters after %d attempts: %s "
+                "(see `deploybot inbox list`)",
+                item.id, item.kind, failure.attempts, _name(exc),
+            )  # fmt: skip
+            if self.metrics is not None:
+                self.metrics.inbox_dead_letter()
+
     def _count(self, outcome: str) -> None:
         if self.metrics is not None:
             self.metrics.inbox_outcome(outcome)
+
+
+def describe(exc: BaseException, payload: str) -> str:
+    """`Type: first line of the message`, short, and never quoting the payload: a validation
+    error gives its locations and messages without input values, and any copy of the payload
+    in another message is cut out."""
+    if isinstance(exc, ValidationError):
+        details = exc.errors(include_input=False, include_url=False)
+        text = "; ".join(
+            f"{'.'.join(str(s) for s in d['loc'])}: {d['msg']}" if d["loc"] else str(d["msg"])
+            for d in details[:3]
+        )
+    else:
+        text = str(exc).strip()
+        if len(payload.strip()) >= 4:
+            text = text.replace(payload.strip(), "<payload>")
+        text = text.splitlines()[0] if text else ""
+    text = f"{_name(exc)}: {text}" if text else _name(exc)
+    return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
 
 
 def _name(exc: BaseException) -> str:

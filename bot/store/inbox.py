@@ -10,6 +10,11 @@ replica). An item stays pending until acked; one whose consumer died or whose pr
 is reclaimed by `reclaim` once it has been idle long enough, and processed again. Acked items
 are deleted from the stream, so `length()` counts what is not yet done.
 
+An item whose processing keeps failing is given up on: `fail` moves it, once it has been
+delivered `max_attempts` times, to the inbox's dead letters (a second stream, in the same slot,
+with the error), acked and off the live stream, in one script. Operators list, show, retry
+(back to the live stream) and drop dead letters (`deploybot inbox`); nothing else reads them.
+
 `RedisInbox` and `MemoryInbox` pass one contract suite (tests/store/test_inbox.py);
 `InboxWorker` runs the take, process, ack loop over either.
 """
@@ -22,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -63,6 +68,49 @@ end
 return added
 """
 
+#: KEYS[1] the stream, KEYS[2] its dead letters; ARGV: group, item id, max attempts, error,
+#: dead-letter cap. Returns {deliveries so far, 1 when moved to the dead letters else 0};
+#: {0, 0} when the item is no longer pending (acked, or given up on, by another replica).
+FAIL_LUA = """
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 then return {0, 0} end
+local attempts = tonumber(pending[1][4])
+if attempts < tonumber(ARGV[3]) then return {attempts, 0} end
+local kind, payload = '', ''
+local entry = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if #entry > 0 then
+  local fields = entry[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'kind' then kind = fields[i + 1] end
+    if fields[i] == 'payload' then payload = fields[i + 1] end
+  end
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'item', ARGV[2], 'kind', kind,
+           'payload', payload, 'attempts', attempts, 'error', ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return {attempts, 1}
+"""
+
+#: KEYS[1] the stream, KEYS[2] its dead letters; ARGV[1] a dead letter's entry id. Records its
+#: kind and payload as a new item and deletes the dead letter; returns the new id, or 0.
+RETRY_LUA = """
+local entry = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1])
+if #entry == 0 then return 0 end
+local kind, payload = '', ''
+local fields = entry[1][2]
+for i = 1, #fields, 2 do
+  if fields[i] == 'kind' then kind = fields[i + 1] end
+  if fields[i] == 'payload' then payload = fields[i + 1] end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'kind', kind, 'payload', payload)
+redis.call('XDEL', KEYS[2], ARGV[1])
+return id
+"""
+
+#: Dead letters kept per inbox; past that the oldest go (XADD MAXLEN ~).
+DEAD_LIMIT = 10_000
+
 
 @dataclass(frozen=True)
 class InboxItem:
@@ -70,6 +118,26 @@ class InboxItem:
     kind: str
     payload: str
     received_at: datetime
+
+
+class Failure(NamedTuple):
+    """What `fail` did: how many times the item was delivered, and whether it is dead now."""
+
+    attempts: int
+    dead: bool
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An item given up on. `id` is its id in the live stream (the one the log names)."""
+
+    id: str
+    kind: str
+    payload: str
+    received_at: datetime
+    attempts: int
+    error: str
+    dead_at: datetime
 
 
 #: An item to record: its dedupe key(s) and its payload.
@@ -109,6 +177,33 @@ class Inbox(Protocol):
         """Items recorded and not yet acked (taken or not)."""
         ...
 
+    async def fail(self, item_id: str, error: str, max_attempts: int) -> Failure:
+        """Processing the taken item failed with `error`: once it has been delivered
+        `max_attempts` times it moves to the dead letters (acked, off the live stream);
+        until then it stays pending, to be reclaimed. (0, False) if it is no longer pending."""
+        ...
+
+    async def dead_count(self) -> int:
+        """How many dead letters there are."""
+        ...
+
+    async def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+        """The oldest `limit` dead letters, in the order they died."""
+        ...
+
+    async def dead_letter(self, item_id: str) -> DeadLetter | None:
+        """The dead letter of the item `item_id`, if there is one."""
+        ...
+
+    async def retry_dead(self, item_id: str) -> str | None:
+        """Record the dead letter's kind and payload as a new item (its new id) and forget the
+        dead letter; None when there is no such dead letter."""
+        ...
+
+    async def drop_dead(self, item_id: str) -> bool:
+        """Forget the dead letter; False when there is no such dead letter."""
+        ...
+
 
 def _dedupe_keys(value: str | Sequence[str]) -> list[str]:
     found = [value] if isinstance(value, str) else list(value)
@@ -126,6 +221,21 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _dead_letter(entry_id: Any, fields: Any) -> DeadLetter:
+    got = {_text(k): _text(v) for k, v in (fields or {}).items()}
+    item_id = got.get("item", "0-0")
+    return DeadLetter(
+        item_id, got.get("kind", ""), got.get("payload", ""), _received_at(item_id),
+        int(got.get("attempts") or 0), got.get("error", ""), _received_at(_text(entry_id)),
+    )  # fmt: skip
+
+
+def _after(stream_id: str) -> str:
+    """The smallest stream id greater than `stream_id` (an inclusive XRANGE start)."""
+    ms, seq = _order(stream_id)
+    return f"{ms}-{seq + 1}"
+
+
 def _item(item_id: Any, fields: Any) -> InboxItem:
     got = {_text(k): _text(v) for k, v in (fields or {}).items()}
     ident = _text(item_id)
@@ -140,7 +250,10 @@ class RedisInbox:
         self._group = group
         self._name = name
         self._stream = key_names.inbox(name)
+        self._dead = key_names.inbox_dead(name)
         self._put = client.register_script(PUT_LUA)
+        self._fail = client.register_script(FAIL_LUA)
+        self._retry = client.register_script(RETRY_LUA)
         self._group_ready = False
 
     def sibling(self, name: str) -> RedisInbox:
@@ -210,6 +323,47 @@ class RedisInbox:
     async def length(self) -> int:
         return int(await self._redis.xlen(self._stream))
 
+    async def fail(self, item_id: str, error: str, max_attempts: int) -> Failure:
+        args: list[str | int] = [self._group, item_id, max_attempts, error, DEAD_LIMIT]
+
+        async def give_up() -> Any:
+            return await self._fail(keys=[self._stream, self._dead], args=args)
+
+        attempts, dead = await self._grouped(give_up)
+        return Failure(int(attempts), bool(dead))
+
+    async def dead_count(self) -> int:
+        return int(await self._redis.xlen(self._dead))
+
+    async def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+        entries = await self._redis.xrange(self._dead, "-", "+", count=limit)
+        return [_dead_letter(i, f) for i, f in entries or []]
+
+    async def dead_letter(self, item_id: str) -> DeadLetter | None:
+        found = await self._find_dead(item_id)
+        return None if found is None else found[1]
+
+    async def retry_dead(self, item_id: str) -> str | None:
+        found = await self._find_dead(item_id)
+        if found is None:
+            return None
+        new_id = await self._retry(keys=[self._stream, self._dead], args=[found[0]])
+        return _text(new_id) if new_id else None
+
+    async def drop_dead(self, item_id: str) -> bool:
+        found = await self._find_dead(item_id)
+        return found is not None and bool(await self._redis.xdel(self._dead, found[0]))
+
+    async def _find_dead(self, item_id: str) -> tuple[str, DeadLetter] | None:
+        """The dead letter's entry id and contents, by its item's id (a scan: they are few)."""
+        start = "-"
+        while entries := await self._redis.xrange(self._dead, start, "+", count=500):
+            for entry_id, fields in entries:
+                if (letter := _dead_letter(entry_id, fields)).id == item_id:
+                    return _text(entry_id), letter
+            start = _after(_text(entries[-1][0]))
+        return None
+
     async def _grouped(self, call: Callable[[], Any]) -> Any:
         """Run `call`, creating the consumer group first (and again if the stream vanished)."""
         if not self._group_ready:
@@ -236,6 +390,7 @@ class RedisInbox:
 class _Taken:
     consumer: str
     since: float
+    deliveries: int = 1
 
 
 class MemoryInbox:
@@ -248,6 +403,7 @@ class MemoryInbox:
         self._items: dict[str, InboxItem] = {}
         self._new: list[str] = []
         self._taken: dict[str, _Taken] = {}
+        self._dead: dict[str, DeadLetter] = {}  # by item id, in the order they died
         self._last_ms = 0
         self._seq = 0
         self._arrived = asyncio.Event()
@@ -267,16 +423,20 @@ class MemoryInbox:
         now = self._clock()
         if any(self._seen.get(key, 0.0) > now for key in wanted):
             return False
-        item_id = self._next_id()
         if len(self._seen) >= self._purge_at:
             self._seen = {key: until for key, until in self._seen.items() if until > now}
             self._purge_at = max(PURGE_AT, 2 * len(self._seen))
         for key in wanted:
             self._seen[key] = now + SEEN_TTL.total_seconds()
+        self._add(kind, payload)
+        return True
+
+    def _add(self, kind: str, payload: str) -> str:
+        item_id = self._next_id()
         self._items[item_id] = InboxItem(item_id, kind, payload, _received_at(item_id))
         self._new.append(item_id)
         self._arrived.set()
-        return True
+        return item_id
 
     async def take(self, consumer: str, count: int = 10, block_ms: int = 1000) -> list[InboxItem]:
         if not self._new and block_ms > 0:
@@ -299,7 +459,7 @@ class MemoryInbox:
         now = self._clock()
         idle = [i for i, t in self._taken.items() if (now - t.since) * 1000 >= min_idle_ms]
         for item_id in idle:
-            self._taken[item_id] = _Taken(consumer, now)
+            self._taken[item_id] = _Taken(consumer, now, self._taken[item_id].deliveries + 1)
         return [self._items[item_id] for item_id in sorted(idle, key=_order)]
 
     async def pending(self) -> int:
@@ -307,6 +467,38 @@ class MemoryInbox:
 
     async def length(self) -> int:
         return len(self._items)
+
+    async def fail(self, item_id: str, error: str, max_attempts: int) -> Failure:
+        taken = self._taken.get(item_id)
+        if taken is None:
+            return Failure(0, False)
+        if taken.deliveries < max_attempts:
+            return Failure(taken.deliveries, False)
+        item = self._items.pop(item_id)
+        del self._taken[item_id]
+        self._dead[item_id] = DeadLetter(
+            item_id, item.kind, item.payload, item.received_at, taken.deliveries, error,
+            datetime.now(UTC),
+        )  # fmt: skip
+        while len(self._dead) > DEAD_LIMIT:
+            del self._dead[next(iter(self._dead))]
+        return Failure(taken.deliveries, True)
+
+    async def dead_count(self) -> int:
+        return len(self._dead)
+
+    async def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+        return list(self._dead.values())[:limit]
+
+    async def dead_letter(self, item_id: str) -> DeadLetter | None:
+        return self._dead.get(item_id)
+
+    async def retry_dead(self, item_id: str) -> str | None:
+        letter = self._dead.pop(item_id, None)
+        return None if letter is None else self._add(letter.kind, letter.payload)
+
+    async def drop_dead(self, item_id: str) -> bool:
+        return self._dead.pop(item_id, None) is not None
 
     def _next_id(self) -> str:
         ms = int(time.time() * 1000)

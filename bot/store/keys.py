@@ -80,3 +80,9 @@ def inbox(name: str = INBOX) -> str:
 def inbox_seen(dedupe_key: str, name: str = INBOX) -> str:
     """Marks an item as recorded (dedupe key, with a TTL); same slot as its stream."""
     return f"{PREFIX}:{{{name}}}:seen:{dedupe_key}"
+
+
+def inbox_dead(name: str = INBOX) -> str:
+    """Stream: the inbox's dead letters, items given up on after repeated failures (fields
+    `item`, `kind`, `payload`, `attempts`, `error`); same slot as its stream."""
+    return f"{PREFIX}:{{{name}}}:dead"

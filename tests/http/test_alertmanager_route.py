@@ -89,3 +89,35 @@ async def test_received_and_duplicate_are_counted(
     assert sample("deploybot_events_received_total", {"source": "alertmanager"}) == 3
     assert sample("deploybot_events_duplicate_total", {"source": "alertmanager"}) == 2
     assert sample("deploybot_handler_seconds_count", {"route": ROUTE}) == 3
+
+
+async def test_a_start_time_out_of_utc_range_is_refused_and_records_nothing(
+    client: httpx.AsyncClient, deps: HttpDeps
+) -> None:
+    """A poison alert: `0001-01-01T00:00:00+01:00` is a year-0 time in UTC, which no datetime
+    holds. Refused at intake, it cannot fail the inbox worker on every retry."""
+    for field, value in [
+        ("startsAt", "0001-01-01T00:00:00+01:00"),
+        ("endsAt", "9999-12-31T23:30:00-01:00"),
+    ]:
+        body = notification()
+        body["alerts"][0][field] = value
+        answer = await client.post(ROUTE, json=body)
+        assert answer.status_code == 400, field
+        assert answer.json() == {
+            "error": "not an Alertmanager v4 webhook payload: "
+            f"alerts.0.{field}: Value error, out of range: the time cannot be converted to UTC"
+        }
+    assert await deps.inbox.length() == 0
+
+
+async def test_alertmanagers_zero_end_time_of_a_firing_alert_is_accepted(
+    client: httpx.AsyncClient, deps: HttpDeps
+) -> None:
+    body = notification()
+    assert body["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
+    answer = await client.post(ROUTE, json=body)
+    assert (answer.status_code, answer.json()) == (200, {"status": "recorded"})
+    [item] = await deps.inbox.take("test", block_ms=0)
+    [alert] = AlertmanagerPayload.model_validate_json(item.payload).alerts
+    assert alert.event().started.isoformat() == "2026-03-02T10:15:30+00:00"

@@ -22,8 +22,24 @@ async def test_healthy(client: httpx.AsyncClient, deps: HttpDeps) -> None:
     assert answer.json() == {
         "status": "ok",
         "checks": {"redis": True, "scheduler": True, "inbox": True},
-        "inbox": {"length": 1, "pending": 0},
+        "inbox": {"length": 1, "pending": 0, "dead": 0},
     }
+
+
+async def test_dead_letters_are_counted_in_healthz_which_stays_ok(
+    client: httpx.AsyncClient, deps: HttpDeps
+) -> None:
+    """A dead letter is work for an operator, not an outage: counted, and still 200."""
+    await deps.inbox.put("alertmanager", ["poison"], "{}")
+    await deps.inbox.put("alertmanager", ["fine"], "{}")
+    [poison, _] = await deps.inbox.take("worker", block_ms=0)
+    assert (await deps.inbox.fail(poison.id, "OverflowError: date value out of range", 1)).dead
+    answer = await client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
+    assert answer.json()["inbox"] == {"length": 1, "pending": 1, "dead": 1}
+    metrics = await client.get("/metrics")
+    assert "deploybot_inbox_dead 1.0" in metrics.text
 
 
 async def test_a_failing_check_is_unavailable(serve: Serve) -> None:

@@ -154,3 +154,20 @@ async def test_get_is_not_allowed(client: httpx.AsyncClient) -> None:
     assert answer.status_code == 405
     assert "POST" in answer.headers["Allow"]
     assert answer.json() == {"error": "method not allowed"}
+
+
+async def test_a_signed_webhook_with_a_time_out_of_utc_range_is_a_bad_request(
+    client: httpx.AsyncClient, deps: HttpDeps, sample_body: bytes, signed: Sign
+) -> None:
+    """Signed, well-formed, but a time no datetime holds in UTC: a 400 naming the field, never
+    a 500 (nor an inbox item that fails forever)."""
+    for field, value in [("created_at", "0001-01-01T00:00:00+01:00"), ("done_at", 10**20)]:
+        payload = json.loads(sample_body)
+        payload["pipeline"][field] = value
+        body = json.dumps(payload).encode()
+        answer = await client.post(ROUTE, content=body, headers=signed(body, delivery=field))
+        assert answer.status_code == 400, field
+        reason = answer.json()["error"]
+        assert reason.startswith("not a pipeline-done webhook payload: pipeline."), reason
+        assert "timestamp out of range: it cannot be converted to UTC" in reason
+    assert await deps.inbox.length() == 0

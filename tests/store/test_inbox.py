@@ -1,5 +1,5 @@
-"""The inbox contract on three backends (in-memory, fakeredis, a real redis-server), and the
-worker that drains it."""
+"""The inbox contract on four backends (in-memory, fakeredis, a real redis-server, a 3-master
+Redis Cluster), and the worker that drains it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import fakeredis
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -29,14 +30,30 @@ class Backend:
     closers: list[aioredis.Redis] = field(default_factory=list)
 
 
-@pytest.fixture(params=["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        "fakeredis",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+    ]
+)
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         shared = MemoryInbox()
         yield Backend(lambda: shared)
         return
     clients: list[aioredis.Redis] = []
-    if request.param == "fakeredis":
+    if request.param == "cluster":
+        port = request.getfixturevalue("redis_cluster")[0]
+        first_node = RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
+        await first_node.flushall(target_nodes=RedisCluster.PRIMARIES)
+        clients.append(first_node)  # type: ignore[arg-type]
+
+        def client() -> aioredis.Redis:
+            node = RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
+            return node  # type: ignore[return-value]
+    elif request.param == "fakeredis":
         server = fakeredis.FakeServer()
 
         def client() -> aioredis.Redis:
@@ -220,6 +237,72 @@ async def test_the_group_is_recreated_when_the_stream_vanishes(
     await client.aclose()
 
 
+# Dead letters
+
+
+async def fail_until_dead(
+    backend: Backend, item_id: str, error: str, attempts: int = 5
+) -> list[tuple[int, bool]]:
+    """Fail the item on each delivery (a take, then reclaims), as a worker would."""
+    inbox = backend.make()
+    seen = [tuple(await inbox.fail(item_id, error, attempts))]
+    while not seen[-1][1]:
+        await asyncio.sleep(0.002)
+        assert [i.id for i in await inbox.reclaim("c1", min_idle_ms=1)] == [item_id]
+        seen.append(tuple(await inbox.fail(item_id, error, attempts)))
+    return seen  # type: ignore[return-value]
+
+
+async def test_an_item_failing_on_every_delivery_becomes_a_dead_letter(
+    inbox: Inbox, backend: Backend
+) -> None:
+    await inbox.put("alertmanager", ["poison"], '{"poison": 1}')
+    await inbox.put("alertmanager", ["fine"], '{"fine": 1}')
+    [poison] = await inbox.take("c1", count=1, block_ms=0)
+    attempts = await fail_until_dead(backend, poison.id, "OverflowError: date value out of range")
+    assert attempts == [(1, False), (2, False), (3, False), (4, False), (5, True)]
+    # Off the live stream, acked: only the good item is left, and reclaim never returns it again.
+    assert (await inbox.length(), await inbox.pending(), await inbox.dead_count()) == (1, 0, 1)
+    [fine] = await inbox.take("c1", block_ms=0)
+    assert fine.payload == '{"fine": 1}'
+    await asyncio.sleep(0.002)
+    assert [i.id for i in await inbox.reclaim("c1", min_idle_ms=1)] == [fine.id]
+    [letter] = await inbox.dead_letters()
+    assert letter == await inbox.dead_letter(poison.id)
+    assert (letter.id, letter.kind, letter.payload) == (poison.id, "alertmanager", '{"poison": 1}')
+    assert (letter.attempts, letter.error) == (5, "OverflowError: date value out of range")
+    assert letter.received_at == poison.received_at <= letter.dead_at
+    # A late failure report (another replica's) changes nothing.
+    assert tuple(await inbox.fail(poison.id, "again", 5)) == (0, False)
+    assert await inbox.dead_count() == 1
+
+
+async def test_a_dead_letter_is_retried_as_a_new_item_or_dropped(inbox: Inbox) -> None:
+    for n in range(2):
+        await inbox.put("semaphore", [f"k{n}"], f"payload {n}")
+    first, second = await inbox.take("c1", block_ms=0)
+    assert (await inbox.fail(first.id, "E: one", 1)).dead
+    assert (await inbox.fail(second.id, "E: two", 1)).dead
+    assert [d.id for d in await inbox.dead_letters()] == [first.id, second.id]
+    new_id = await inbox.retry_dead(first.id)
+    assert new_id is not None and new_id != first.id
+    [again] = await inbox.take("c1", block_ms=0)
+    assert (again.id, again.kind, again.payload) == (new_id, "semaphore", "payload 0")
+    assert await inbox.drop_dead(second.id)
+    assert (await inbox.dead_count(), await inbox.dead_letters()) == (0, [])
+    assert await inbox.retry_dead(second.id) is None
+    assert not await inbox.drop_dead(first.id)
+    assert await inbox.dead_letter(first.id) is None
+
+
+async def test_dead_letters_of_two_inboxes_are_apart(backend: Backend) -> None:
+    events, slack = backend.make(), backend.make().sibling("slack")
+    await slack.put("slack", ["n"], "notice")
+    [notice] = await slack.take("c1", block_ms=0)
+    assert (await slack.fail(notice.id, "E", 1)).dead
+    assert (await slack.dead_count(), await events.dead_count()) == (1, 0)
+
+
 # The worker
 
 
@@ -288,6 +371,47 @@ async def test_a_failed_item_stays_pending_and_is_retried(
     sample = metrics.registry.get_sample_value
     assert sample("deploybot_inbox_processed_total", {"outcome": "failed"}) == 1
     assert sample("deploybot_inbox_processed_total", {"outcome": "processed"}) == 2
+
+
+async def test_an_item_that_always_fails_is_dead_lettered_after_5_attempts(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = Metrics()
+    poison = '{"startsAt": "0001-01-01T00:00:00+01:00"}'
+    await inbox.put("alertmanager", ["k1"], poison)
+    process = Recorder(fail={poison})
+    worker = InboxWorker(inbox, process, "c1", metrics=metrics, retry_after_ms=0)
+    for _ in range(4):
+        assert await worker.drain_once() == 0
+    assert (await inbox.pending(), await inbox.dead_count()) == (1, 0)
+    with caplog.at_level(logging.INFO):
+        assert await worker.drain_once() == 0
+    assert (await inbox.pending(), await inbox.length(), await inbox.dead_count()) == (0, 0, 1)
+    [letter] = await inbox.dead_letters()
+    assert letter.attempts == 5
+    assert letter.error == "RuntimeError: cannot handle <payload>"  # never the payload
+    assert "dead letters after 5 attempts" in caplog.text and poison not in caplog.text
+    sample = metrics.registry.get_sample_value
+    assert sample("deploybot_inbox_dead_letters_total", {}) == 1
+    # It is not tried again, and the next good item is processed.
+    await inbox.put("alertmanager", ["k2"], "good")
+    assert await worker.drain_once() == 1
+    assert process.seen == [poison] * 5 + ["good"]
+    assert (await inbox.pending(), await inbox.length()) == (0, 0)
+
+
+async def test_a_transient_failure_never_dead_letters_an_item(inbox: Inbox) -> None:
+    class Unreachable(Exception):
+        pass
+
+    async def process(item: InboxItem) -> None:
+        raise Unreachable("Semaphore is down")
+
+    await inbox.put("semaphore", ["k1"], "webhook")
+    worker = InboxWorker(inbox, process, "c1", retry_after_ms=0, transient=(Unreachable,))
+    for _ in range(7):
+        assert await worker.drain_once() == 0
+    assert (await inbox.pending(), await inbox.dead_count()) == (1, 0)
 
 
 async def test_a_failed_item_waits_for_the_retry_delay(inbox: Inbox) -> None:
