@@ -21,8 +21,10 @@ from redis.exceptions import RedisError
 
 from bot.adapters.semaphore import Semaphore, SemaphoreEffects
 from bot.adapters.semaphore_events import (
+    OUTCOMES,
     change_ready,
     deployment_finished,
+    is_ci,
     is_project_ci,
     project_for,
     webhook_author,
@@ -38,6 +40,7 @@ from bot.store.inbox import InboxItem
 from semaphore_client import (
     Pipeline,
     PipelineDoneEvent,
+    PipelineResult,
     RateLimited,
     SemaphoreError,
     ServerError,
@@ -122,21 +125,74 @@ class Orchestrator:
         if ready is not None:
             await self.stages.handle(project.name, project.stages[0].name, ready)
             return
+        if is_ci(pipeline) or not pipeline.is_done or pipeline.result is None:
+            return
         states = await self.stages.store.load_many(project.name, project.stage_names)
+        if await self._confirm_waiting(pipeline, states):
+            states = await self.stages.store.load_many(project.name, project.stage_names)
         found = deployment_finished(pipeline, states)
         if found is not None:
-            stage, finished = found
-            current = states[stage].current
-            if current is not None and not current.deploy_pipeline_id:
-                # Done before a look at the promotions saw it: record whose pipeline it was
-                # (the next stage promotes from it).
-                started = ev.DeploymentStarted(
-                    id=f"started:{current.id}",
-                    deployment_id=current.id,
-                    pipeline_id=pipeline.ppl_id,
-                )
-                await self.stages.handle(project.name, stage, started)
-            await self.stages.handle(project.name, stage, finished)
+            await self.stages.handle(project.name, *found)
+            return
+        if not any(_unconfirmed(s) for s in states.values()):  # else: not sure yet whose
+            await self._outside(project, pipeline, states)
+
+    async def _confirm_waiting(self, pipeline: Pipeline, states: dict[str, StageState]) -> bool:
+        """A promoted pipeline finished while deployments promoted from its source wait for
+        Semaphore to name their pipeline: ask Semaphore which promotion (by name) started
+        which pipeline first, so the pipeline finishes its own deployment only, never
+        another promotion's (issue 13 item 15). True when a deployment was looked at."""
+        waiting = [
+            deployment
+            for deployment in map(_unconfirmed, states.values())
+            if deployment is not None and deployment.source_pipeline_id == pipeline.promotion_of
+        ]
+        for deployment in waiting:
+            try:
+                await self.effects.confirm_started(deployment)
+            except SemaphoreError as exc:  # reconciliation looks again
+                log.warning("no news of %s's promotion: %s", deployment.id, exc)
+        return bool(waiting)
+
+    async def _outside(
+        self, project: ProjectConfig, pipeline: Pipeline, states: dict[str, StageState]
+    ) -> None:
+        """A promoted pipeline no deployment of deploybot's claims: if a stage's promotion
+        started it (a person in Semaphore's UI), the stage records it (issue 13 item 16)."""
+        try:
+            rows = await self.semaphore.client.list_promotions(pipeline.promotion_of)
+        except SemaphoreError as exc:
+            log.warning("which promotion started pipeline %s? %s", pipeline.ppl_id, exc)
+            return
+        row = next((r for r in rows if r.scheduled_pipeline_id == pipeline.ppl_id), None)
+        stage = _stage_of_promotion(project, row.name) if row is not None else None
+        if row is None or stage is None:
+            log.debug("pipeline %s is no stage's deployment; ignored", pipeline.ppl_id)
+            return
+        state = states[stage]
+        mine = [*([state.current] if state.current else []), *state.queue]
+        mine += await self.stages.store.history(project.name, stage)
+        if any(d.deploy_pipeline_id == pipeline.ppl_id for d in mine):
+            return  # deploybot's own, done before (a repeated or late webhook)
+        result = pipeline.result or PipelineResult.FAILED
+        change = Change(
+            sha=pipeline.commit_sha,
+            message=pipeline.commit_message,
+            workflow_id=pipeline.wf_id,
+            created_at=pipeline.created_at or self.stages.clock(),
+        )
+        event = ev.OutsideDeployment(
+            id=f"outside:{pipeline.ppl_id}",
+            change=change,
+            source_pipeline_id=pipeline.promotion_of,
+            pipeline_id=pipeline.ppl_id,
+            promotion=row.name,
+            by=row.triggered_by or "someone",
+            outcome=OUTCOMES.get(result, "failed"),
+        )
+        log.info("%s/%s: pipeline %s was promoted outside deploybot (%s by %s)",
+                 project.name, stage, pipeline.ppl_id, row.name, event.by)  # fmt: skip
+        await self.stages.handle(project.name, stage, event)
 
     async def on_alerts(self, payload: AlertmanagerPayload) -> None:
         routing = alarm_events(payload, self.config)
@@ -387,6 +443,14 @@ class Orchestrator:
 
 def _short_id() -> str:
     return uuid.uuid4().hex[:8]
+
+
+def _stage_of_promotion(project: ProjectConfig, promotion: str) -> str | None:
+    """The stage whose deployments (or rollbacks) Semaphore runs for `promotion`."""
+    for stage in project.stages:
+        if promotion in (stage.promotion, stage.rollback.promotion):
+            return stage.name
+    return None
 
 
 def _unconfirmed(state: StageState) -> Deployment | None:

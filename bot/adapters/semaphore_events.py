@@ -84,17 +84,17 @@ def change_ready(
 def deployment_finished(
     pipeline: Pipeline, stages: dict[str, StageState]
 ) -> tuple[str, ev.DeploymentFinished] | None:
-    """The stage and event for a deploy pipeline of a running deployment, if it is one."""
+    """The stage and event for the deploy pipeline of a running deployment, if it is one.
+    Only the deployment's own pipeline counts: one promoted from the same source by another
+    promotion (a person's, in Semaphore's UI) never finishes it; a deployment whose pipeline
+    is not known yet is first confirmed by its promotion's name (`Orchestrator._pipeline`)."""
     if is_ci(pipeline) or not pipeline.is_done or pipeline.result is None:
         return None
     for stage, state in stages.items():
         current = state.current
         if current is None or current.state is not DeploymentState.RUNNING:
             continue
-        mine = current.deploy_pipeline_id == pipeline.ppl_id or (
-            not current.deploy_pipeline_id and current.source_pipeline_id == pipeline.promotion_of
-        )
-        if mine:
+        if current.deploy_pipeline_id == pipeline.ppl_id:
             reason = pipeline.result_reason.value if pipeline.result_reason else ""
             finished = ev.DeploymentFinished(
                 id=f"done:{pipeline.ppl_id}",

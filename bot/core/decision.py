@@ -41,6 +41,10 @@ class NoticeKind(StrEnum):
     BLOCKER_LIFTED = "blocker_lifted"
     EMERGENCY_QUEUED = "emergency_queued"
     REFUSED = "refused"
+    #: A deployment deploybot did not start (promoted in Semaphore's UI) finished.
+    OUTSIDE = "outside"
+    #: ... on a stage that was blocked: someone went past the block.
+    OUTSIDE_PAST_BLOCK = "outside_past_block"
 
 
 #: Notices that are broadcast to the channel, not only posted in the change's thread.
@@ -53,6 +57,7 @@ BROADCAST = frozenset(
         NoticeKind.ROLLBACK_FAILED,
         NoticeKind.ALARM_AFTER_BAKE,
         NoticeKind.NO_ROLLBACK_TARGET,
+        NoticeKind.OUTSIDE_PAST_BLOCK,
     }
 )
 

@@ -147,6 +147,21 @@ class RollbackRequested(_Event):
     shown: Shown | None = None
 
 
+class OutsideDeployment(_Event):
+    """A deploy pipeline of the stage's promotion that deploybot did not start (a person
+    promoted in Semaphore's UI, or an auto-promotion) finished (issue 13 item 16)."""
+
+    type: Literal["outside_deployment"] = "outside_deployment"
+    change: Change
+    #: The pipeline it was promoted from, and the promoted (deploy) pipeline.
+    source_pipeline_id: str
+    pipeline_id: str
+    promotion: str
+    #: Who Semaphore says triggered the promotion.
+    by: str
+    outcome: Literal["succeeded", "failed", "cancelled"]
+
+
 Event = Annotated[
     ChangeReady
     | DeploymentStarted
@@ -161,7 +176,8 @@ Event = Annotated[
     | RollbackApproved
     | RollbackDismissed
     | EmergencyRequested
-    | RollbackRequested,
+    | RollbackRequested
+    | OutsideDeployment,
     Field(discriminator="type"),
 ]
 

@@ -22,6 +22,8 @@ class DeploymentKind(StrEnum):
     ROLLFORWARD = "rollforward"
     ROLLBACK = "rollback"
     EMERGENCY = "emergency"
+    #: A promotion deploybot did not start (a person in Semaphore's UI): only recorded.
+    OUTSIDE = "outside"
 
 
 class DeploymentState(StrEnum):

@@ -455,6 +455,50 @@ def _rollback_target(
     return None
 
 
+def _outside_deployment(draft: Draft, event: ev.OutsideDeployment) -> None:
+    """Record a deployment someone did in Semaphore, outside deploybot: in the stage's history
+    and the change's thread; one that passed is the stage's last good; one that went past a
+    blocker is told to the channel. Nothing is rolled back or started because of it."""
+    state, stage = draft.state, draft.policy.stage
+    if any(d.deploy_pipeline_id == event.pipeline_id for d in (state.current, *state.good) if d):
+        return
+    began = draft.new_deployment(
+        DeploymentKind.OUTSIDE,
+        event.change,
+        event.source_pipeline_id,
+        state=DeploymentState.RUNNING,
+        deploy_pipeline_id=event.pipeline_id,
+        triggered_by=event.by,
+        reason=f"promotion {event.promotion} triggered in Semaphore",
+        started_at=draft.now,
+    )
+    ended = {
+        "succeeded": (DeploymentState.SUCCEEDED, "deployed outside deploybot"),
+        "failed": (DeploymentState.FAILED, "failed, deployed outside deploybot"),
+        "cancelled": (DeploymentState.CANCELLED, "stopped, deployed outside deploybot"),
+    }[event.outcome]
+    done = draft.finish(began, *ended)
+    text = f"{sha7(done)} was deployed to {stage} by {event.by} in Semaphore, outside deploybot"
+    if event.outcome == "succeeded":
+        text += f"; it is what {stage} runs now"
+    elif event.outcome == "failed":
+        text += (
+            f", and failed; deploybot did not start it, so it rolls nothing back "
+            f"(`/deploy rollback {stage}` if {stage} needs it)"
+        )
+    else:
+        text += f", and was stopped; {stage} may be half deployed"
+    blockers = draft.active_blockers()
+    kind = NoticeKind.OUTSIDE
+    if blockers:
+        kind = NoticeKind.OUTSIDE_PAST_BLOCK
+        reasons = "; ".join(b.reason for b in blockers)
+        text += f". {stage} was blocked ({reasons}): this went past the block"
+    elif event.outcome == "failed":
+        kind = NoticeKind.FAILED
+    draft.tell(kind, text, deployment=done, blockers=blockers, actor=event.by)
+
+
 _HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.ChangeReady: _change_ready,
     ev.DeploymentStarted: _deployment_started,
@@ -470,4 +514,5 @@ _HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.RollbackDismissed: _rollback_dismissed,
     ev.EmergencyRequested: _emergency_requested,
     ev.RollbackRequested: _rollback_requested,
+    ev.OutsideDeployment: _outside_deployment,
 }

@@ -58,6 +58,8 @@ NOTICE_ICON: dict[NoticeKind, str] = {
     NoticeKind.BLOCKER_LIFTED: ":large_green_circle:",
     NoticeKind.EMERGENCY_QUEUED: ":ambulance:",
     NoticeKind.REFUSED: ":no_entry_sign:",
+    NoticeKind.OUTSIDE: ":bust_in_silhouette:",
+    NoticeKind.OUTSIDE_PAST_BLOCK: ":warning:",
 }
 
 
