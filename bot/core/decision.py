@@ -85,6 +85,13 @@ class Onward(Frozen):
     previous_pipeline_id: str
 
 
+class Recall(Frozen):
+    """A change found bad here after it went onward (a late alarm): later stages hold it."""
+
+    change: Change
+    reason: str
+
+
 class Decision(Frozen):
     """The outcome of one event on one stage. The store applies `state`, `finished` and the
     audit entries atomically; the effects (`start`, `stop`, `onward`, `notices`) follow."""
@@ -96,6 +103,7 @@ class Decision(Frozen):
     #: Deploy pipelines to terminate (a deployment failed by an alarm while still running).
     stop: tuple[Deployment, ...] = ()
     onward: Onward | None = None
+    recall: Recall | None = None
     notices: tuple[Notice, ...] = ()
     #: Active blockers after the decision (stored and calendar).
     blocked_by: tuple[Blocker, ...] = ()

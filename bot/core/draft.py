@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.core.decision import Decision, Notice, NoticeKind, Onward, StageSnapshot
+from bot.core.decision import Decision, Notice, NoticeKind, Onward, Recall, StageSnapshot
 from bot.core.model import (
     Blocker,
     BlockerKind,
@@ -36,6 +36,7 @@ class Draft:
         self.start: Deployment | None = None
         self.stop: list[Deployment] = []
         self.onward: Onward | None = None
+        self.recall: Recall | None = None
         self._seq = 0
 
     # -- building blocks ------------------------------------------------------------------
@@ -330,6 +331,7 @@ class Draft:
             start=self.start,
             stop=tuple(self.stop),
             onward=self.onward,
+            recall=self.recall,
             notices=tuple(self.notices),
             blocked_by=self.active_blockers(),
             target_active=target_active,

@@ -147,6 +147,15 @@ class RollbackRequested(_Event):
     shown: Shown | None = None
 
 
+class ChangeRecalled(_Event):
+    """The change failed on an earlier stage after it went onward (a late alarm)."""
+
+    type: Literal["change_recalled"] = "change_recalled"
+    change: Change
+    from_stage: str
+    reason: str
+
+
 class OutsideDeployment(_Event):
     """A deploy pipeline of the stage's promotion that deploybot did not start (a person
     promoted in Semaphore's UI, or an auto-promotion) finished (issue 13 item 16)."""
@@ -177,7 +186,8 @@ Event = Annotated[
     | RollbackDismissed
     | EmergencyRequested
     | RollbackRequested
-    | OutsideDeployment,
+    | OutsideDeployment
+    | ChangeRecalled,
     Field(discriminator="type"),
 ]
 

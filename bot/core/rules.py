@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core import events as ev
 from bot.core import stale
-from bot.core.decision import Decision, NoticeKind, StageSnapshot
+from bot.core.decision import Decision, NoticeKind, Recall, StageSnapshot
 from bot.core.draft import SEEN_LIMIT, Draft, describe, sha7
 from bot.core.model import (
     AfterRollback,
@@ -56,7 +56,8 @@ def _change_ready(draft: Draft, event: ev.ChangeReady) -> None:
         rejected = draft.finish(deployment, DeploymentState.CANCELLED, "failed here before")
         draft.tell(
             NoticeKind.REJECTED,
-            f"{sha7(rejected)} failed on {policy.stage} before; not deployed again automatically",
+            f"{sha7(rejected)} failed on {policy.stage} (or on a stage before it, after it went "
+            "onward) before; not deployed again automatically",
             deployment=rejected,
         )
         return
@@ -230,6 +231,8 @@ def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
         draft.set(bad=draft.state.bad | {deployed.change.sha})
         draft.tell(NoticeKind.FAILED, f"{describe(deployed)} failed: {late}", deployment=deployed)
         draft.apply_rollback_policy(deployed, late)
+        if not draft.policy.is_last and deployed.kind is DeploymentKind.ROLLFORWARD:
+            draft.recall = Recall(change=deployed.change, reason=late)  # it went onward
         return
     if deployed is not None:
         target = draft.last_good(exclude=deployed.change.sha)
@@ -455,6 +458,48 @@ def _rollback_target(
     return None
 
 
+def _change_recalled(draft: Draft, event: ev.ChangeRecalled) -> None:
+    """Issue 13 item 14: the change failed on an earlier stage after it went onward. Here it
+    is bad from now on (an onward still on its way is turned away); a copy deploying or baking
+    fails, as an alarm would fail it; where it is live, the stage is held and people are asked
+    whether to roll back; where it waits in the queue, the stage holds it until a person
+    decides."""
+    change, stage, state = event.change, draft.policy.stage, draft.state
+    blocker_id = f"recalled:{change.sha[:7]}"
+    if change.sha in state.bad or any(b.id == blocker_id for b in state.blockers):
+        return
+    why = f"{change.sha[:7]} failed on {event.from_stage} after it went onward ({event.reason})"
+    draft.set(bad=state.bad | {change.sha})
+    current = state.current
+    if current is not None and current.change.sha == change.sha:
+        if current.kind is not DeploymentKind.ROLLBACK:
+            draft.fail(current, why)
+        return
+    live = draft.last_good()  # `bad` now excludes it: the deployment live before the change
+    deployed = state.good[0] if state.good else None
+    if deployed is not None and deployed.change.sha == change.sha:
+        draft.hold(
+            blocker_id,
+            why,
+            NoticeKind.ALARM_AFTER_BAKE,
+            f"{why}; it runs on {stage}: roll back?",
+            kind=BlockerKind.ALARM,
+            deployment=deployed,
+            rollback_target=live,
+        )
+        return
+    queued = next((d for d in state.queue if d.change.sha == change.sha), None)
+    if queued is not None:
+        draft.hold(
+            blocker_id,
+            why,
+            NoticeKind.BLOCKER_ADDED,
+            f"Held: {why}. It waits on {stage} until a person lifts this blocker",
+            kind=BlockerKind.ALARM,
+            deployment=queued,
+        )
+
+
 def _outside_deployment(draft: Draft, event: ev.OutsideDeployment) -> None:
     """Record a deployment someone did in Semaphore, outside deploybot: in the stage's history
     and the change's thread; one that passed is the stage's last good; one that went past a
@@ -515,4 +560,5 @@ _HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.EmergencyRequested: _emergency_requested,
     ev.RollbackRequested: _rollback_requested,
     ev.OutsideDeployment: _outside_deployment,
+    ev.ChangeRecalled: _change_recalled,
 }

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from bot.core.decision import Decision, Notice, Onward
+from bot.core.decision import Decision, Notice, Onward, Recall
 from bot.core.model import Deployment, Frozen
 
 
@@ -36,6 +36,13 @@ class SendOnward(_Effect):
     onward: Onward
 
 
+class SendRecall(_Effect):
+    """A change failed on this stage after it went onward: every later stage holds it."""
+
+    type: Literal["recall"] = "recall"
+    recall: Recall
+
+
 class SetTargetActive(_Effect):
     """`enforce: true`: activate or deactivate the stage's Semaphore deployment target."""
 
@@ -49,7 +56,7 @@ class Tell(_Effect):
 
 
 Effect = Annotated[
-    StartDeployment | StopDeployment | SetTargetActive | SendOnward | Tell,
+    StartDeployment | StopDeployment | SetTargetActive | SendOnward | SendRecall | Tell,
     Field(discriminator="type"),
 ]
 EFFECT = TypeAdapter[Effect](Effect)
@@ -77,6 +84,10 @@ def effects_of(decision: Decision, event_id: str, project: str, stage: str) -> l
     if decision.onward is not None:
         effects.append(
             SendOnward(id=next_id(), project=project, stage=stage, onward=decision.onward)
+        )
+    if decision.recall is not None:
+        effects.append(
+            SendRecall(id=next_id(), project=project, stage=stage, recall=decision.recall)
         )
     for notice in decision.notices:
         effects.append(Tell(id=next_id(), project=project, stage=stage, notice=notice))

@@ -4,10 +4,10 @@
       load the stage -> snapshot (+ calendar blockers at now) -> decide -> apply atomically
       -> on a version conflict, load and decide again -> carry out the outbox
 
-Effects other than `onward` and `tell` go to the `Effects` port (Semaphore); notices (`tell`)
-go to the `Notices` port, all the notices of a pass in one call; `onward` is handled here: the
-next stage gets a ChangeReady whose id derives from the effect's, so a replay is a duplicate
-there too.
+Effects other than `onward`, `recall` and `tell` go to the `Effects` port (Semaphore); notices
+(`tell`) go to the `Notices` port, all the notices of a pass in one call; `onward` and `recall`
+are handled here: the next stage gets a ChangeReady (every later stage a ChangeRecalled) whose
+id derives from the effect's, so a replay is a duplicate there too.
 
 Round trips: the service decides on the state it last wrote or read for a stage (optimistic:
 the store refuses a decision made on a stale version, and the service then loads and decides
@@ -32,7 +32,15 @@ from bot.core.decision import Decision, StageSnapshot
 from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy, StageState
 from bot.core.rules import decide
 from bot.errors import DeploybotError, EffectFailed
-from bot.service.effects import Effect, SendOnward, Tell, decode, effects_of, encode
+from bot.service.effects import (
+    Effect,
+    SendOnward,
+    SendRecall,
+    Tell,
+    decode,
+    effects_of,
+    encode,
+)
 from bot.store.base import Applied, Commit, Store
 
 log = logging.getLogger(__name__)
@@ -282,6 +290,8 @@ class StageService:
         try:
             if isinstance(effect, SendOnward):
                 await self._send_onward(effect)
+            elif isinstance(effect, SendRecall):
+                await self._send_recall(effect)
             else:
                 await self.effects(effect)
         except Exception as exc:
@@ -299,6 +309,19 @@ class StageService:
             previous_pipeline_id=effect.onward.previous_pipeline_id,
         )
         await self.handle(effect.project, following, ready)
+
+    async def _send_recall(self, effect: SendRecall) -> None:
+        """Every later stage hears that the change failed here after it went onward."""
+        following = self.next_stage(effect.project, effect.stage)
+        while following is not None:
+            recalled = ev.ChangeRecalled(
+                id=f"{effect.id}>{following}",
+                change=effect.recall.change,
+                from_stage=effect.stage,
+                reason=effect.recall.reason,
+            )
+            await self.handle(effect.project, following, recalled)
+            following = self.next_stage(effect.project, following)
 
 
 def _failed(effect: Effect, exc: Exception) -> None:

@@ -14,8 +14,9 @@ from builders import change
 from bot.bootstrap import build_stage_service
 from bot.config.loader import load_config
 from bot.core import events as ev
-from bot.core.model import DeploymentKind, DeploymentState
-from bot.service.effects import Effect, StartDeployment, Tell
+from bot.core.decision import NoticeKind
+from bot.core.model import Blocker, BlockerKind, DeploymentKind, DeploymentState
+from bot.service.effects import Effect, StartDeployment, StopDeployment, Tell
 from bot.service.stages import StageService
 from bot.store import Store
 
@@ -270,3 +271,93 @@ async def test_after_the_store_lost_everything_a_new_deployment_gets_a_new_reque
     finally:
         await client.aclose()
     assert len(set(tokens)) == 5, tokens
+
+
+async def through(svc: StageService, clock: Clock, n: int, stages: tuple[str, ...]) -> None:
+    """Change `n` deploys and bakes on `stages`, one after the other (beta's bake: 10m,
+    gamma's: 30m, prod's: 1h)."""
+    bakes = {
+        "beta": timedelta(minutes=10),
+        "gamma": timedelta(minutes=30),
+        "prod": timedelta(hours=1),
+    }
+    if stages[0] == "beta":
+        await svc.handle("shop", "beta", ev.ChangeReady(id=f"ci-{n}", change=change(n)))
+    for stage in stages:
+        await finish(svc, stage)
+        await tick(svc, clock, bakes[stage])
+
+
+async def test_a_late_alarm_stops_the_change_where_it_runs_and_keeps_it_from_later_stages(
+    store: Store,
+) -> None:
+    """Issue 13 item 14: the alarm began during A's bake on beta and arrives after A went on
+    to gamma. A fails on beta, the copy running on gamma fails (its pipeline is stopped), and
+    prod never deploys A."""
+    clock, recorder = Clock(TUESDAY), Recorder()
+    svc = service(store, clock, recorder)
+    await through(svc, clock, 1, ("beta",))
+    [running] = recorder.starts("gamma")
+    began = clock.now - timedelta(minutes=5)  # inside beta's bake
+    await svc.handle("shop", "beta", ev.AlarmFiring(id="late", alarm="Errors", started=began))
+
+    gamma = await store.load("shop", "gamma")
+    assert gamma.current is None and change(1).sha in gamma.bad
+    [failed] = await store.history("shop", "gamma")
+    assert failed.id == running.deployment.id and failed.state is DeploymentState.FAILED
+    assert "failed on beta after it went onward" in failed.outcome
+    stops = [e for e in recorder.effects if isinstance(e, StopDeployment)]
+    assert [s.deployment.id for s in stops] == [running.deployment.id]
+    await tick(svc, clock, timedelta(hours=2))
+    assert recorder.starts("prod") == []
+    assert change(1).sha in (await store.load("shop", "prod")).bad
+    await svc.handle("shop", "prod", ev.ChangeReady(id="late-onward", change=change(1)))
+    assert recorder.starts("prod") == []  # a late onward of A is turned away too
+
+
+async def test_a_late_alarm_holds_the_change_where_it_waits_and_asks_where_it_is_live(
+    store: Store,
+) -> None:
+    """Issue 13 item 14: A is live on gamma and waits on prod (blocked) when an alarm that
+    began during its beta bake arrives. Gamma is held and asked whether to roll back; prod
+    holds A; approving on gamma rolls gamma back to the change before."""
+    clock, recorder = Clock(TUESDAY), Recorder()
+    svc = service(store, clock, recorder)
+    await through(svc, clock, 1, ("beta", "gamma", "prod"))
+    await svc.handle("shop", "prod", ev.BlockerAdded(id="b", blocker=_blocker("DB migration")))
+    await through(svc, clock, 2, ("beta", "gamma"))
+    began = clock.now - timedelta(minutes=35)  # inside A's 10-minute beta bake
+    recorder.effects.clear()
+    await svc.handle("shop", "beta", ev.AlarmFiring(id="late", alarm="Errors", started=began))
+
+    told = [e.notice for e in recorder.effects if isinstance(e, Tell)]
+    [question] = [n for n in told if n.stage == "gamma" and n.kind is NoticeKind.ALARM_AFTER_BAKE]
+    assert "failed on beta after it went onward" in question.text and "roll back" in question.text
+    assert question.rollback_target is not None
+    assert question.rollback_target.change == change(1)
+    [held] = question.blockers
+    prod = await store.load("shop", "prod")
+    assert [d.change for d in prod.queue] == [change(2)]
+    assert any(b.id.startswith("recalled:") for b in prod.blockers)
+    assert any(n.stage == "prod" and n.kind is NoticeKind.BLOCKER_ADDED for n in told)
+    await svc.handle("shop", "prod", ev.BlockerLifted(id="u", blocker_id="b", by="U024BE7LH"))
+    assert recorder.starts("prod") == []  # the manual block is gone; A is still held
+
+    live = question.deployment
+    assert live is not None
+    shown = ev.Shown(
+        deployment_id=live.id,
+        to_sha=change(1).sha,
+        blocker_id=held.id,
+        blocker_since=held.created_at,
+    )
+    await svc.handle("shop", "gamma", ev.RollbackApproved(id="ok", by="U024BE7LH", shown=shown))
+    [rollback] = recorder.starts("gamma")
+    assert rollback.deployment.kind is DeploymentKind.ROLLBACK
+    assert rollback.deployment.change == change(1)
+
+
+def _blocker(reason: str) -> Blocker:
+    return Blocker(
+        id="b", kind=BlockerKind.MANUAL, reason=reason, author="U024BE7LH", created_at=TUESDAY
+    )
