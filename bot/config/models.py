@@ -35,7 +35,13 @@ from bot.config.fields import (
     not_empty,
 )
 from bot.core.calendar import Calendar, Freeze
-from bot.core.model import DEFAULT_START_TIMEOUT, AfterRollback, RollbackPolicy, StagePolicy
+from bot.core.model import (
+    DEFAULT_START_TIMEOUT,
+    REASON_LIMIT,
+    AfterRollback,
+    RollbackPolicy,
+    StagePolicy,
+)
 from bot.core.wallclock import local_instant
 
 DEFAULT_FREEZE_ANNOUNCE = (timedelta(days=1), timedelta(hours=1))
@@ -56,7 +62,7 @@ class FreezeConfig(_Model):
     id: Slug
     start: datetime
     end: datetime
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=REASON_LIMIT)
     #: Offsets before the start to announce it at; None means the root's `freeze_announce`.
     announce: tuple[PositiveDuration, ...] | None = None
 

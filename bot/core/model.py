@@ -151,6 +151,10 @@ class Deployment(Frozen):
         return self.model_copy(update={"state": state, **changes})
 
 
+#: The longest reason (a block's, a freeze's, an emergency's, a rollback's) a person may give.
+REASON_LIMIT = 500
+
+
 class Blocker(Frozen):
     """A reason a stage may not deploy now. Window blockers are computed, never stored."""
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.config.models import DeploybotConfig
+from bot.core.model import REASON_LIMIT
 from bot.slack import moments, targets
 from bot.slack.commands import (
     HELP_SUMMARY,
@@ -66,6 +67,12 @@ def parse(text: str, config: DeploybotConfig, now: datetime) -> Result:
 
 def _error(usage: str, message: str) -> ParseError:
     return ParseError(message, USAGE[usage])
+
+
+def _too_long(usage: str, reason: str) -> ParseError | None:
+    if len(reason) <= REASON_LIMIT:
+        return None
+    return _error(usage, f"the reason is {len(reason)} characters long; keep it to {REASON_LIMIT}")
 
 
 def _extra(usage: str, words: Words) -> ParseError:
@@ -166,6 +173,8 @@ def _block(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     reason = reason_words.verbatim()
     if not reason:
         return _error("block", NO_REASON)
+    if too_long := _too_long("block", reason):
+        return too_long
     blocked = []
     for ref in refs:
         moment = None if until is None else moments.resolve(until, _zone(config, ref, scope), now)
@@ -238,6 +247,8 @@ def _new_freeze(words: Words, config: DeploybotConfig, now: datetime) -> Result:
         return _error(
             "freeze", f"say why: /deploy freeze {ref.stage} {' '.join(plain[:5])} Year-end"
         )
+    if too_long := _too_long("freeze", reason):
+        return too_long
     return Freeze(ref.project, ref.stage, start, end, reason)
 
 
@@ -278,6 +289,8 @@ def _emergency(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     reason = rest.after(1).verbatim()
     if not reason:
         return _error("emergency", f"say why: /deploy emergency {ref.stage} {sha} Checkout is down")
+    if too_long := _too_long("emergency", reason):
+        return too_long
     return Emergency(ref.project, ref.stage, sha, reason)
 
 

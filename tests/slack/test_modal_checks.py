@@ -139,6 +139,19 @@ async def test_a_submission_deploybot_never_made_gets_an_error_in_the_modal(
         assert answer.json()["response_action"] == "errors"
 
 
+async def test_a_reason_over_500_characters_gets_an_error_in_the_modal(redis_server: str) -> None:
+    """Issue 14 item 6: the reason is capped; the modal says so and nothing is done."""
+    async with started(redis_server, CONFIG) as h:
+        slack, _ = parts(h)
+        view = forged("confirm_emergency", {"project": "demo", "stage": "prod", "sha": A})
+        answer = await slack.submit(view, "U0EMERGENCY", reason("x" * 501))
+        body = answer.json()
+        assert body["response_action"] == "errors"
+        assert "Keep the reason to 500 characters (it has 501)" in body["errors"]["reason"]
+        await asyncio.sleep(0.5)
+        assert await of_kind(h, "prod", DeploymentKind.EMERGENCY) == []
+
+
 async def test_a_rollback_submission_without_what_its_modal_showed_gets_an_error(
     redis_server: str,
 ) -> None:

@@ -147,7 +147,16 @@ def test_huge_input_gives_a_command_or_a_parse_error(head: str, filler: str, siz
     check(parse(head + filler * size, CONFIGS[0], NOW))
 
 
-def test_a_reason_of_any_length_is_kept_whole() -> None:
-    reason = "x" * 200_000
-    result = parse(f"block shop prod {reason}", CONFIGS[0], NOW)
-    assert isinstance(result, Block) and result.reason == reason
+def test_a_reason_up_to_the_limit_is_kept_whole_and_a_longer_one_refused_in_words() -> None:
+    """Issue 14 item 6: reasons are capped at 500 characters, with a message saying so."""
+    kept = "x" * 500
+    result = parse(f"block shop prod {kept}", CONFIGS[0], NOW)
+    assert isinstance(result, Block) and result.reason == kept
+    for text in (
+        f"block shop prod {kept}y",
+        f"freeze shop prod 2026-12-20 09:00 .. 2027-01-04 09:00 {'x' * 200_000}",
+        f"emergency shop prod abcdef1 {kept}y",
+    ):
+        refused = parse(text, CONFIGS[0], NOW)
+        assert isinstance(refused, ParseError), text[:60]
+        assert "characters long; keep it to 500" in refused.message

@@ -23,7 +23,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.config.models import DeploybotConfig
 from bot.core.decision import Decision, NoticeKind
-from bot.core.model import DeploymentKind
+from bot.core.model import REASON_LIMIT, DeploymentKind
 from bot.slack.escape import escape
 from bot.slack.listeners.context import SlackContext
 from bot.slack.listeners.home import publish_home
@@ -87,10 +87,11 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
             await ack(response_action="errors", errors={REASON_BLOCK: NOT_OURS_MODAL})
             return
         reason = _reason(view)
-        if not reason:
-            await ack(
-                response_action="errors", errors={REASON_BLOCK: "Say why, for the audit log."}
-            )
+        if not reason or len(reason) > REASON_LIMIT:
+            why = "Say why, for the audit log."
+            if reason:
+                why = f"Keep the reason to {REASON_LIMIT} characters (it has {len(reason)})."
+            await ack(response_action="errors", errors={REASON_BLOCK: why})
             return
         await ack()
         request_id = str(view.get("id", "")) or None

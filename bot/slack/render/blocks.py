@@ -16,6 +16,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.core.model import REASON_LIMIT
 from bot.slack.escape import truncate
 
 Block = dict[str, Any]
@@ -38,8 +39,11 @@ INPUT_VALUE = 3000
 FALLBACK_TEXT = 4000
 
 
-def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": truncate(text, limit) or " "}
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    """`verbatim`: Slack leaves plain text as it is, so a bare URL or channel name someone typed
+    (or an alert carried) is never turned into a link in deploybot's voice; deploybot's own
+    `<url|label>` links and mentions still work."""
+    return {"type": "mrkdwn", "text": truncate(text, limit) or " ", "verbatim": True}
 
 
 def plain(text: str, limit: int) -> dict[str, Any]:
@@ -114,6 +118,7 @@ def text_input(
         "type": "plain_text_input",
         "action_id": truncate(action_id, ID_LENGTH),
         "multiline": True,
+        "max_length": REASON_LIMIT,
     }
     if placeholder:
         element["placeholder"] = plain(placeholder, 150)
