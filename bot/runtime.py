@@ -107,6 +107,8 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.worker.run(), name="inbox-worker"))
         if self.slack is not None:
             self._tasks.append(asyncio.create_task(self.slack.worker.run(), name="slack-worker"))
+            boards = self.slack.notifier.boards.run()
+            self._tasks.append(asyncio.create_task(boards, name="slack-alarm-boards"))
         await bounded(self.report_drift(), "the configuration drift report", within=5.0)
         log.info("deploybot serves on %s", self.server.url)
         return self.server

@@ -6,8 +6,9 @@
 Redis stream, so a Slack outage or rate limit never delays the next promotion in the outbox.
 `SlackNotifier.deliver` runs from that stream's worker: it keeps one status thread per change
 (the parent message updated in place, each notice a threaded reply, failures and rollbacks
-broadcast to the channel), posts rollback alerts and blocker messages with their buttons, and
-paces posts per channel. An item is acknowledged only once Slack took it; slack_sdk's retry
+broadcast to the channel), posts rollback alerts and blocker messages with their buttons, hands
+alarms firing and resolving to the stage's alarm message (bot.slack.alarm_boards), and paces
+posts per channel. An item is acknowledged only once Slack took it; slack_sdk's retry
 handlers wait out 429s.
 """
 
@@ -26,6 +27,7 @@ from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.decision import Notice, NoticeKind
 from bot.core.model import BlockerKind, Deployment, StageState
 from bot.service.effects import EFFECT, Tell, encode
+from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
 from bot.slack.render import alerts, announce, thread
 from bot.store.base import Store
 from bot.store.inbox import Inbox, InboxItem
@@ -85,6 +87,10 @@ class SlackNotifier:
         self.pacer = pacer or Pacer()
         #: The parent message last shown per thread, so an unchanged one is not sent again.
         self._shown: dict[str, dict[str, Any]] = {}
+        #: Alarms fired and resolved, one message per stage (its task runs in the runtime).
+        self.boards = AlarmBoards(
+            client, config, store, clock=clock, post=self.post, pace=self.pacer.wait
+        )
 
     async def deliver(self, item: InboxItem) -> None:
         effect = EFFECT.validate_json(item.payload)
@@ -102,6 +108,9 @@ class SlackNotifier:
             await self.post(
                 project.channel_for(notice.stage), alerts.rollback_alert(notice, zone, now)
             )
+        if is_alarm_news(notice):
+            self.boards.changed(project.name, notice.stage)
+            return
         liftable = [b for b in notice.blockers if b.kind in LIFTABLE and b.active(now)]
         if notice.kind is NoticeKind.BLOCKER_ADDED and liftable:
             message = alerts.blocker_message(project.name, notice.stage, liftable[0], zone, now)

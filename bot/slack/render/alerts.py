@@ -155,6 +155,34 @@ def blocker_message(
     )
 
 
+#: The most alarms an alarm board lists one by one (each with its Unblock button).
+BOARD_ALARMS = 20
+
+
+def alarm_board(
+    project: str, stage: str, firing: Sequence[Blocker], zone: str, now: datetime
+) -> Message:
+    """The one message per stage that shows the alarms firing there, edited in place as alerts
+    fire and resolve (bot.slack.alarm_boards)."""
+    name = f"{escape(project)}/{escape(stage)}"
+    if not firing:
+        text = f":large_green_circle: *{name}*: no alarm is firing (updated {local(now, zone)})"
+        return message(f"{name}: no alarm is firing", [section(text, block_id=f"alarms:{stage}")])
+    count = f"{len(firing)} alarm{'s' if len(firing) != 1 else ''}"
+    blocks: list[Block] = [section(f":rotating_light: *{name}* is blocked by {count} firing")]
+    for index, blocker in enumerate(firing[:BOARD_ALARMS]):
+        unblock = button(
+            "Unblock", f"{BLOCKER_UNBLOCK}:{index}", unblock_value(project, stage, blocker)
+        )
+        blocks.append(section(blocker_line(blocker, now, zone), accessory=unblock))
+    if len(firing) > BOARD_ALARMS:
+        more = len(firing) - BOARD_ALARMS
+        blocks.append(context(f"and {more} more: `/deploy status {escape(stage)}` lists them all"))
+    blocks.append(context(f"Updated {local(now, zone)}; this message changes as alerts do"))
+    reasons = "; ".join(escape(b.reason) for b in firing[:3])
+    return message(f"{name} is blocked by {count}: {reasons}", blocks)
+
+
 ClickKind = Literal["approve", "dismiss", "unblock"]
 #: The longest id or sha a button value may carry (deploybot's own are far shorter).
 _ID_LIMIT = 200
