@@ -103,7 +103,7 @@ def test_project_status_shows_version_activity_queue_blockers_and_next_window() 
     ]["text"]
     assert "*prod*  `030303` " not in prod
     assert "`0303030` change 3 since" in prod  # baking: that change is what runs there
-    assert "baking, 40m left" in prod
+    assert "baking until Tue 24 Nov 11:40 CET (40m left)" in prod
     assert "queued: `0404040`, `0505050`" in prod
     assert "DB migration (by <@U123>, until Tue 24 Nov 13:00 CET (in 2h)) · id `b-1`" in prod
     buttons = elements(rendered)
@@ -135,7 +135,7 @@ def test_running_deployment_links_its_semaphore_workflow_when_the_org_is_known()
     )
     with_org = texts(project_status(SHOP, {"prod": running}, NOW, org="acme"))
     assert (
-        "deploying `0707070` change 7 since 3m ago by deploybot · <https://acme.semaphoreci.com/workflows/wf-7|workflow>"
+        "deploying `0707070` change 7 since Tue 24 Nov 10:57 CET (3m ago) by deploybot · <https://acme.semaphoreci.com/workflows/wf-7|workflow>"
         in with_org
     )
     assert "semaphoreci" not in texts(project_status(SHOP, {"prod": running}, NOW))
@@ -148,8 +148,8 @@ def test_overview_has_one_section_per_project() -> None:
         "overview:billing",
     ]
     assert (
-        "*prod* `0303030` · :hourglass_flowing_sand: baking, 40m left · 2 queued · :no_entry: 1 blocker(s)"
-        in texts(rendered)
+        "*prod* `0303030` · :hourglass_flowing_sand: baking until Tue 24 Nov 11:40 CET (40m left)"
+        " · 2 queued · :no_entry: 1 blocker(s)" in texts(rendered)
     )
 
 
@@ -183,12 +183,12 @@ def test_history_shows_kind_sha_state_when_and_by_whom_and_caps_the_rows() -> No
         (
             deployment(1, DeploymentState.RUNNING, started_at=NOW),
             StageState(),
-            "deploying since under 1m ago · <https://acme.semaphoreci.com/workflows/wf-1|workflow>",
+            "deploying since Tue 24 Nov 11:00 CET (just now) · <https://acme.semaphoreci.com/workflows/wf-1|workflow>",
         ),
         (
             deployment(1, DeploymentState.BAKING, bake_until=NOW + timedelta(minutes=25)),
             StageState(),
-            "baking, 25m left",
+            "baking until Tue 24 Nov 11:25 CET (25m left)",
         ),
         (
             deployment(1, DeploymentState.DONE, finished_at=NOW),

@@ -18,7 +18,7 @@ from bot.slack.render.text import local, relative, span
 def two_units(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
-        return "under 1m"
+        return f"{max(0, int(delta.total_seconds()))}s"
     return "".join(re.findall(r"\d+[dhms]", format_duration(timedelta(minutes=minutes)))[:2])
 
 
@@ -34,6 +34,9 @@ def test_relative_and_local() -> None:
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     assert relative(now + timedelta(hours=2, minutes=5), now) == "in 2h5m"
     assert relative(now - timedelta(days=1, hours=3, minutes=9), now) == "1d3h ago"
+    assert relative(now - timedelta(seconds=45), now) == "45s ago"  # issue 15 item 9
+    assert relative(now + timedelta(seconds=59.5), now) == "in 59s"
+    assert relative(now, now) == "just now"
     assert local(now, "Europe/Berlin") == "Tue 24 Nov 11:00 CET"
     assert local(now.replace(tzinfo=None), "Asia/Tokyo") == "Tue 24 Nov 19:00 JST"
     assert local(now, "Europe/Berlin") == "Tue 24 Nov 11:00 CET"  # from the cache

@@ -28,6 +28,7 @@ from bot.slack.render.text import (
     person,
     relative,
     sha7,
+    span,
     version,
     when,
     workflow_link,
@@ -120,11 +121,15 @@ def activity_line(board: StageBoard, now: datetime, org: str | None) -> str | No
         since = current.started_at or current.created_at
         return (
             f":arrows_counterclockwise: deploying {deployment_label(current)}"
-            f" since {relative(since, now)} by {person(current.triggered_by)}"
+            f" since {when(since, now, board.zone)} by {person(current.triggered_by)}"
             f"{workflow_link(org, current.change)}"
         )
     if current.bake_until is not None and current.bake_until > now:
-        return f":hourglass_flowing_sand: baking, {relative(current.bake_until, now)[3:]} left"
+        until = current.bake_until
+        return (
+            f":hourglass_flowing_sand: baking until {local(until, board.zone)}"
+            f" ({span(until - now)} left)"
+        )
     return ":hourglass_flowing_sand: baking, ending now"
 
 

@@ -55,10 +55,11 @@ def local(moment: datetime, zone: str) -> str:
 
 
 def span(delta: timedelta) -> str:
-    """A duration in at most two units, rounded to the minute: `1h30m`, `2d4h`, `under 1m`."""
+    """A duration in at most two units, rounded down: `1h30m`, `2d4h`; below a minute, in
+    seconds: `45s`."""
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
-        return "under 1m"
+        return f"{max(0, int(delta.total_seconds()))}s"
     days, left = divmod(minutes, 24 * 60)
     hours, minutes = divmod(left, 60)
     units = [
@@ -69,6 +70,8 @@ def span(delta: timedelta) -> str:
 
 def relative(moment: datetime, now: datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if abs((aware - now).total_seconds()) < 1:
+        return "just now"
     return f"in {span(aware - now)}" if aware > now else f"{span(now - aware)} ago"
 
 

@@ -24,9 +24,10 @@ from bot.slack.render.blocks import Block, context, message, section
 from bot.slack.render.board import StageBoard, stage_board
 from bot.slack.render.text import (
     blocker_line,
+    local,
     person,
-    relative,
     sha7,
+    span,
     title,
     version,
     when,
@@ -97,14 +98,11 @@ def stage_progress(
         return f":inbox_tray: queued{kind}"
     if state is DeploymentState.RUNNING:
         since = deployment.started_at or deployment.created_at
-        return f":arrows_counterclockwise: deploying{kind} since {relative(since, now)}{workflow_link(org, deployment.change)}"
+        return f":arrows_counterclockwise: deploying{kind} since {when(since, now, board.zone)}{workflow_link(org, deployment.change)}"
     if state is DeploymentState.BAKING:
-        left = (
-            relative(deployment.bake_until, now)[3:]
-            if deployment.bake_until and deployment.bake_until > now
-            else "under 1m"
-        )
-        return f":hourglass_flowing_sand: baking, {left} left"
+        until = deployment.bake_until or now
+        left = span(until - now) if until > now else "0s"
+        return f":hourglass_flowing_sand: baking until {local(until, board.zone)} ({left} left)"
     finished = deployment.finished_at or deployment.created_at
     at = when(finished, now, board.zone)
     if state in (DeploymentState.DONE, DeploymentState.SUCCEEDED):
