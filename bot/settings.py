@@ -49,6 +49,15 @@ class Settings(BaseSettings):
             return f"https://{self.semaphore_org}.semaphoreci.com/api/v1alpha"
         return None
 
+    @property
+    def semaphore_web_url(self) -> str | None:
+        """Where people open Semaphore's pages: the API URL without `/api/v1alpha` (a
+        self-hosted install), else `https://ORG.semaphoreci.com`."""
+        base = self.semaphore_base_url
+        if base is None:
+            return None
+        return base.removesuffix("/api/v1alpha").rstrip("/")
+
     @field_validator(*SIGNING_SECRETS)
     @classmethod
     def _not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:

@@ -56,7 +56,7 @@ def build_slack(
         return [str(user) for user in users]
 
     store = orchestrator.stages.store
-    org = settings.semaphore_org
+    org = settings.semaphore_web_url  # workflow links follow a self-hosted Semaphore
     context = SlackContext(config, orchestrator, store, Roles(config, members), clock, client, org)
     register(bolt, context)
     orchestrator.stages.listeners.append(republisher(context))

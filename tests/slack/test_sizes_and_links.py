@@ -12,6 +12,7 @@ from builders import change, deployment
 
 from bot.config.loader import ConfigError, load_config_text
 from bot.core.decision import Notice, NoticeKind
+from bot.settings import Settings
 from bot.slack.render import change_thread, notice_reply
 from tests.slack.support import NOW, two_projects
 
@@ -64,3 +65,35 @@ projects:
     with pytest.raises(ConfigError) as refused:
         load_config_text(text, "<test>")
     assert "500 characters" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"SEMAPHORE_ORG": "acme"}, "https://acme.semaphoreci.com/workflows/wf-1"),
+        (
+            {
+                "SEMAPHORE_ORG": "acme",
+                "SEMAPHORE_API_URL": "https://ci.example.com:8443/api/v1alpha",
+            },
+            "https://ci.example.com:8443/workflows/wf-1",
+        ),
+        ({"SEMAPHORE_API_URL": "http://127.0.0.1:8001/api/v1alpha"}, None),
+    ],
+    ids=["semaphoreci.com", "self-hosted", "plain-http"],
+)
+def test_workflow_links_follow_the_configured_semaphore(
+    env: dict[str, str], expected: str | None
+) -> None:
+    """Issue 15 item 10: a self-hosted Semaphore's links go to it, not to semaphoreci.com;
+    an address that is not https gives no link at all."""
+    settings = Settings.model_validate({k.lower(): v for k, v in env.items()})
+    shipped = change(1)
+    thread = change_thread(SHOP, shipped, {"prod": deployment(1, change=shipped)}, {}, NOW,
+                           settings.semaphore_web_url)  # fmt: skip
+    text = " ".join(t["text"] for t in mrkdwn_objects(thread["blocks"]))
+    if expected is None:
+        assert "/workflows/" not in text
+    else:
+        assert f"<{expected}|" in text
+        assert "semaphoreci.com" not in text or "acme.semaphoreci.com" in expected

@@ -16,6 +16,7 @@ from bot.slack.escape import escape, link, mention
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _WORKFLOW = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+_SAFE_BASE = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
 
 KIND_ICON = {
     BlockerKind.MANUAL: ":no_entry:",
@@ -85,10 +86,15 @@ def person(actor: str) -> str:
 
 
 def workflow_url(org: str | None, workflow_id: str) -> str | None:
-    """Semaphore's page of a workflow, when the organisation is known and the id looks right."""
-    if not org or not _SLUG.match(org) or not _WORKFLOW.match(workflow_id):
+    """Semaphore's page of a workflow, when Semaphore's address is known and the id looks
+    right. `org` is Semaphore's web address (`https://semaphore.example.com` for a self-hosted
+    install, from SEMAPHORE_API_URL) or an organisation on semaphoreci.com."""
+    if not org or not _WORKFLOW.match(workflow_id):
         return None
-    return f"https://{org}.semaphoreci.com/workflows/{workflow_id}"
+    if _SLUG.match(org):
+        return f"https://{org}.semaphoreci.com/workflows/{workflow_id}"
+    base = org.rstrip("/")
+    return f"{base}/workflows/{workflow_id}" if _SAFE_BASE.match(base) else None
 
 
 def workflow_link(org: str | None, change: Change, label: str = "workflow") -> str:
