@@ -6,6 +6,10 @@ import argparse
 from collections.abc import Sequence
 from importlib import metadata
 
+from bot.logs import LEVELS
+
+LOG_HELP = "how much to log (default info; debug adds every HTTP call and timer job)"
+
 
 def version() -> str:
     """The installed distribution's version, else the source tree's (`bot.__version__`)."""
@@ -33,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--log-level", choices=LEVELS, default="info", help=LOG_HELP)
     scenario = commands.add_parser(
         "scenario",
         help="play a scenario on loopback (simulator + bot) and print its timeline",
@@ -52,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     socket.add_argument("--host", default="127.0.0.1", help="address for /healthz and /metrics")
     socket.add_argument("--port", type=int, default=8080, help="port for /healthz and /metrics")
+    socket.add_argument("--log-level", choices=LEVELS, default="info", help=LOG_HELP)
     demo = commands.add_parser(
         "demo",
         help="try deploybot locally: no credentials, no services, an interactive terminal",
@@ -126,11 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from bot.serve import serve_command
 
-        return serve_command(args.host, args.port)
+        return serve_command(args.host, args.port, log_level=args.log_level)
     if args.command == "socket":
         from bot.serve import serve_command
 
-        return serve_command(args.host, args.port, socket_mode=True)
+        return serve_command(args.host, args.port, socket_mode=True, log_level=args.log_level)
     if args.command == "scenario":
         from bot.scenarios.command import scenario_command
 

@@ -13,7 +13,7 @@ import sys
 from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot import lifecycle
+from bot import lifecycle, logs
 from bot.config.errors import ConfigError
 from bot.config.loader import load_config
 from bot.config.models import DeploybotConfig
@@ -24,13 +24,11 @@ from bot.settings import Settings
 log = logging.getLogger("deploybot")
 
 
-def serve_command(host: str, port: int, *, socket_mode: bool = False) -> int:
+def serve_command(
+    host: str, port: int, *, socket_mode: bool = False, log_level: str = "info"
+) -> int:
     name = "socket" if socket_mode else "serve"
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # APScheduler logs every job added and run at INFO: one line per decision, say nothing.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logs.configure(log_level)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -86,6 +84,7 @@ async def _run(
             closing = socket.close_async()  # type: ignore[no-untyped-call]
             await lifecycle.bounded(closing, "Socket Mode", within=1.0)
         await runtime.stop()
+    log.info("deploybot stopped cleanly")
     return 0
 
 

@@ -4,6 +4,7 @@ answers /healthz and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from bot.settings import Settings
+from bot.slack.app import build_bolt_app, web_client
 from semaphore_client.simulator import Simulator
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "deploybot.yml"
@@ -378,3 +381,49 @@ def test_serve_on_a_port_already_taken_says_so_in_a_sentence() -> None:
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("level", ["info", "debug"])
+async def test_serve_is_quiet_by_default_and_says_it_stopped_cleanly(
+    redis_server: str, level: str
+) -> None:
+    """Issue 15 item 12: no line per Semaphore call at the default level (`--log-level debug`
+    shows them), and SIGTERM ends with one line saying the stop was clean."""
+    port = _free_port()
+    async with Simulator(default_duration=0.1) as sim:
+        env = {
+            **os.environ,
+            "DEPLOYBOT_CONFIG": str(EXAMPLE),
+            "SEMAPHORE_API_URL": sim.base_url,
+            "SEMAPHORE_API_TOKEN": "serve-test-token",
+            "SEMAPHORE_WEBHOOK_SECRET": "serve-test-secret",
+            "REDIS_URL": redis_server,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", level,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert (await _poll_health(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+            await asyncio.sleep(0.5)  # the start's reconciliation calls Semaphore
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    text = stderr.decode()
+    assert process.returncode == 0, text
+    assert ("HTTP Request:" in text) is (level == "debug"), text[-2000:]
+    last = text.rstrip().splitlines()[-1] if level == "info" else text
+    assert "deploybot stopped cleanly" in last, text[-2000:]
+
+
+def test_the_bolt_app_is_built_without_the_unused_token_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    settings = Settings(slack_bot_token="xoxb-from-the-environment", slack_signing_secret="s")
+    with caplog.at_level(logging.DEBUG):
+        build_bolt_app(settings, web_client(settings))
+    assert not [r for r in caplog.records if "will be unused" in r.getMessage()]
+    assert os.environ["SLACK_BOT_TOKEN"] == "xoxb-from-the-environment"  # put back

@@ -27,7 +27,9 @@ from bot.errors import DeploybotError
 from bot.settings import Settings
 from bot.slack.verify import RefusalLog, refusal
 
-OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+#: Hidden from Bolt while it is built: OAuth's (see `_no_oauth_environment`), and the bot
+#: token, which reaches Bolt through its client (read again, it only warns that it is unused).
+OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN")
 
 
 class SlackNotConfigured(DeploybotError):
