@@ -33,8 +33,10 @@ from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core import events as ev
 from bot.core.decision import Decision
 from bot.core.model import Blocker, BlockerKind, Change, Deployment, DeploymentState, StageState
+from bot.errors import DeploybotError
 from bot.metrics import Metrics
 from bot.service.alerts import AlertmanagerPayload, UnmatchedAlert, alarm_events
+from bot.service.requests import Refused, emergency_source_of
 from bot.service.stages import StageService
 from bot.store.inbox import InboxItem
 from semaphore_client import (
@@ -417,6 +419,26 @@ class Orchestrator:
             )
         return None
 
+    async def ci_state(self, project: str, sha: str) -> str:
+        """What Semaphore says of commit `sha`'s CI (a prefix will do) on the deploy branch,
+        in words: passed, failed, still running, or none ran."""
+        config = self.config.project(project)
+        project_id = await self.semaphore.project_id(project)
+        async for pipeline in self.semaphore.client.iter_pipelines(
+            project_id, branch_name=config.branch
+        ):
+            if pipeline.promotion_of or not pipeline.commit_sha.startswith(sha.lower()):
+                continue
+            if not is_project_ci(config, pipeline):
+                continue
+            if pipeline.passed:
+                return "its CI pipeline passed"
+            if not pipeline.is_done:
+                return f"its CI pipeline is still {pipeline.state.value}"
+            result = pipeline.result.value if pipeline.result else "ended"
+            return f"its CI pipeline {result}"
+        return f"no CI pipeline of it ran on {config.branch}"
+
     async def emergency_of(
         self,
         project: str,
@@ -427,11 +449,15 @@ class Orchestrator:
         request_id: str | None = None,
     ) -> Decision | None:
         """Deploy `change` (see `ci_change`) to `stage` now; None when `request_id` was
-        handled before."""
+        handled before. Raises EmergencyRefused when Semaphore has nothing to promote it from
+        (bot.core.emergency)."""
+        source = await emergency_source_of(self.stages, self.config.project(project), stage, change)
+        if isinstance(source, Refused):
+            raise EmergencyRefused(source.text)
         event = ev.EmergencyRequested(
             id=f"emergency:{request_id or _short_id()}",
             change=change,
-            source_pipeline_id=change.ci_pipeline_id,
+            source_pipeline_id=source,
             by=by,
             reason=reason,
         )
@@ -441,6 +467,10 @@ class Orchestrator:
         return await self.stages.store.load_many(project, self.config.project(project).stage_names)
 
 
+class EmergencyRefused(DeploybotError):
+    """An emergency deployment that Semaphore could not start: the sentence says why."""
+
+
 def _short_id() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -448,7 +478,8 @@ def _short_id() -> str:
 def _stage_of_promotion(project: ProjectConfig, promotion: str) -> str | None:
     """The stage whose deployments (or rollbacks) Semaphore runs for `promotion`."""
     for stage in project.stages:
-        if promotion in (stage.promotion, stage.rollback.promotion):
+        emergency = stage.emergency.promotion if stage.emergency else None
+        if promotion in (stage.promotion, stage.rollback.promotion, emergency):
             return stage.name
     return None
 

@@ -61,6 +61,13 @@ def test_each_stage_promotion_hangs_off_the_right_pipeline(name: str) -> None:
             assert spec["pipeline_file"] in files, f"{spec['pipeline_file']} is missing"
             used.add(spec["pipeline_file"])
         source = offered[stage.promotion]["pipeline_file"]
+        if stage.emergency is not None:  # declared in CI, for the same deploy pipeline
+            ci = promotions(files[posixpath.basename(project.ci_pipeline)])
+            assert stage.emergency.promotion in ci, f"CI has no {stage.emergency.promotion!r}"
+            spec = ci[stage.emergency.promotion]
+            assert spec["pipeline_file"] == offered[stage.promotion]["pipeline_file"]
+            assert spec.get("deployment_target") == stage.target
+            assert "auto_promote" not in spec and "auto_promote_on" not in spec
     assert promotions(files[source]) == {}, "the last stage's pipeline promotes nowhere"
     assert set(files) == used, f"pipeline files no promotion names: {set(files) - used}"
 

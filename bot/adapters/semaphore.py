@@ -21,6 +21,7 @@ from datetime import datetime
 from bot.adapters.semaphore_promotions import PERMANENT, PromotionLookup, PromotionNews
 from bot.config.models import DeploybotConfig
 from bot.core import events as ev
+from bot.core.emergency import emergency_promotion
 from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState, StagePolicy
 from bot.errors import EffectFailed
 from bot.service.effects import Effect, SetTargetActive, StartDeployment, StopDeployment
@@ -154,7 +155,7 @@ class SemaphoreEffects:
         policy = self.stages.policy(deployment.project, deployment.stage)
         if deployment.kind is DeploymentKind.ROLLBACK and policy.rollback_promotion:
             return policy.rollback_promotion
-        return policy.promotion
+        return emergency_promotion(policy, deployment) or policy.promotion
 
     async def start(self, deployment: Deployment) -> None:
         promotion = self.promotion_for(deployment)

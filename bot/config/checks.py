@@ -46,6 +46,25 @@ def cross_problems(data: Any) -> list[tuple[Loc, str]]:
                 )
             )
         problems += _freeze_id_clashes(project, here)
+        problems += _emergency_on_ci_stages(stages, here)
+    return problems
+
+
+def _emergency_on_ci_stages(stages: list[Any], here: Loc) -> list[tuple[Loc, str]]:
+    """`emergency.promotion` is for a stage hanging off the previous one (the first stage,
+    and any with `hangs_off: ci`, are promoted from CI anyway)."""
+    problems: list[tuple[Loc, str]] = []
+    for index, stage in enumerate(stages):
+        if not isinstance(stage, dict) or not stage.get("emergency"):
+            continue
+        if index == 0 or stage.get("hangs_off") == "ci":
+            problems.append(
+                (
+                    (*here, "stages", index, "emergency"),
+                    "this stage is promoted from CI already: an emergency promotion is for a "
+                    "stage that hangs off the previous one",
+                )
+            )
     return problems
 
 

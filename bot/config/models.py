@@ -112,6 +112,12 @@ class RollbackConfig(_Model):
         return RollbackPolicy.OFF if value is False else value
 
 
+class EmergencyConfig(_Model):
+    #: A promotion of the stage's deploy pipeline declared in the CI pipeline, for emergency
+    #: deployments of a commit that never reached the stage the stage's promotion hangs off.
+    promotion: str = Field(min_length=1)
+
+
 class StageConfig(_Model):
     name: Slug
     #: The Semaphore deployment target; defaults to the stage name.
@@ -120,6 +126,7 @@ class StageConfig(_Model):
     #: None until the project resolves it: `ci` for the first stage, `previous` for the rest.
     hangs_off: HangsOff | None = None
     rollback: RollbackConfig = RollbackConfig()
+    emergency: EmergencyConfig | None = None
     bake: Duration = timedelta(0)
     supersede: bool = True
     enforce: bool = False
@@ -226,6 +233,7 @@ class ProjectConfig(_Model):
                 stage=stage.name,
                 promotion=stage.promotion,
                 rollback_promotion=stage.rollback.promotion,
+                emergency_promotion=stage.emergency.promotion if stage.emergency else None,
                 hangs_off_previous=stage.hangs_off is HangsOff.PREVIOUS,
                 rollback=stage.rollback.policy,
                 after_rollback=stage.rollback.after_rollback,

@@ -208,6 +208,9 @@ class StagePolicy(Frozen):
     stage: str
     promotion: str
     rollback_promotion: str | None = None
+    #: A promotion declared in the CI pipeline for emergency deployments (a stage hanging off
+    #: the previous one), when the change never reached the previous stage.
+    emergency_promotion: str | None = None
     hangs_off_previous: bool = False
     rollback: RollbackPolicy = RollbackPolicy.AUTO
     after_rollback: AfterRollback = AfterRollback.CONTINUE

@@ -21,6 +21,7 @@ from enum import StrEnum
 from bot.config.models import ProjectConfig
 from bot.core import events as ev
 from bot.core.decision import Notice, NoticeKind
+from bot.core.emergency import emergency_source, no_source
 from bot.core.model import Blocker, BlockerKind, Change, Deployment, StageState
 from bot.core.rules import decide
 from bot.core.stale import live
@@ -96,8 +97,11 @@ async def emergency_plan(
         return Refused(f"{sha} is the start of {len(matches)} changes ({several})", Why.AMBIGUOUS)
     full = matches[0]
     change = known[full] or Change(sha=full, created_at=stages.clock())
+    source = await emergency_source_of(stages, project, stage, change)
+    if isinstance(source, Refused):
+        return source
     event = ev.EmergencyRequested(
-        id="preview", change=change, source_pipeline_id=change.ci_pipeline_id, by=by, reason="-"
+        id="preview", change=change, source_pipeline_id=source, by=by, reason="-"
     )
     snapshot = await stages.snapshot(project.name, stage, event, states[stage])
     decision = decide(snapshot, event, stages.clock())
@@ -107,6 +111,25 @@ async def emergency_plan(
     now = live(states[stage])
     shown = ev.Shown(deployment_id=now.id if now else "", to_sha=full)
     return Plan(change=change, live=now, blockers=decision.blocked_by, shown=shown)
+
+
+async def emergency_source_of(
+    stages: StageService, project: ProjectConfig, stage: str, change: Change
+) -> str | Refused:
+    """The pipeline an emergency deployment of `change` to `stage` is promoted from
+    (bot.core.emergency), or why there is none."""
+    policy = stages.policy(project.name, stage)
+    index = project.stage_names.index(stage)
+    before = project.stage_names[index - 1] if index > 0 else ""
+    previous: list[Deployment] = []
+    if policy.hangs_off_previous and before:
+        state = await stages.store.load(project.name, before)
+        previous = [*([state.current] if state.current else []), *state.good]
+        previous += await stages.store.history(project.name, before)
+    source = emergency_source(policy, change, previous)
+    if source:
+        return source
+    return Refused(no_source(policy, before, change, project.ci_pipeline))
 
 
 def _known(states: Iterable[StageState]) -> dict[str, Change | None]:

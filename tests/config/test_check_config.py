@@ -82,7 +82,7 @@ BROKEN = {
         VALID.replace("promotion: Deploy beta", "promotion: Deploy beta\n        windos: []"),
         [
             "projects[0].stages[0].windos: unknown key 'windos' (did you mean 'windows'?);"
-            " allowed keys: name, target, promotion, hangs_off, rollback, bake, supersede,"
+            " allowed keys: name, target, promotion, hangs_off, rollback, emergency, bake, supersede,"
             " enforce, timezone, windows, holidays, freezes, channel, alarms, start_timeout"
         ],
     ),
@@ -243,7 +243,7 @@ projects:
         "projects[0].stages[1].name: stage name 'beta' is used twice"
         " (first at projects[0].stages[0])",
         "projects[0].stages[1].colour: unknown key 'colour'; allowed keys: name, target,"
-        " promotion, hangs_off, rollback, bake, supersede, enforce, timezone, windows, holidays,"
+        " promotion, hangs_off, rollback, emergency, bake, supersede, enforce, timezone, windows, holidays,"
         " freezes, channel, alarms, start_timeout",
         "projects[1].name: 'Billing' is not a lower-case name (letters, digits, '-' and '_',"
         " e.g. 'shop')",

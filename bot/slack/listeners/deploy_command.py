@@ -188,6 +188,12 @@ async def _confirm(
     except SemaphoreError as exc:  # a stage without history of its own asks Semaphore
         await respond(**_text(f"{UNANSWERED} ({escape(str(exc))})"))
         return
+    if isinstance(plan, Refused) and plan.why is Why.UNKNOWN and isinstance(parsed, cmd.Emergency):
+        try:  # item 2 of issue 13: say what became of the commit's CI
+            ci = await slack.orchestrator.ci_state(parsed.project, parsed.sha)
+            plan = Refused(f"{plan.text} ({ci})", plan.why)
+        except SemaphoreError:
+            pass
     if isinstance(plan, Refused):
         await respond(**_text(_cannot(parsed, plan, project.stage_names[0])))
         return

@@ -24,6 +24,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.config.models import DeploybotConfig
 from bot.core.decision import Decision, NoticeKind
 from bot.core.model import REASON_LIMIT, DeploymentKind
+from bot.orchestrator import EmergencyRefused
 from bot.slack.escape import escape
 from bot.slack.listeners.context import SlackContext
 from bot.slack.listeners.home import publish_home
@@ -244,9 +245,12 @@ async def _emergency(
             f"Nothing was deployed: no CI pipeline of `{escape(sha)}` passed on {escape(branch)} "
             f"in {escape(project)}."
         )
-    decision = await slack.orchestrator.emergency_of(
-        project, request.stage, change, user, reason, request_id
-    )
+    try:
+        decision = await slack.orchestrator.emergency_of(
+            project, request.stage, change, user, reason, request_id
+        )
+    except EmergencyRefused as refused:
+        return f"Nothing was deployed: {escape(str(refused))}."
     return _outcome(decision)
 
 
