@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from bot.scenarios import buttons, crash, holds, seed, starts, worlds
+from bot.scenarios import buttons, crash, emergencies, holds, seed, starts, worlds
 from bot.scenarios.builds import tags_and_pull_requests
 from bot.scenarios.play import Play, ScenarioError
 from semaphore_client.simulator import GoferTimes, World
@@ -102,6 +102,12 @@ _ALL = [
         "emergency-no-cascade",
         "an emergency deployment to beta during a freeze; nothing follows it to prod",
         Variant(holds.emergency_no_cascade),
+    ),
+    Scenario(
+        "emergency-to-later-stage",
+        "prod is blocked; an emergency deploys hotfix to prod, promoted from its beta deploy"
+        " pipeline; nothing follows it",
+        Variant(emergencies.emergency_to_later_stage),
     ),
     Scenario(
         "alarm-during-bake",

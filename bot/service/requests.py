@@ -88,8 +88,8 @@ async def emergency_plan(
     matches = sorted(s for s in known if s.startswith(prefix))
     if not matches:
         return Refused(
-            f"deploybot knows no change {sha} of {project.name}: no CI pipeline of it passed "
-            f"on {project.branch} while deploybot was watching",
+            f"deploybot knows no change {sha} of {project.name} whose CI passed on "
+            f"{project.branch}",
             Why.UNKNOWN,
         )
     if len(matches) > 1:

@@ -110,6 +110,29 @@ def test_push_block_unblock_fail_and_approve_rollback(demo: DemoTerminal) -> Non
     assert "Traceback" not in demo.transcript
 
 
+def test_an_emergency_to_prod_lands_on_prod_past_its_block(demo: DemoTerminal) -> None:
+    """Issue 13 "done when": prod hangs off beta's deploy pipeline; carol's emergency
+    deployment of a held change lands on prod while prod stays blocked."""
+    demo.expect(re.escape(PROMPT), timeout=15)
+    pushed(demo, "first")
+    settled(demo)
+    demo.send("/deploy block prod Launch day")
+    demo.expect(r"⛔ Blocked demo/prod")
+    b = pushed(demo, "hotfix")
+    shown = settled(demo)
+    assert "prod: Queue held: Launch day" in shown
+
+    demo.send("as carol")
+    demo.send(f"/deploy emergency prod {b} Checkout is down")
+    demo.expect(r"── modal: ", timeout=15)
+    submitted = demo.send("submit")
+    shown = settled(demo, since=submitted)
+    assert f"prod: emergency of {b} to prod started" in shown, shown
+    assert f"prod: emergency of {b} to prod succeeded" in shown, shown
+    assert f"semaphore: deploy-prod.yml for {b} ✔ passed" in shown, shown
+    assert "Traceback" not in demo.transcript
+
+
 def test_a_scenario_plays_in_the_same_view() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "demo", "--scenario", "blocker-holds-and-resumes"],

@@ -147,6 +147,25 @@ async def test_an_emergency_deployment_during_a_freeze_never_cascades(redis_url:
 
 
 @pytest.mark.redis
+async def test_an_emergency_to_prod_lands_on_prod_and_nothing_follows_it(redis_url: str) -> None:
+    """Issue 13 item 1: prod hangs off beta's deploy pipeline; the emergency is promoted from
+    hotfix's, Semaphore runs it, and prod runs hotfix while its block still holds."""
+    run = await run_scenario("emergency-to-later-stage", redis_url=redis_url)
+
+    assert history_of(run, "prod", "hotfix", DeploymentKind.EMERGENCY) == [
+        DeploymentState.SUCCEEDED
+    ]
+    assert prod_promotions(run) == [(DEPLOY, "base"), (DEPLOY, "hotfix")]
+    (emergency,) = [p for p in run.promoted("prod") if p.label == "hotfix"]
+    assert emergency.result == "passed"
+    last_event = max(run.seconds(e["at"]) for e in run.events)
+    assert last_event - (emergency.at("passed") or 0) < 0.5  # nothing happened after it
+    good = [d for d in run.history["prod"] if d.state in (DeploymentState.DONE, "succeeded")]
+    latest = max(good, key=lambda d: d.finished_at or d.created_at)
+    assert latest.change.sha == run.commits["hotfix"]  # prod runs hotfix
+
+
+@pytest.mark.redis
 async def test_an_alarm_during_the_bake_rolls_back_and_holds_prod_until_resolved(
     redis_url: str,
 ) -> None:

@@ -241,6 +241,7 @@ async def test_an_emergency_of_a_commit_deploybot_does_not_know_opens_no_modal(
         said = reply.text()
         assert "Cannot deploy `deadbee` to prod" in said, said
         assert "knows no change deadbee" in said and "/deploy history beta" in said
+        assert "no CI pipeline of it ran on main" in said
         assert standin.of("views.open") == []
 
 
@@ -263,6 +264,7 @@ async def test_an_emergency_of_a_commit_whose_ci_failed_opens_no_modal_and_deplo
         await h.until(ci_failed)
         reply = await ask(h, "emergency prod ddddddd checkout is down", "U0EMERGENCY")
         assert "knows no change ddddddd" in reply.text()
+        assert "its CI pipeline failed" in reply.text()  # issue 13 item 2: CI's state, said
         assert standin.of("views.open") == []
         # A modal opened for it anyway (an older deploybot's, say) deploys nothing either.
         view = forged("confirm_emergency", {"project": "demo", "stage": "prod", "sha": D[:7]})

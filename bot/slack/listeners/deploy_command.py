@@ -191,7 +191,7 @@ async def _confirm(
     if isinstance(plan, Refused) and plan.why is Why.UNKNOWN and isinstance(parsed, cmd.Emergency):
         try:  # item 2 of issue 13: say what became of the commit's CI
             ci = await slack.orchestrator.ci_state(parsed.project, parsed.sha)
-            plan = Refused(f"{plan.text} ({ci})", plan.why)
+            plan = Refused(f"{plan.text}; {ci}", plan.why)
         except SemaphoreError:
             pass
     if isinstance(plan, Refused):
