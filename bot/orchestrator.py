@@ -33,6 +33,7 @@ from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core import events as ev
 from bot.core.decision import Decision
 from bot.core.model import Blocker, BlockerKind, Change, Deployment, DeploymentState, StageState
+from bot.core.starts import TARGET_INACTIVE
 from bot.errors import DeploybotError
 from bot.metrics import Metrics
 from bot.service.alerts import AlertmanagerPayload, UnmatchedAlert, alarm_events
@@ -271,7 +272,9 @@ class Orchestrator:
             await self._pipeline(project, pipeline)
 
     async def _reconcile_stage(self, project: ProjectConfig, stage: str) -> None:
-        current = (await self.stages.store.load(project.name, stage)).current
+        state = await self.stages.store.load(project.name, stage)
+        await self._lift_if_target_active(project, stage, state)
+        current = state.current
         if current is None or current.state is not DeploymentState.RUNNING:
             return
         if not current.deploy_pipeline_id:
@@ -280,6 +283,27 @@ class Orchestrator:
         if current is not None and current.deploy_pipeline_id:
             pipeline = await self.semaphore.client.get_pipeline(current.deploy_pipeline_id)
             await self._pipeline(project, pipeline)
+
+    async def _lift_if_target_active(
+        self, project: ProjectConfig, stage: str, state: StageState
+    ) -> None:
+        """The blocker of a deactivated deployment target lifts once Semaphore shows the
+        target active again (issue 13 item 6)."""
+        held = next((b for b in state.blockers if b.id == TARGET_INACTIVE), None)
+        if held is None:
+            return
+        name = project.stage(stage).target
+        found = await self.semaphore.client.find_deployment_target(
+            await self.semaphore.project_id(project.name), name
+        )
+        if found is None or found.cordoned:
+            return
+        since = held.created_at.isoformat()
+        event = ev.BlockerLifted(
+            id=f"target-active:{since}", blocker_id=TARGET_INACTIVE, by="semaphore"
+        )
+        log.info("%s/%s: deployment target %s is active again", project.name, stage, name)
+        await self.stages.handle(project.name, stage, event)
 
     async def tick(self, project: str, stage: str, at: datetime) -> Decision | None:
         """A stage's wake-up: first, for a deployment Semaphore has not confirmed, a look at

@@ -31,6 +31,8 @@ from semaphore_client import PromotionRefused, SemaphoreClient, SemaphoreError
 
 log = logging.getLogger(__name__)
 
+#: Gofer's reason for a trigger it gave up on because the deployment target was deactivated.
+CORDONED = "cordoned"
 TOKEN_NAMESPACE = uuid.UUID("8d0e3f0a-5b1c-4f43-9d7e-2f1f6c1b7a10")
 HISTORY_LOOKBACK = 20
 
@@ -175,7 +177,8 @@ class SemaphoreEffects:
                     request_token=request_token(deployment.id, "+o"),
                 )
         except PromotionRefused as refused:
-            await self._refused(deployment, f"Semaphore refused the promotion: {refused.message}")
+            reason = f"Semaphore refused the promotion: {refused.message}"
+            await self._refused(deployment, reason, inactive=refused.target_cordoned)
             return
         except PERMANENT as permanent:
             await self._refused(deployment, f"Semaphore answered the promotion with {permanent}")
@@ -195,9 +198,10 @@ class SemaphoreEffects:
             await self._started(deployment, news.pipeline_id)
         elif news.failed:
             reason = f"Semaphore gave up on the promotion: {news.failed}"
-            await self._not_started(deployment, reason, news.triggered_at)
+            inactive = CORDONED in news.failed  # the target was deactivated meanwhile
+            await self._not_started(deployment, reason, news.triggered_at, inactive=inactive)
 
-    async def _refused(self, deployment: Deployment, reason: str) -> None:
+    async def _refused(self, deployment: Deployment, reason: str, inactive: bool = False) -> None:
         """A refusal ends the attempt, unless Semaphore has the promotion already (a repeat
         after a crash, refused because the target was deactivated since): then it goes on."""
         log.warning("%s: %s", deployment.id, reason)
@@ -211,7 +215,7 @@ class SemaphoreEffects:
             reason = f"Semaphore gave up on the promotion: {news.failed}"
             await self._not_started(deployment, reason, news.triggered_at)
         elif not news.seen:
-            await self._not_started(deployment, reason, None)
+            await self._not_started(deployment, reason, None, inactive=inactive)
 
     async def _news(self, deployment: Deployment) -> PromotionNews:
         history = await self.stages.store.history(deployment.project, deployment.stage)
@@ -227,7 +231,12 @@ class SemaphoreEffects:
         await self.stages.handle(deployment.project, deployment.stage, started)
 
     async def _not_started(
-        self, deployment: Deployment, reason: str, triggered_at: datetime | None
+        self,
+        deployment: Deployment,
+        reason: str,
+        triggered_at: datetime | None,
+        *,
+        inactive: bool = False,
     ) -> None:
         log.warning("%s did not start: %s", deployment.id, reason)
         event = ev.DeploymentNotStarted(
@@ -235,6 +244,7 @@ class SemaphoreEffects:
             deployment_id=deployment.id,
             reason=reason,
             triggered_at=triggered_at,
+            target_inactive=inactive,
         )
         await self.stages.handle(deployment.project, deployment.stage, event)
 

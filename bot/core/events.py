@@ -62,6 +62,9 @@ class DeploymentNotStarted(_Event):
     reason: str
     #: When Semaphore recorded the trigger (its clock), if it did.
     triggered_at: datetime | None = None
+    #: Semaphore refused it because the stage's deployment target is deactivated: the change
+    #: waits until the target is active again (bot.core.starts).
+    target_inactive: bool = False
 
 
 class DeploymentFinished(_Event):

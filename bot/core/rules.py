@@ -28,7 +28,7 @@ from bot.core.model import (
     DeploymentKind,
     DeploymentState,
 )
-from bot.core.starts import end_start_if_overdue, not_started
+from bot.core.starts import TARGET_INACTIVE, end_start_if_overdue, not_started
 
 
 def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
@@ -137,7 +137,7 @@ def _deployment_not_started(draft: Draft, event: ev.DeploymentNotStarted) -> Non
         or current.deploy_pipeline_id  # it did start: the pipeline's news decides
     ):
         return
-    not_started(draft, current, event.reason, event.triggered_at)
+    not_started(draft, current, event.reason, event.triggered_at, event.target_inactive)
 
 
 def _deployment_finished(draft: Draft, event: ev.DeploymentFinished) -> None:
@@ -321,9 +321,13 @@ def _lift(draft: Draft, blocker_id: str, by: str) -> None:
     lifted = [b for b in draft.state.blockers if b.id == blocker_id]
     if lifted:
         draft.set(blockers=tuple(b for b in draft.state.blockers if b.id != blocker_id))
+        text = f"Lifted: {lifted[0].reason}"
+        if blocker_id == TARGET_INACTIVE and by == "semaphore":
+            target = draft.policy.target or draft.policy.stage
+            text = f"Lifted: Semaphore's deployment target {target} is active again"
         draft.tell(
             NoticeKind.BLOCKER_LIFTED,
-            f"Lifted: {lifted[0].reason}",
+            text,
             blockers=tuple(lifted),
             actor=by,
         )

@@ -21,6 +21,8 @@ from bot.core.durations import format_duration
 from bot.core.model import Deployment, DeploymentKind, DeploymentState
 
 MAX_START_ATTEMPTS = 3
+#: The blocker of a stage whose Semaphore deployment target was found deactivated.
+TARGET_INACTIVE = "target-inactive"
 
 
 def end_start_if_overdue(draft: Draft) -> None:
@@ -38,10 +40,17 @@ def end_start_if_overdue(draft: Draft) -> None:
 
 
 def not_started(
-    draft: Draft, deployment: Deployment, reason: str, triggered_at: datetime | None
+    draft: Draft,
+    deployment: Deployment,
+    reason: str,
+    triggered_at: datetime | None,
+    target_inactive: bool = False,
 ) -> None:
     done = draft.finish(deployment, DeploymentState.CANCELLED, f"not started: {reason}")
     draft.set(current=None)
+    if target_inactive and done.kind is not DeploymentKind.EMERGENCY:
+        _wait_for_target(draft, done, reason, triggered_at)
+        return
     last = done.attempt >= MAX_START_ATTEMPTS
     again = draft.new_deployment(
         done.kind,
@@ -80,6 +89,37 @@ def not_started(
                 f"(attempt {again.attempt} of {MAX_START_ATTEMPTS})",
                 deployment=again,
             )
+
+
+def _wait_for_target(
+    draft: Draft, done: Deployment, reason: str, triggered_at: datetime | None
+) -> None:
+    """Issue 13 item 6: the stage's deployment target is deactivated in Semaphore. Trying
+    again cannot help; the change waits at the head of the queue behind a blocker that lifts
+    by itself once reconciliation sees the target active again (or that a person lifts)."""
+    again = draft.new_deployment(
+        done.kind,
+        done.change,
+        done.source_pipeline_id,
+        triggered_by=done.triggered_by,
+        reason=done.reason,
+        force=done.force,
+        previous_trigger_at=triggered_at or done.previous_trigger_at,
+    )
+    draft.enqueue(again)
+    if any(b.id == TARGET_INACTIVE for b in draft.state.blockers):
+        return
+    stage, target = draft.policy.stage, draft.policy.target or draft.policy.stage
+    draft.hold(
+        TARGET_INACTIVE,
+        f"Semaphore's deployment target {target} is deactivated ({reason})",
+        NoticeKind.BLOCKER_ADDED,
+        f"Blocked: Semaphore refused to deploy {sha7(done)} to {stage} because its deployment "
+        f"target {target} is deactivated. {sha7(done)} waits and deploys once the target is "
+        f"active again (checked at every reconciliation), or when a person lifts this blocker",
+        author="semaphore",
+        deployment=again,
+    )
 
 
 def _hold(draft: Draft, done: Deployment, reason: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from bot.scenarios import buttons, crash, emergencies, holds, seed, starts, worlds
+from bot.scenarios import buttons, cordon, crash, emergencies, holds, seed, starts, worlds
 from bot.scenarios.builds import tags_and_pull_requests
 from bot.scenarios.play import Play, ScenarioError
 from semaphore_client.simulator import GoferTimes, World
@@ -134,6 +134,16 @@ _ALL = [
         "Semaphore accepts A's promotion to beta and never starts it; the bot says so, and B,"
         " pushed after, reaches every stage",
         Variant(starts.promotion_never_scheduled, gofer=starts.GOFER),
+    ),
+    Scenario(
+        "target-cordoned",
+        "a person deactivates prod's deployment target; A waits on prod, visibly held, and"
+        " deploys once the target is active again",
+        Variant(cordon.target_cordoned_with_bot),
+        Variant(
+            cordon.target_cordoned_alone,
+            world=partial(worlds.seed_world, auto_cancel=None, automatic=True),
+        ),
     ),
     Scenario(
         "stale-approve-button",

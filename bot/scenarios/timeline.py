@@ -32,7 +32,7 @@ def render(run: ScenarioRun) -> list[str]:
     lines: list[tuple[float, str]] = []
     stages = {p.id: p.stage for p in run.pipelines()}
     for event in run.events:
-        text = _pipeline_line(run, event, stages)
+        text = _pipeline_line(run, event, stages) or _gofer_line(run, event)
         if text is not None:
             lines.append((run.seconds(event["at"]), f"semaphore  {text}"))
     for entry in run.audit:
@@ -70,6 +70,18 @@ def _pipeline_line(run: ScenarioRun, event: dict[str, Any], stages: dict[str, st
     if word == "pushed" and branch.startswith(("refs/tags/", "pull-request-")):
         line += f" ({branch})"
     return line
+
+
+def _gofer_line(run: ScenarioRun, event: dict[str, Any]) -> str | None:
+    """A promotion Semaphore gave up on (no pipeline), and a deployment target (de)activated."""
+    if event["type"] == "promotion" and event["state"] == "failed":
+        where = event.get("deployment_target") or "?"
+        label = run.label(event["commit_sha"])
+        return f"{where}: promotion {event.get('promotion')} of {label} failed ({event['result_reason']})"
+    if event["type"] == "target":
+        word = "deactivated" if event["state"] == "cordoned" else "active again"
+        return f"{event.get('deployment_target')}: deployment target {word}"
+    return None
 
 
 def _audit_line(run: ScenarioRun, entry: AuditEntry) -> str | None:

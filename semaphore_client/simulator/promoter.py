@@ -202,18 +202,19 @@ class Promoter:
         row = trigger.row
         if row is not None:
             row.status, row.scheduled_at = "failed", engine.now
-            engine.emit(
-                "promotion",
-                workflow_id=source.workflow.wf_id,
-                pipeline_file=resolve_pipeline_file(source.path, trigger.definition.pipeline_file),
-                commit_sha=source.workflow.commit_sha,
-                state="failed",
-                result_reason=reason,
-                promotion_of=source.ppl_id,
-                triggered_by=trigger.triggered_by,
-                promotion=trigger.definition.name,
-                deployment_target=trigger.target.spec.name if trigger.target else None,
-            )
+        # With a row or without one (a target Gofer checked again): the event says so.
+        engine.emit(
+            "promotion",
+            workflow_id=source.workflow.wf_id,
+            pipeline_file=resolve_pipeline_file(source.path, trigger.definition.pipeline_file),
+            commit_sha=source.workflow.commit_sha,
+            state="failed",
+            result_reason=reason,
+            promotion_of=source.ppl_id,
+            triggered_by=trigger.triggered_by,
+            promotion=trigger.definition.name,
+            deployment_target=trigger.target.spec.name if trigger.target else None,
+        )
         if trigger.entry is not None:
             self._update(trigger, "FAILED", reason, "")
 

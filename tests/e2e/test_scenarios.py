@@ -165,6 +165,37 @@ async def test_an_emergency_to_prod_lands_on_prod_and_nothing_follows_it(redis_u
     assert latest.change.sha == run.commits["hotfix"]  # prod runs hotfix
 
 
+async def test_alone_a_deactivated_target_fails_the_auto_promotion_and_a_never_reaches_prod() -> (
+    None
+):
+    """Issue 12 scenario `target-cordoned`, Semaphore alone: Gofer gives the prod promotion
+    up (`cordoned_target`) and nothing tries it again once the target is active."""
+    run = await run_scenario("target-cordoned", with_bot=False)
+
+    assert prod_promotions(run) == []
+    failed = [e for e in run.events if e["type"] == "promotion" and e["state"] == "failed"]
+    assert [(e["deployment_target"], e["result_reason"]) for e in failed] == [
+        ("prod", "cordoned_target")
+    ]
+
+
+@pytest.mark.redis
+async def test_a_deactivated_target_holds_a_visibly_and_a_deploys_once_it_is_active(
+    redis_url: str,
+) -> None:
+    """Issue 12 scenario `target-cordoned` and issue 13 item 6, with deploybot: the refused
+    promotion holds A on prod behind a blocker naming the target, said once; activating the
+    target lifts it at reconciliation and A deploys to prod."""
+    run = await run_scenario("target-cordoned", redis_url=redis_url)
+
+    assert prod_promotions(run) == [(DEPLOY, "A")]
+    held = [e for e in run.audit_of("prod", "blocker_added") if "deactivated" in e.detail]
+    assert len(held) == 1
+    lifted = [e for e in run.audit_of("prod", "blocker_lifted") if "active again" in e.detail]
+    assert len(lifted) == 1 and held[0].at < lifted[0].at
+    assert history_of(run, "prod", "A", DeploymentKind.ROLLFORWARD)[0] == DeploymentState.DONE
+
+
 @pytest.mark.redis
 async def test_an_alarm_during_the_bake_rolls_back_and_holds_prod_until_resolved(
     redis_url: str,

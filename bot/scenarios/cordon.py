@@ -1,0 +1,50 @@
+"""Issue 12's `target-cordoned` (commit `A`): a person deactivates prod's deployment target in
+Semaphore. With deploybot, A's prod promotion is refused, A waits on prod behind a blocker that
+names Semaphore's reason, and deploys once the target is active again. On Semaphore alone
+(`--without-bot`, promotions automatic), the auto-promotion to prod fails (`cordoned_target`)
+and A never reaches prod, even after the target is active again.
+"""
+
+from __future__ import annotations
+
+from bot.scenarios.play import Play
+from semaphore_client import SemaphoreClient
+
+
+async def set_target(play: Play, name: str, active: bool) -> None:
+    """A person (de)activates a deployment target in Semaphore's UI (its public API)."""
+    sim = play.harness.sim
+    async with SemaphoreClient(token="a-person", base_url=sim.base_url) as client:
+        project = await client.describe_project(play.project)
+        target = await client.find_deployment_target(project.id, name)
+        assert target is not None, f"no deployment target {name!r}"
+        if active:
+            await client.activate_deployment_target(target.id)
+        else:
+            await client.deactivate_deployment_target(target.id)
+    play.note(f"a person {'activates' if active else 'deactivates'} the {name} target")
+
+
+async def target_cordoned_with_bot(play: Play) -> None:
+    await set_target(play, "prod", active=False)
+    await play.push("A")
+
+    async def held() -> bool:
+        state = await play.harness.store.load(play.project, "prod")
+        waiting = [d for d in state.queue if d.change.sha == play.sha("A")]
+        return bool(waiting) and any(b.id == "target-inactive" for b in state.blockers)
+
+    await play.wait("A held on prod by the deactivated target", held)
+    await play.sleep(1.0)  # still held: nothing retries in a loop
+    await set_target(play, "prod", active=True)
+    await play.orchestrator.reconcile()  # what the next reconciliation does
+    await play.wait("A deployed to prod", lambda: play.deployed("prod", "A"))
+
+
+async def target_cordoned_alone(play: Play) -> None:
+    await set_target(play, "prod", active=False)
+    await play.push("A")
+    await play.pipeline("deploy-beta.yml", "A", "passed")
+    await play.sleep(1.5)  # Semaphore's auto-promotion to prod is tried, and fails
+    await set_target(play, "prod", active=True)
+    await play.sleep(1.5)  # nothing tries it again
