@@ -178,11 +178,17 @@ class Orchestrator:
         if any(d.deploy_pipeline_id == pipeline.ppl_id for d in mine):
             return  # deploybot's own, done before (a repeated or late webhook)
         result = pipeline.result or PipelineResult.FAILED
+        # The change's time is its workflow's (its push), as for every change: it orders
+        # changes, and the deploy pipeline's own time would make it look newer than it is.
+        try:
+            created = (await self.semaphore.client.describe_workflow(pipeline.wf_id)).created_at
+        except SemaphoreError:
+            created = None
         change = Change(
             sha=pipeline.commit_sha,
             message=pipeline.commit_message,
             workflow_id=pipeline.wf_id,
-            created_at=pipeline.created_at or self.stages.clock(),
+            created_at=created or pipeline.created_at or self.stages.clock(),
         )
         event = ev.OutsideDeployment(
             id=f"outside:{pipeline.ppl_id}",

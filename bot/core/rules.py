@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core import events as ev
 from bot.core import stale
-from bot.core.decision import Decision, NoticeKind, Recall, StageSnapshot
+from bot.core.decision import Decision, NoticeKind, Onward, Recall, StageSnapshot
 from bot.core.draft import SEEN_LIMIT, Draft, describe, sha7
 from bot.core.model import (
     AfterRollback,
@@ -60,6 +60,20 @@ def _change_ready(draft: Draft, event: ev.ChangeReady) -> None:
             "onward) before; not deployed again automatically",
             deployment=rejected,
         )
+        return
+    external = draft.snap.external_last_good
+    if not state.good and state.current is None and external and external.change.sha == change.sha:
+        # Nothing stored here (a new store, or one that lost everything), and Semaphore's
+        # deployment history says this change is live: not deployed again, but sent on.
+        skipped = draft.finish(deployment, DeploymentState.SUPERSEDED, "already live here")
+        draft.tell(
+            NoticeKind.SUPERSEDED,
+            f"{sha7(skipped)} is live on {policy.stage} already (Semaphore's deployment history "
+            "says so); not deployed again",
+            deployment=skipped,
+        )
+        if not policy.is_last and external.deploy_pipeline_id:
+            draft.onward = Onward(change=change, previous_pipeline_id=external.deploy_pipeline_id)
         return
     newer = [d for d in _rollforwards(draft) if d.change.created_at > change.created_at]
     if policy.supersede and newer:

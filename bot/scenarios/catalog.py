@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from bot.scenarios import buttons, cordon, crash, emergencies, holds, seed, starts, worlds
+from bot.scenarios import (
+    buttons,
+    cordon,
+    crash,
+    emergencies,
+    holds,
+    seed,
+    starts,
+    state_loss,
+    worlds,
+)
 from bot.scenarios.builds import tags_and_pull_requests
 from bot.scenarios.play import Play, ScenarioError
 from semaphore_client.simulator import GoferTimes, World
@@ -115,6 +125,12 @@ _ALL = [
         Variant(holds.alarm_during_bake, config=worlds.config(prod_bake=holds.ALARM_BAKE)),
     ),
     Scenario(
+        "late-alarm",
+        "an alert that began during A's prod bake arrives after the bake ended: A counts as"
+        " failed and prod rolls back to base",
+        Variant(holds.late_alarm),
+    ),
+    Scenario(
         "tags-and-pull-requests",
         "a tag and a pull request pass CI next to a push on main; only main is deployed",
         Variant(tags_and_pull_requests),
@@ -128,6 +144,12 @@ _ALL = [
         "crash-after-promotion",
         "the bot dies right after promoting A to prod; the restart repeats it, Semaphore runs one",
         Variant(crash.crash_after_promotion),
+    ),
+    Scenario(
+        "state-loss",
+        "A is deployed; deploybot's store is wiped and it restarts; B, pushed after, reaches"
+        " every stage",
+        Variant(state_loss.state_loss),
     ),
     Scenario(
         "promotion-never-scheduled",

@@ -84,6 +84,19 @@ class Harness:
         await self.bot.stop()
         return await self.start_bot()
 
+    async def lose_state(self) -> str:
+        """Everything deploybot stored is gone: on Redis, the database is flushed under the
+        running bot (a failover to an empty replica); the embedded store is lost with its
+        process, so the bot restarts on a new one. Says which happened."""
+        assert self.bot is not None
+        if isinstance(self.store, RedisStore):
+            await self.store.flush()
+            return "Redis loses everything (flushed); deploybot keeps running"
+        await self.bot.stop()
+        self.store, self.inbox = MemoryStore(), MemoryInbox()
+        await self.start_bot()
+        return "deploybot restarts and its embedded store starts empty"
+
     # -- driving Semaphore ----------------------------------------------------------------
 
     async def push(

@@ -142,3 +142,22 @@ async def _alert(play: Play, payload: dict[str, Any]) -> None:
     response = await play.harness.alert(payload)
     if response.status_code != 200:
         raise ScenarioError(f"the bot refused the alert: {response.status_code} {response.text}")
+
+
+async def late_alarm(play: Play) -> None:
+    """Issue 13 item 14: an alert that began while A baked on prod is delivered after the
+    bake ended (Alertmanager's group_wait, a retry, a restart): A counts as failed and prod
+    rolls back to base by policy."""
+    await play.push("base")
+    await play.wait("base deployed to prod", lambda: play.deployed("prod", "base"))
+    await play.push("A")
+    await play.wait("A baking on prod", lambda: play.baking("prod", "A"))
+    began = play.clock()  # the alert begins now, inside A's bake ...
+    await play.wait("A's bake over", lambda: play.deployed("prod", "A"))
+    await play.sleep(0.5)  # ... and reaches deploybot only after the bake ended
+    await _alert(play, alert("firing", began))
+
+    async def rolled_back() -> bool:
+        return await play.finished("prod", "base", DeploymentKind.ROLLBACK) is not None
+
+    await play.wait("the rollback of prod to base", rolled_back)

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 50
 #: Events for which a stage without history of its own asks Semaphore for its last good.
-NEEDS_LAST_GOOD = (ev.DeploymentFinished, ev.AlarmFiring, ev.RollbackRequested)
+NEEDS_LAST_GOOD = (ev.DeploymentFinished, ev.AlarmFiring, ev.RollbackRequested, ev.ChangeReady)
 
 CalendarBlockers = Callable[[str, str, datetime], Sequence[Blocker]]
 #: Called after every applied decision (the timers re-arm the stage's wake-up from it).

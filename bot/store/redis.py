@@ -203,6 +203,10 @@ class RedisStore:
                 found.add(stage)
         return sorted(found)
 
+    async def flush(self) -> None:
+        """Delete everything in this Redis database (what losing Redis does; for drills)."""
+        await self._redis.flushdb()
+
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())

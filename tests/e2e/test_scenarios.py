@@ -197,6 +197,32 @@ async def test_a_deactivated_target_holds_a_visibly_and_a_deploys_once_it_is_act
 
 
 @pytest.mark.redis
+async def test_a_late_alarm_rolls_a_back_to_base_and_a_is_not_left_live(redis_url: str) -> None:
+    """Issue 13 scenario `late-alarm`: the alert's startsAt is inside A's prod bake, its
+    delivery after the bake ended; A is rolled back to base by policy."""
+    run = await run_scenario("late-alarm", redis_url=redis_url)
+
+    assert prod_promotions(run) == [(DEPLOY, "base"), (DEPLOY, "A"), (DEPLOY, "base")]
+    assert history_of(run, "prod", "base", DeploymentKind.ROLLBACK) == [DeploymentState.SUCCEEDED]
+    good = [d for d in run.history["prod"] if d.state in (DeploymentState.DONE, "succeeded")]
+    latest = max(good, key=lambda d: d.finished_at or d.created_at)
+    assert latest.kind is DeploymentKind.ROLLBACK and latest.change.sha == run.commits["base"]
+    failed = [e for e in run.audit_of("prod", "failed") if "during its deploy or bake" in e.detail]
+    assert failed and run.commits["A"][:7] in failed[0].detail
+
+
+@pytest.mark.redis
+async def test_after_the_store_is_wiped_b_reaches_every_stage(redis_url: str) -> None:
+    """Issue 13 scenario `state-loss` (item 11): after Redis lost everything, B's promotions
+    carry request tokens Semaphore never saw, so Semaphore runs them."""
+    run = await run_scenario("state-loss", redis_url=redis_url)
+
+    for stage, file in (("beta", "deploy-beta.yml"), ("prod", DEPLOY)):
+        assert [(p.file, p.label) for p in run.promoted(stage)] == [(file, "A"), (file, "B")]
+        assert all(p.result == "passed" for p in run.promoted(stage))
+
+
+@pytest.mark.redis
 async def test_an_alarm_during_the_bake_rolls_back_and_holds_prod_until_resolved(
     redis_url: str,
 ) -> None:
