@@ -412,6 +412,27 @@ class Orchestrator:
         )
         return await self.stages.handle(project, stage, event)
 
+    async def reset(
+        self, project: str, stage: str, by: str, reason: str, request_id: str, shown: ev.Shown
+    ) -> Decision | None:
+        """Forget the running deployment `shown` names (`/deploy reset`); None when
+        `request_id` (the modal) was handled before."""
+        event = ev.ResetRequested(id=f"reset:{request_id}", by=by, reason=reason, shown=shown)
+        return await self.stages.handle(project, stage, event)
+
+    async def pipeline_news(self, pipeline_id: str) -> str:
+        """What Semaphore says of a pipeline, in words, for a person deciding on a reset."""
+        if not pipeline_id:
+            return "Semaphore shows no pipeline for it"
+        try:
+            pipeline = await self.semaphore.client.get_pipeline(pipeline_id)
+        except SemaphoreError as exc:
+            return f"Semaphore did not answer about pipeline {pipeline_id} ({exc})"
+        if pipeline.is_done:
+            result = pipeline.result.value if pipeline.result else "ended"
+            return f"Semaphore says its pipeline is done: {result}"
+        return f"Semaphore says its pipeline is still {pipeline.state.value}"
+
     async def emergency(
         self,
         project: str,

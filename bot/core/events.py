@@ -150,6 +150,16 @@ class RollbackRequested(_Event):
     shown: Shown | None = None
 
 
+class ResetRequested(_Event):
+    """A person forgets the deployment deploybot believes is running (`/deploy reset`); only
+    the one the confirmation modal showed (`shown.deployment_id`)."""
+
+    type: Literal["reset_requested"] = "reset_requested"
+    by: str
+    reason: str
+    shown: Shown
+
+
 class ChangeRecalled(_Event):
     """The change failed on an earlier stage after it went onward (a late alarm)."""
 
@@ -190,7 +200,8 @@ Event = Annotated[
     | EmergencyRequested
     | RollbackRequested
     | OutsideDeployment
-    | ChangeRecalled,
+    | ChangeRecalled
+    | ResetRequested,
     Field(discriminator="type"),
 ]
 

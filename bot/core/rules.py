@@ -476,6 +476,33 @@ def _rollback_target(
     return None
 
 
+def _reset_requested(draft: Draft, event: ev.ResetRequested) -> None:
+    """Issue 13 item 12, the manual door: forget the running deployment the modal showed. It
+    ends cancelled, naming who and why; deploybot stops nothing in Semaphore; the queue goes on.
+    If the stage moved on since the modal opened, nothing happens and the person is told."""
+    current, stage = draft.state.current, draft.policy.stage
+    if current is None or current.id != event.shown.deployment_id:
+        now = f"{describe(current)} is {current.state}" if current else "nothing is running"
+        draft.tell(NoticeKind.REFUSED, f"{stage} moved on since: {now} there now", actor=event.by)
+        return
+    if current.state is not DeploymentState.RUNNING:
+        draft.tell(
+            NoticeKind.REFUSED,
+            f"{describe(current)} is {current.state}, not running; `/deploy rollback {stage}` "
+            "undoes it",
+            actor=event.by,
+        )
+        return
+    done = draft.finish(current, DeploymentState.CANCELLED, f"reset by {event.by}: {event.reason}")
+    draft.set(current=None)
+    draft.tell(
+        NoticeKind.CANCELLED,
+        f"{describe(done)} forgotten by a reset ({event.reason}); the queue goes on",
+        deployment=done,
+        actor=event.by,
+    )
+
+
 def _change_recalled(draft: Draft, event: ev.ChangeRecalled) -> None:
     """Issue 13 item 14: the change failed on an earlier stage after it went onward. Here it
     is bad from now on (an onward still on its way is turned away); a copy deploying or baking
@@ -579,4 +606,5 @@ _HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.RollbackRequested: _rollback_requested,
     ev.OutsideDeployment: _outside_deployment,
     ev.ChangeRecalled: _change_recalled,
+    ev.ResetRequested: _reset_requested,
 }

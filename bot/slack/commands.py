@@ -15,6 +15,7 @@ times are UTC instants; reasons are verbatim (the renderer escapes them).
     /deploy freeze cancel [project] stage ID    FreezeCancel
     /deploy rollback [project] stage [to SHA]   Rollback
     /deploy emergency [project] stage SHA REASON                Emergency
+    /deploy reset [project] stage               Reset (forget a deployment believed running)
     /deploy help [command], or nothing          Help
 
 `USAGE` holds the correct form of each subcommand; `HELP_SUMMARY` all of them.
@@ -42,6 +43,7 @@ __all__ = [
     "History",
     "ParseError",
     "Queue",
+    "Reset",
     "Rollback",
     "StageRef",
     "Status",
@@ -59,6 +61,7 @@ USAGE: dict[str, str] = {
     "freeze cancel": "/deploy freeze cancel [project] stage FREEZE-ID",
     "rollback": "/deploy rollback [project] stage [to SHA]",
     "emergency": "/deploy emergency [project] stage SHA REASON",
+    "reset": "/deploy reset [project] stage",
     "help": "/deploy help [command]",
 }
 SUBCOMMANDS = (
@@ -70,6 +73,7 @@ SUBCOMMANDS = (
     "freeze",
     "rollback",
     "emergency",
+    "reset",
     "help",
 )
 HELP_SUMMARY = "\n".join(USAGE.values())
@@ -179,6 +183,15 @@ class Rollback:
 
 
 @dataclass(frozen=True)
+class Reset:
+    """Forget the deployment deploybot believes is running on the stage (after a look at
+    Semaphore, in a confirmation modal): the queue goes on."""
+
+    project: str
+    stage: str
+
+
+@dataclass(frozen=True)
 class Emergency:
     project: str
     stage: str
@@ -198,4 +211,5 @@ Command = (
     | FreezeCancel
     | Rollback
     | Emergency
+    | Reset
 )

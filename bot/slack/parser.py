@@ -33,6 +33,7 @@ from bot.slack.commands import (
     History,
     ParseError,
     Queue,
+    Reset,
     Rollback,
     Status,
     Unblock,
@@ -294,6 +295,16 @@ def _emergency(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     return Emergency(ref.project, ref.stage, sha, reason)
 
 
+def _reset(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("reset", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    if rest.items:
+        return _extra("reset", rest)
+    return Reset(ref.project, ref.stage)
+
+
 _HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
     "status": _status,
     "queue": _stage_view("queue", Queue),
@@ -302,5 +313,6 @@ _HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
     "unblock": _unblock,
     "freeze": _freeze,
     "rollback": _rollback,
+    "reset": _reset,
     "emergency": _emergency,
 }

@@ -23,7 +23,7 @@ class Role(StrEnum):
 DOES = {
     Role.BLOCK: "block or unblock stages and schedule freezes",
     Role.APPROVE: "approve or dismiss rollbacks and roll stages back",
-    Role.EMERGENCY: "run emergency deployments",
+    Role.EMERGENCY: "run emergency deployments and reset stages",
 }
 
 

@@ -8,7 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.model import BlockerKind
+from bot.core.events import Shown
+from bot.core.model import BlockerKind, DeploymentState
+from bot.service.drift import orphans
 from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
 from bot.slack import commands as cmd
 from bot.slack.escape import escape
@@ -25,7 +27,9 @@ from bot.slack.render import (
     queue_message,
     refusal_message,
 )
+from bot.slack.render.announce import with_drift
 from bot.slack.render.modals import ConfirmKind
+from bot.slack.render.text import deployment_label
 from bot.slack.roles import DOES, Role
 from semaphore_client import SemaphoreError
 
@@ -78,6 +82,9 @@ async def _run(
     if isinstance(parsed, cmd.Rollback | cmd.Emergency):
         await _confirm(slack, parsed, command, client, respond, user)
         return
+    if isinstance(parsed, cmd.Reset):
+        await _confirm_reset(slack, parsed, command, client, respond)
+        return
     await respond(**await _answer(slack, parsed, user))
 
 
@@ -86,7 +93,7 @@ def _role(parsed: cmd.Command) -> Role | None:
         return Role.BLOCK
     if isinstance(parsed, cmd.Rollback):
         return Role.APPROVE
-    if isinstance(parsed, cmd.Emergency):
+    if isinstance(parsed, cmd.Emergency | cmd.Reset):
         return Role.EMERGENCY
     return None
 
@@ -110,11 +117,16 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
     orchestrator = slack.orchestrator
     if isinstance(parsed, cmd.Status):
         if parsed.project is None:
-            return overview(slack.config, await slack.all_states(), now)
-        project = slack.config.project(parsed.project)
-        return project_status(
-            project, await slack.states(project.name), now, slack.org, parsed.stage
-        )
+            status = overview(slack.config, await slack.all_states(), now)
+        else:
+            project = slack.config.project(parsed.project)
+            status = project_status(
+                project, await slack.states(project.name), now, slack.org, parsed.stage
+            )
+        # Issue 13 item 18: stages the configuration no longer names, still holding work.
+        drift = [o.describe() for o in await orphans(slack.config, slack.store)
+                 if parsed.project in (None, o.project)]  # fmt: skip
+        return with_drift(status, drift) if drift else status
     if isinstance(parsed, cmd.Queue):
         state = await slack.store.load(parsed.project, parsed.stage)
         return queue_message(slack.config.project(parsed.project), parsed.stage, state, now)
@@ -206,6 +218,34 @@ async def _confirm(
         kind, sha, reason = "rollback", parsed.to_sha, ""
     view = confirm_modal(kind, parsed.project, parsed.stage, sha, plan.blockers, zone, now,
                          reason, plan.live, plan.shown)  # fmt: skip
+    await client.views_open(trigger_id=str(command.get("trigger_id", "")), view=view)
+
+
+async def _confirm_reset(
+    slack: SlackContext,
+    parsed: cmd.Reset,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """`/deploy reset`: with nothing running, answered at once; else a confirmation modal that
+    shows the deployment and what Semaphore says of its pipeline (issue 13 item 12)."""
+    state = await slack.orchestrator.stages.store.load(parsed.project, parsed.stage)
+    current, where = state.current, f"{escape(parsed.project)}/{escape(parsed.stage)}"
+    if current is None:
+        await respond(**_text(f"Nothing is running on {where}: there is nothing to reset."))
+        return
+    if current.state is not DeploymentState.RUNNING:
+        await respond(**_text(
+            f"{escape(deployment_label(current))} is {current.state} on {where}, not running: "
+            f"there is nothing to reset. `/deploy rollback {escape(parsed.stage)}` undoes it."
+        ))  # fmt: skip
+        return
+    note = await slack.orchestrator.pipeline_news(current.deploy_pipeline_id)
+    shown = Shown(deployment_id=current.id)
+    zone, now = slack.zone(parsed.project, parsed.stage), slack.clock()
+    view = confirm_modal("reset", parsed.project, parsed.stage, None, (), zone, now,
+                         current=current, shown=shown, note=note)  # fmt: skip
     await client.views_open(trigger_id=str(command.get("trigger_id", "")), view=view)
 
 

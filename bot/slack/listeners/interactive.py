@@ -30,6 +30,7 @@ from bot.slack.listeners.context import SlackContext
 from bot.slack.listeners.home import publish_home
 from bot.slack.render import (
     CONFIRM_EMERGENCY,
+    CONFIRM_RESET,
     CONFIRM_ROLLBACK,
     REASON_ACTION,
     REASON_BLOCK,
@@ -102,6 +103,7 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
 
     app.view(CONFIRM_EMERGENCY)(confirmed)
     app.view(CONFIRM_ROLLBACK)(confirmed)
+    app.view(CONFIRM_RESET)(confirmed)
 
 
 # -- buttons ----------------------------------------------------------------------------------
@@ -212,9 +214,11 @@ async def _confirmed(
     project, stage = request.project, request.stage
     user = str(body.get("user", {}).get("id", ""))
     emergency = request.kind == "emergency"
-    role = Role.EMERGENCY if emergency else Role.APPROVE
+    role = Role.EMERGENCY if emergency or request.kind == "reset" else Role.APPROVE
     channel = slack.config.project(project).channel_for(stage)
-    what = CONFIRM_EMERGENCY if emergency else CONFIRM_ROLLBACK
+    what = {"emergency": CONFIRM_EMERGENCY, "rollback": CONFIRM_ROLLBACK}.get(
+        request.kind, CONFIRM_RESET
+    )
     if not await slack.allowed(user, project, stage, role, f"submit {what}"):
         refusal = refusal_message(role, DOES[role])
         await slack.client.chat_postEphemeral(channel=channel, user=user, text=refusal["text"])
@@ -222,6 +226,11 @@ async def _confirmed(
     try:
         if emergency:
             said = await _emergency(slack, request, user, reason, request_id)
+        elif request.kind == "reset":
+            decision = await slack.orchestrator.reset(
+                project, stage, user, reason, request_id or "", request.shown
+            )
+            said = _outcome(decision)
         else:
             decision = await slack.orchestrator.rollback(
                 project, stage, user, reason, to_sha=request.sha, force=True,

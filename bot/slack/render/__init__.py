@@ -36,6 +36,7 @@ from bot.slack.render.freezes import freeze_list_message
 from bot.slack.render.home import home_view
 from bot.slack.render.modals import (
     CONFIRM_EMERGENCY,
+    CONFIRM_RESET,
     CONFIRM_ROLLBACK,
     REASON_ACTION,
     REASON_BLOCK,
@@ -50,6 +51,7 @@ from bot.slack.render.thread import change_thread, notice_reply
 __all__ = [
     "BLOCKER_UNBLOCK",
     "CONFIRM_EMERGENCY",
+    "CONFIRM_RESET",
     "CONFIRM_ROLLBACK",
     "REASON_ACTION",
     "REASON_BLOCK",

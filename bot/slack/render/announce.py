@@ -58,6 +58,13 @@ def window_opened(
     return message(text, [section(text, block_id=f"window:{project}:{stage}")])
 
 
+def with_drift(status: Message, texts: list[str]) -> Message:
+    """A status message with the configuration's drift (bot.service.drift) added at its end."""
+    lines = "\n".join(f":warning: {escape(text)}." for text in texts)
+    blocks = [*status.get("blocks", []), section(lines, block_id="config-drift")]
+    return message(str(status.get("text", "")), blocks)
+
+
 def drift_message(text: str) -> Message:
     """Stages that hold work the configuration no longer names (bot.service.drift)."""
     shown = f":warning: {escape(text)}."

@@ -39,10 +39,11 @@ from bot.slack.render.text import blocker_line, deployment_label, sha7
 
 CONFIRM_EMERGENCY = "confirm_emergency"
 CONFIRM_ROLLBACK = "confirm_rollback"
+CONFIRM_RESET = "confirm_reset"
 REASON_BLOCK = "reason"
 REASON_ACTION = "reason_input"
 
-ConfirmKind = Literal["emergency", "rollback"]
+ConfirmKind = Literal["emergency", "rollback", "reset"]
 
 
 def _bypassed(kind: ConfirmKind, blockers: Sequence[Blocker], now: datetime, zone: str) -> str:
@@ -70,8 +71,11 @@ def confirm_modal(
     reason: str = "",
     current: Deployment | None = None,
     shown: Shown | None = None,
+    note: str = "",
 ) -> dict[str, Any]:
     name = f"{escape(project)}/{escape(stage)}"
+    if kind == "reset":
+        return _reset_modal(project, stage, current, shown, note)
     if kind == "emergency":
         what = f":ambulance: *Emergency deployment* of `{sha7(sha or '')}` to *{name}*, now."
         title, submit, callback = "Emergency deploy", "Deploy now", CONFIRM_EMERGENCY
@@ -112,6 +116,37 @@ def confirm_modal(
     return modal(title, callback, blocks, submit=submit, private_metadata=metadata)
 
 
+def _reset_modal(
+    project: str, stage: str, current: Deployment | None, shown: Shown | None, note: str
+) -> dict[str, Any]:
+    """`/deploy reset`: what deploybot believes runs, and what Semaphore says of it."""
+    name = f"{escape(project)}/{escape(stage)}"
+    running = deployment_label(current) if current is not None else "nothing"
+    blocks: list[Block] = [
+        section(
+            f":warning: *Reset {name}*: forget {running}, which deploybot believes is running."
+        ),
+        section(f"*Semaphore:* {escape(note)}." if note else "*Semaphore:* not asked."),
+        section(
+            "deploybot stops nothing in Semaphore: a pipeline that still runs runs on. The "
+            f"deployment ends as cancelled and {escape(stage)}'s queue goes on with the next change."
+        ),
+        text_input(
+            "Why?",
+            REASON_BLOCK,
+            REASON_ACTION,
+            placeholder="What you checked in Semaphore, and why deploybot is wrong",
+        ),
+        context("Audited: your name, the reason and the time are recorded."),
+    ]
+    metadata = encode_value(
+        {"project": project, "stage": stage, "live": shown.deployment_id if shown else None}
+    )
+    return modal(
+        "Reset stage", CONFIRM_RESET, blocks, submit="Forget it", private_metadata=metadata
+    )
+
+
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _ID_LIMIT = 200
 
@@ -135,6 +170,8 @@ def read_modal(callback_id: str, private_metadata: str) -> Confirmed | None:
         kind = "emergency"
     elif callback_id == CONFIRM_ROLLBACK:
         kind = "rollback"
+    elif callback_id == CONFIRM_RESET:
+        kind = "reset"
     else:
         return None
     meta = decode_value(private_metadata)
@@ -148,6 +185,8 @@ def read_modal(callback_id: str, private_metadata: str) -> Confirmed | None:
     past = meta.get("past")
     if kind == "rollback" and (not meta.get("live") or past is None):
         return None  # a rollback goes past blockers: only as far as its modal showed
+    if kind == "reset" and not meta.get("live"):
+        return None  # a reset forgets only the deployment its modal showed
     shown = Shown(
         deployment_id=meta.get("live", ""),
         past=None if past is None else tuple(p for p in past.split(",") if p),
