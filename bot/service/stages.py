@@ -46,7 +46,8 @@ from bot.store.base import Applied, Commit, Store
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 50
-#: Events for which a stage without history of its own asks Semaphore for its last good.
+#: Events for which a stage without history of its own asks Semaphore for its last good (a
+#: ready change only on a stage that never saw one: is it live there already?).
 NEEDS_LAST_GOOD = (ev.DeploymentFinished, ev.AlarmFiring, ev.RollbackRequested, ev.ChangeReady)
 
 CalendarBlockers = Callable[[str, str, datetime], Sequence[Blocker]]
@@ -142,11 +143,24 @@ class StageService:
             state = await self.store.load(project, stage)
         external = None
         if self.last_good and not state.good and isinstance(event, NEEDS_LAST_GOOD):
-            external = await self.last_good(project, stage)
+            if not isinstance(event, ev.ChangeReady):
+                external = await self.last_good(project, stage)
+            elif not state.seen:  # a stage that never saw a change (a new or wiped store)
+                external = await self._live_if_known(project, stage)
         calendar = tuple(self._calendar(project, stage, self.clock()))
         return StageSnapshot(
             policy=policy, state=state, calendar=calendar, external_last_good=external
         )
+
+    async def _live_if_known(self, project: str, stage: str) -> Deployment | None:
+        """What Semaphore's history says is live on the stage, for a ready change; a change
+        is never held up because Semaphore cannot say (it is then deployed as usual)."""
+        assert self.last_good is not None
+        try:
+            return await self.last_good(project, stage)
+        except Exception as exc:
+            log.info("%s/%s: Semaphore's history unavailable (%s)", project, stage, exc)
+            return None
 
     async def handle(self, project: str, stage: str, event: ev.Event) -> Decision | None:
         """Apply `event` to the stage; None when it was applied before (a duplicate)."""
