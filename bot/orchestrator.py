@@ -280,6 +280,10 @@ class Orchestrator:
     async def _reconcile_stage(self, project: ProjectConfig, stage: str) -> None:
         state = await self.stages.store.load(project.name, stage)
         await self._lift_if_target_active(project, stage, state)
+        for stopped in state.stopping:  # a lost webhook of a pipeline deploybot stopped
+            await self._pipeline(
+                project, await self.semaphore.client.get_pipeline(stopped.deploy_pipeline_id)
+            )
         current = state.current
         if current is None or current.state is not DeploymentState.RUNNING:
             return

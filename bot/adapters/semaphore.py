@@ -249,12 +249,33 @@ class SemaphoreEffects:
         await self.stages.handle(deployment.project, deployment.stage, event)
 
     async def stop(self, deployment: Deployment) -> None:
+        """Terminate the deployment's pipeline. The stage starts nothing until Semaphore shows
+        it done (a stopping pipeline runs its epilogues while its queue moves on): its id is
+        recorded if it was not known, and a pipeline already done, or none at all, releases
+        the stage at once."""
+        project, stage = deployment.project, deployment.stage
         pipeline_id = deployment.deploy_pipeline_id
         if not pipeline_id:
             pipeline_id = (await self._news(deployment)).pipeline_id
-        if pipeline_id:
-            await self.semaphore.client.terminate_pipeline(pipeline_id)
-            log.info("stopped pipeline %s of %s", pipeline_id, deployment.id)
+            if not pipeline_id:  # Semaphore started none (yet): nothing to wait for
+                await self._stop_done(deployment, f"none:{deployment.id}", "no pipeline to stop")
+                return
+            started = ev.DeploymentStarted(
+                id=f"stopping:{deployment.id}", deployment_id=deployment.id, pipeline_id=pipeline_id
+            )
+            await self.stages.handle(project, stage, started)
+        await self.semaphore.client.terminate_pipeline(pipeline_id)
+        log.info("stopped pipeline %s of %s", pipeline_id, deployment.id)
+        pipeline = await self.semaphore.client.get_pipeline(pipeline_id)
+        if pipeline.is_done:
+            result = pipeline.result.value if pipeline.result else "done"
+            await self._stop_done(deployment, pipeline_id, f"stopped pipeline {result}")
+
+    async def _stop_done(self, deployment: Deployment, key: str, detail: str) -> None:
+        done = ev.DeploymentFinished(
+            id=f"done:{key}", deployment_id=deployment.id, outcome="cancelled", detail=detail
+        )
+        await self.stages.handle(deployment.project, deployment.stage, done)
 
     async def set_target(self, project: str, stage: str, active: bool) -> None:
         policy = self.stages.policy(project, stage)

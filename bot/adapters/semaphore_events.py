@@ -91,6 +91,14 @@ def deployment_finished(
     if is_ci(pipeline) or not pipeline.is_done or pipeline.result is None:
         return None
     for stage, state in stages.items():
+        stopped = next((d for d in state.stopping if d.deploy_pipeline_id == pipeline.ppl_id), None)
+        if stopped is not None:  # a pipeline deploybot stopped is done
+            detail = f"stopped pipeline {pipeline.result.value}"
+            done = ev.DeploymentFinished(
+                id=f"done:{pipeline.ppl_id}", deployment_id=stopped.id, outcome="cancelled",
+                detail=detail,
+            )  # fmt: skip
+            return stage, done
         current = state.current
         if current is None or current.state is not DeploymentState.RUNNING:
             continue

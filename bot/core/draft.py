@@ -114,6 +114,14 @@ class Draft:
                 NoticeKind.BLOCKER_LIFTED, f"Blocker expired: {blocker.reason}", blockers=(blocker,)
             )
 
+    def forget_stale_stops(self) -> None:
+        """A stopped pipeline Semaphore never showed done within the stage's `start_timeout`
+        no longer holds the stage (a lost webhook is caught by reconciliation before that)."""
+        limit = self.policy.start_timeout
+        stale = [d for d in self.state.stopping if (d.finished_at or self.now) + limit <= self.now]
+        if stale:
+            self.set(stopping=tuple(d for d in self.state.stopping if d not in stale))
+
     def end_bake_if_due(self) -> None:
         current = self.state.current
         if current is None or current.state is not DeploymentState.BAKING:
@@ -128,11 +136,14 @@ class Draft:
 
     # -- failure and rollback (rule 5) ----------------------------------------------------
 
-    def fail(self, deployment: Deployment, why: str) -> None:
+    def fail(self, deployment: Deployment, why: str, *, pipeline_done: bool = False) -> None:
+        """`deployment` failed; a running one's pipeline is stopped (unless `pipeline_done`:
+        Semaphore reported it ended) and nothing starts until Semaphore shows it done."""
         failed = self.finish(deployment, DeploymentState.FAILED, why)
         self.set(current=None)
-        if deployment.state is DeploymentState.RUNNING:
+        if deployment.state is DeploymentState.RUNNING and not pipeline_done:
             self.stop.append(failed)
+            self.set(stopping=(*self.state.stopping, failed))  # until Semaphore shows it done
         if failed.kind is DeploymentKind.ROLLBACK:
             self.hold_after_failed_rollback(failed, why)
             return
@@ -222,6 +233,8 @@ class Draft:
     def next_startable(self) -> Deployment | None:
         current = self.state.current
         if current is not None and current.state is DeploymentState.RUNNING:
+            return None
+        if self.state.stopping:  # a stopped pipeline still runs: nothing starts beside it
             return None
         for deployment in self.state.queue:
             if deployment.kind is DeploymentKind.EMERGENCY:

@@ -248,6 +248,9 @@ class StageState(Frozen):
     #: Set when the store first creates the stage (random): deployment ids, and so Semaphore
     #: request tokens, never repeat after the store is wiped, flushed or replaced.
     epoch: str = ""
+    #: Deployments whose pipeline deploybot stopped and Semaphore has not shown done yet
+    #: (a stopping pipeline still runs its epilogues): nothing starts on the stage meanwhile.
+    stopping: tuple[Deployment, ...] = ()
 
 
 class AuditEntry(Frozen):

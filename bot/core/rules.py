@@ -34,6 +34,7 @@ from bot.core.starts import TARGET_INACTIVE, end_start_if_overdue, not_started
 def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
     draft = Draft(snapshot, now)
     draft.expire_blockers()
+    draft.forget_stale_stops()
     draft.end_bake_if_due()
     _HANDLERS[type(event)](draft, event)
     end_start_if_overdue(draft)
@@ -136,6 +137,17 @@ def _supersede_queued(draft: Draft, newest: Deployment) -> None:
 
 
 def _deployment_started(draft: Draft, event: ev.DeploymentStarted) -> None:
+    stopping = draft.state.stopping
+    if any(d.id == event.deployment_id and not d.deploy_pipeline_id for d in stopping):
+        # The pipeline of a deployment deploybot stopped before it knew it: remembered, so
+        # its end releases the stage.
+        known = {"deploy_pipeline_id": event.pipeline_id}
+        draft.set(
+            stopping=tuple(
+                d.model_copy(update=known) if d.id == event.deployment_id else d for d in stopping
+            )
+        )
+        return
     current = draft.state.current
     if current is None or current.id != event.deployment_id or current.deploy_pipeline_id:
         return
@@ -155,6 +167,11 @@ def _deployment_not_started(draft: Draft, event: ev.DeploymentNotStarted) -> Non
 
 
 def _deployment_finished(draft: Draft, event: ev.DeploymentFinished) -> None:
+    if any(d.id == event.deployment_id for d in draft.state.stopping):
+        # The pipeline deploybot stopped is done: the stage may start the next deployment.
+        left = tuple(d for d in draft.state.stopping if d.id != event.deployment_id)
+        draft.set(stopping=left)
+        return
     current = draft.state.current
     if (
         current is None
@@ -167,7 +184,8 @@ def _deployment_finished(draft: Draft, event: ev.DeploymentFinished) -> None:
     ):
         # A rollback is never cancelled: one stopped from outside counts as failed, so the
         # stage is held until a person looks at it.
-        draft.fail(current, event.detail or f"the deploy pipeline {event.outcome}")
+        why = event.detail or f"the deploy pipeline {event.outcome}"
+        draft.fail(current, why, pipeline_done=True)
     elif event.outcome == "cancelled":
         # Stopped in Semaphore by a person or by its queue strategy (deploybot's own stops
         # finish the deployment first): the stage may be half deployed, so it is held.

@@ -18,6 +18,7 @@ from bot.scenarios import (
     seed,
     starts,
     state_loss,
+    stops,
     worlds,
 )
 from bot.scenarios.builds import tags_and_pull_requests
@@ -123,6 +124,12 @@ _ALL = [
         "alarm-during-bake",
         "an alert fires while A bakes on prod: rollback, and prod held until it resolves",
         Variant(holds.alarm_during_bake, config=worlds.config(prod_bake=holds.ALARM_BAKE)),
+    ),
+    Scenario(
+        "stop-then-rollback",
+        "an alarm fails A while its prod pipeline runs; deploybot stops it, and the rollback to"
+        " base starts only once the stopped pipeline is done",
+        Variant(stops.stop_then_rollback),
     ),
     Scenario(
         "late-alarm",

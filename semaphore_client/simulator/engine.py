@@ -44,8 +44,12 @@ class Engine:
         clock: Clock,
         default_duration: float = 1.0,
         gofer: GoferTimes | None = None,
+        stop_delay: float = 0.3,
     ) -> None:
         self.world = world
+        #: How long a terminated running pipeline stays `stopping` before `done/stopped` (its
+        #: jobs' epilogues); a stopping pipeline no longer holds its serialized queue.
+        self.stop_delay = stop_delay
         self.clock = clock
         self.default_duration = default_duration
         self.gofer = gofer or GoferTimes()
@@ -60,6 +64,7 @@ class Engine:
         self.pipelines: dict[str, SimPipeline] = {}
         self.promotions: list[SimPromotion] = []
         self.events: list[dict[str, Any]] = []
+        self._stop_reasons: dict[str, str] = {}
         self.scripts = Scripts(self.default_duration, list(self.world.outcomes))
         self.targets: dict[str, SimTarget] = {}
         for project in self.world.projects:
@@ -119,6 +124,8 @@ class Engine:
         elif kind == "finish":
             outcome = pipeline.outcome
             self.finish(pipeline, outcome.result, outcome.result_reason)
+        elif kind == "stopped":
+            self.finish(pipeline, "stopped", self._stop_reasons.pop(pipeline.ppl_id, "user"))
 
     # Events
 
@@ -259,7 +266,12 @@ class Engine:
         pipeline.terminated_by = by or (SIM_USER_ID if reason == "user" else "")
         if pipeline.state == "running":
             self._set_state(pipeline, "stopping")
-            self.finish(pipeline, "stopped", reason)
+            if self.stop_delay <= 0:
+                self.finish(pipeline, "stopped", reason)
+                return
+            self._stop_reasons[pipeline.ppl_id] = reason
+            self._after(pipeline, self.stop_delay, "stopped")
+            self._dirty.add(pipeline.queue.key)  # as in Plumber: the queue moves on
         else:
             self.finish(pipeline, "canceled", reason)
 
@@ -287,7 +299,10 @@ class Engine:
         self._queues[key] = members
         if not members:
             return
-        waiting = members if members[0].queue.parallel else members[:1]
+        active = [p for p in members if p.state != "stopping"]
+        if not active:
+            return
+        waiting = active if active[0].queue.parallel else active[:1]
         for pipeline in waiting:
             if pipeline.state == "queuing":
                 self._set_state(pipeline, "running")

@@ -62,12 +62,13 @@ class Simulator:
         default_duration: float = 1.0,
         clock: Clock | None = None,
         gofer: GoferTimes | None = None,
+        stop_delay: float = 0.3,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.world = world or default_world()
         self.clock = clock or WallClock()
-        self.engine = Engine(self.world, self.clock, default_duration, gofer)
+        self.engine = Engine(self.world, self.clock, default_duration, gofer, stop_delay)
         self.webhooks = WebhookSender(self.world, self._delivered)
         self.webhooks.configure(webhook_url, webhook_secret)
         self.engine.done_listeners.append(self.webhooks.pipeline_done)

@@ -460,7 +460,24 @@ def test_a_repeated_firing_alert_acts_once() -> None:
     stage.ready(2)
     stage(ev.AlarmFiring(id="a1", alarm="HighErrorRate"))
     again = stage(ev.AlarmFiring(id="a2", alarm="HighErrorRate"))
-    assert again.start is None and again.finished == () and again.state.current is not None
+    assert again.start is None and again.finished == () and not again.stop
+    [rollback] = again.state.queue  # waiting for the stopped pipeline, once
+    assert rollback.kind is DeploymentKind.ROLLBACK and len(again.state.stopping) == 1
+
+
+def test_a_rollback_waits_until_the_pipeline_deploybot_stopped_is_done() -> None:
+    """Issue 12 bot item 5: Semaphore keeps a stopped pipeline `stopping` (and lets its queue
+    move on), so nothing starts on the stage until the stopped pipeline's end is seen."""
+    stage = Stage()
+    stage.deploy_good(1)
+    stage.ready(2)
+    failed = stage(ev.AlarmFiring(id="a1", alarm="HighErrorRate"))
+    [stopped] = failed.stop
+    assert failed.start is None and failed.state.stopping == (stopped,)
+    assert [d.kind for d in failed.state.queue] == [DeploymentKind.ROLLBACK]
+    done = stage(ev.DeploymentFinished(id="d", deployment_id=stopped.id, outcome="cancelled"))
+    assert done.state.stopping == ()
+    assert done.start is not None and done.start.kind is DeploymentKind.ROLLBACK
 
 
 T_ALARM = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)

@@ -223,6 +223,20 @@ async def test_after_the_store_is_wiped_b_reaches_every_stage(redis_url: str) ->
 
 
 @pytest.mark.redis
+async def test_the_rollback_starts_only_once_the_stopped_pipeline_is_done(redis_url: str) -> None:
+    """Issue 12 scenario `stop-then-rollback` (bot item 5): Semaphore keeps a stopped pipeline
+    `stopping` for a while and lets its queue move on; deploybot waits for it to be done."""
+    run = await run_scenario("stop-then-rollback", redis_url=redis_url)
+
+    a, base_again = [p for p in run.promoted("prod") if p.label in ("A", "base")][1:]
+    assert (a.label, a.result, base_again.label) == ("A", "stopped", "base")
+    stopping_at, (last, stopped_at) = a.at("stopping"), a.states[-1]
+    assert stopping_at is not None and last == "stopped"
+    assert stopping_at < stopped_at <= base_again.created  # not beside the stopping one
+    assert history_of(run, "prod", "base", DeploymentKind.ROLLBACK) == [DeploymentState.SUCCEEDED]
+
+
+@pytest.mark.redis
 async def test_an_alarm_during_the_bake_rolls_back_and_holds_prod_until_resolved(
     redis_url: str,
 ) -> None:

@@ -108,9 +108,13 @@ async def test_terminate_pipeline(
         "Pipeline termination started."
     )
     pipeline = await sim_client.get_pipeline(pushed["pipeline_id"])
+    # As in Plumber, stopping takes a while (the jobs' epilogues): `stopping`, then done.
+    assert (pipeline.state, pipeline.result) == (PipelineState.STOPPING, None)
+    assert await sim_client.terminate_pipeline(pushed["pipeline_id"])  # idempotent
+    await simulator.wait_for(lambda: simulator.engine.pipelines[pushed["pipeline_id"]].done)
+    pipeline = await sim_client.get_pipeline(pushed["pipeline_id"])
     assert (pipeline.result, pipeline.result_reason) == (PipelineResult.STOPPED, ResultReason.USER)
     assert pipeline.terminate_request == "stop"
-    assert await sim_client.terminate_pipeline(pushed["pipeline_id"])  # idempotent
 
 
 async def test_workflow_calls(

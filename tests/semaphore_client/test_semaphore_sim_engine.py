@@ -127,6 +127,9 @@ def test_auto_cancel_as_documented(
     d = push(e, "d", branch="main")
     assert (b.result, b.result_reason) == ("canceled", "strategy")
     assert (c.result, c.result_reason) == ("canceled", "strategy")
+    if a_result[0] == "stopped":  # stopping takes a while; the queue moves on meanwhile
+        assert a.state == "stopping" and d.state == d_state
+        advance(e, e.stop_delay)
     assert (a.result, a.result_reason) == a_result
     assert d.state == d_state
 
@@ -138,8 +141,23 @@ def test_terminate_cancels_queued_and_stops_running() -> None:
     e.terminate(running)
     e.settle()
     assert (queued.result, queued.result_reason) == ("canceled", "user")
+    assert running.state == "stopping" and running.result is None  # its epilogues run
+    advance(e, e.stop_delay)
     assert (running.result, running.result_reason) == ("stopped", "user")
     assert states(e, running)[-2:] == ["stopping", "done"]
+
+
+def test_a_stopping_pipeline_does_not_hold_its_serialized_queue() -> None:
+    """As in Plumber: the next pipeline of the queue starts while the stopped one is still
+    stopping (so two of the queue's pipelines run at once for a moment)."""
+    e = engine(queue="queue: {name: shared}")
+    first, second = push(e, "a1"), push(e, "a2")
+    assert (first.state, second.state) == ("running", "queuing")
+    e.terminate(first)
+    e.settle()
+    assert (first.state, second.state) == ("stopping", "running")
+    advance(e, e.stop_delay)
+    assert first.result == "stopped" and second.state == "running"
 
 
 def test_fail_fast_ends_early_and_marks_other_blocks() -> None:
