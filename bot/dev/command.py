@@ -258,7 +258,9 @@ async def _start(
         server = await parts.runtime.start(HOST, ports.bot)
     except OSError as exc:
         raise _busy("the bot", "bot", ports.bot, exc) from None
-    parts.sim.webhooks.configure(f"{server.url}/semaphore/webhook", key.semaphore_webhook_secret)
+    parts.sim.webhooks.configure(
+        f"{server.url}/semaphore/webhook", key.semaphore_webhook_secret, timeout=5.0
+    )
     where = "in memory, lost when dev stops"
     if settings.redis_url is not None:
         where = f"in Redis at {settings.redis_url_for_logs}"

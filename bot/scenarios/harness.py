@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 SECRET = "scenario-webhook-secret"
 ALERTMANAGER_TOKEN = "scenario-alertmanager-token"
 GOOD = (DeploymentState.DONE, DeploymentState.SUCCEEDED)
+#: The notification rule's webhook timeout the rehearsals use (Semaphore's default is 500 ms;
+#: a rule may set up to 15000): a bot on a busy machine still gets every delivery.
+RULE_TIMEOUT_MS = 5000
 #: More than any scenario writes: the whole audit log and history of each stage.
 EVERYTHING = 100_000
 
@@ -74,7 +77,11 @@ class Harness:
         self.bot_http = httpx.AsyncClient(base_url=server.url, timeout=10)
         if self.standin is not None:
             self.slack = SlackDriver(self.bot_http, self.standin)
-        hook = {"url": f"{server.url}/semaphore/webhook", "secret": SECRET}
+        hook = {
+            "url": f"{server.url}/semaphore/webhook",
+            "secret": SECRET,
+            "timeout": RULE_TIMEOUT_MS,
+        }
         (await self.control.put("/_sim/webhook", json=hook)).raise_for_status()
         return bot
 

@@ -14,6 +14,7 @@ from semaphore_client.simulator.clock import ManualClock
 from semaphore_client.simulator.notifications import RuleFilter
 from semaphore_client.simulator.parsing import read_json, read_params
 from semaphore_client.simulator.records import SimError, iso
+from semaphore_client.simulator.webhooks import Chaos
 from semaphore_client.simulator.world import OutcomeDef
 
 if TYPE_CHECKING:
@@ -129,11 +130,40 @@ class ControlApi:
             raise SimError(
                 400, "filter." + _first_error(exc).replace("Value error, ", "")
             ) from None
-        self.sim.webhooks.configure(url, str(secret) if secret else None, rule)
-        answer: dict[str, Any] = {"url": url, "signed": bool(secret)}
+        timeout_ms = _bounded(body, "timeout", 500, 1, 15000)
+        retries = _bounded(body, "retries", 0, 0, 5)
+        chaos = _chaos(body.get("chaos"))
+        self.sim.webhooks.configure(url, str(secret) if secret else None, rule,
+                                    timeout=timeout_ms / 1000, retries=retries, chaos=chaos)  # fmt: skip
+        answer: dict[str, Any] = {"url": url, "signed": bool(secret), "timeout": timeout_ms,
+                                  "retries": retries}  # fmt: skip
+        if chaos != Chaos():
+            answer["chaos"] = {"drop": chaos.drop, "reorder": chaos.reorder, "seed": chaos.seed}
         if "filter" in body:
             answer["filter"] = rule.model_dump(exclude_defaults=True)
         return web.json_response(answer)
+
+
+def _bounded(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    """An integer setting of the notification rule's webhook (`timeout` in ms, `retries`)."""
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SimError(400, f"{key} must be an integer from {low} to {high}")
+    return value
+
+
+def _chaos(value: Any) -> Chaos:
+    """`{"drop": 0.2, "reorder": true, "seed": 7}`: what the network does to deliveries."""
+    if value is None:
+        return Chaos()
+    if not isinstance(value, dict) or set(value) - {"drop", "reorder", "seed"}:
+        raise SimError(400, "chaos must be an object with drop, reorder and seed")
+    drop, reorder, seed = value.get("drop", 0.0), value.get("reorder", False), value.get("seed", 0)
+    if isinstance(drop, bool) or not isinstance(drop, int | float) or not 0 <= drop <= 1:
+        raise SimError(400, "chaos.drop must be a fraction from 0 to 1")
+    if not isinstance(reorder, bool) or isinstance(seed, bool) or not isinstance(seed, int):
+        raise SimError(400, "chaos.reorder must be true or false and chaos.seed an integer")
+    return Chaos(drop=float(drop), reorder=reorder, seed=seed)
 
 
 def _trigger(body: dict[str, Any]) -> int:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -92,11 +94,26 @@ def webhook_payload(p: SimPipeline, world: World) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Chaos:
+    """What the network does to deliveries (seeded, so a run can be repeated): `drop` a
+    fraction of them (recorded as `dropped`), `reorder` them (each waits a random 0 to 0.3 s
+    before it is sent, so they arrive out of order)."""
+
+    drop: float = 0.0
+    reorder: bool = False
+    seed: int = 0
+
+
 class WebhookSender:
-    """Queues one delivery per done pipeline and sends them one at a time, in order."""
+    """Queues one delivery per done pipeline and sends them, as Semaphore's notifications
+    service does: a receive timeout of `timeout` seconds (0.5 by default), retried only on a
+    timeout, up to `retries` times (0 by default), 0.5 s x 2^attempt apart with the timeout
+    doubled each time, under the same `X-Semaphore-Webhook-Id`; any HTTP answer counts as
+    delivered. In order, one at a time, unless `chaos` says otherwise."""
 
     def __init__(
-        self, world: World, record: Recorder, timeout: float = 5.0, retries: int = 0
+        self, world: World, record: Recorder, timeout: float = 0.5, retries: int = 0
     ) -> None:
         self.world = world
         self.record = record
@@ -105,15 +122,28 @@ class WebhookSender:
         self.rule = RuleFilter()
         self.timeout = timeout
         self.retries = retries
+        self.chaos = Chaos()
+        self._random = random.Random(0)
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._queue: asyncio.Queue[tuple[SimPipeline, bytes, str | None, str]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
 
     def configure(
-        self, url: str | None, secret: str | None, rule: RuleFilter | None = None
+        self,
+        url: str | None,
+        secret: str | None,
+        rule: RuleFilter | None = None,
+        *,
+        timeout: float = 0.5,
+        retries: int = 0,
+        chaos: Chaos | None = None,
     ) -> None:
         self.url, self.secret = url or None, secret or None
         self.rule = rule or RuleFilter()
+        self.timeout, self.retries = timeout, retries
+        self.chaos = chaos or Chaos()
+        self._random = random.Random(self.chaos.seed)
 
     def pipeline_done(self, pipeline: SimPipeline) -> None:
         if self.url is None or not self.rule.matches(pipeline):
@@ -128,21 +158,42 @@ class WebhookSender:
     async def stop(self) -> None:
         if self._task is not None:
             await end_task(self._task)
+        for task in list(self._in_flight):
+            await end_task(task)
         if self._session is not None:
             await self._session.close()
 
     async def drain(self) -> None:
         """Wait until every queued delivery has been attempted."""
         await self._queue.join()
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
             pipeline, body, secret, url = await self._queue.get()
             try:
-                status = await self._deliver(body, secret, url)
-                self.record(pipeline, "delivered" if status else "failed", status)
+                if self.chaos.drop and self._random.random() < self.chaos.drop:
+                    self.record(pipeline, "dropped", None)
+                elif self.chaos.reorder:
+                    delay = self._random.uniform(0.0, 0.3)
+                    task = asyncio.create_task(self._later(delay, pipeline, body, secret, url))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+                else:
+                    await self._send(pipeline, body, secret, url)
             finally:
                 self._queue.task_done()
+
+    async def _later(
+        self, delay: float, pipeline: SimPipeline, body: bytes, secret: str | None, url: str
+    ) -> None:
+        await asyncio.sleep(delay)
+        await self._send(pipeline, body, secret, url)
+
+    async def _send(self, pipeline: SimPipeline, body: bytes, secret: str | None, url: str) -> None:
+        status = await self._deliver(body, secret, url)
+        self.record(pipeline, "delivered" if status else "failed", status)
 
     async def _deliver(self, body: bytes, secret: str | None, url: str) -> int | None:
         assert self._session is not None
@@ -153,15 +204,18 @@ class WebhookSender:
         }
         if secret:
             headers[SIGNATURE_HEADER] = sign_webhook(body, secret)
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        for _attempt in range(self.retries + 1):
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(min(0.5 * 2**attempt, 30.0))
+            limit = min(self.timeout * 2**attempt, 15.0)
+            timeout = aiohttp.ClientTimeout(sock_connect=1.0, sock_read=limit)
             try:
                 async with self._session.post(
                     url, data=body, headers=headers, timeout=timeout, allow_redirects=False
                 ) as answer:
                     return answer.status
             except TimeoutError:
-                continue
+                continue  # only a timeout is tried again
             except aiohttp.ClientError:
                 return None
         return None

@@ -87,7 +87,7 @@ async def test_duplicated_deliveries_to_two_replicas_promote_each_deployment_onc
         app.router.add_post("/hook", fan_out.handle)
         relay = await start_server(app, access_log=False)
         try:
-            hook = {"url": f"{relay.url}/hook", "secret": SECRET}
+            hook = {"url": f"{relay.url}/hook", "secret": SECRET, "timeout": 5000}
             (await harness.control.put("/_sim/webhook", json=hook)).raise_for_status()
             shas = [f"{n:040x}" for n in range(1, 11)]
             for sha in shas:

@@ -459,7 +459,7 @@ async def rig(
                       slack_api_url=slack_api_url, slack_signing_secret=slack_signing_secret)  # fmt: skip
         try:
             if webhooks:
-                hook = {"url": proxy.hook_url, "secret": WEBHOOK_SECRET}
+                hook = {"url": proxy.hook_url, "secret": WEBHOOK_SECRET, "timeout": 5000}
                 (await control.put("/_sim/webhook", json=hook)).raise_for_status()
             yield the_rig
         finally:

@@ -46,7 +46,7 @@ async def test_each_webhook_five_times_to_each_of_two_processes_promotes_once(
         app.router.add_post("/hook", fan_out)
         relay = await start_server(app, access_log=False)
         try:
-            hook = {"url": f"{relay.url}/hook", "secret": WEBHOOK_SECRET}
+            hook = {"url": f"{relay.url}/hook", "secret": WEBHOOK_SECRET, "timeout": 5000}
             (await r.control.put("/_sim/webhook", json=hook)).raise_for_status()
             for commit in COMMITS:
                 await r.push(commit)

@@ -261,6 +261,8 @@ async def test_only_pipelines_the_rule_matches_are_sent(receiver: Receiver) -> N
         assert answer.json() == {
             "url": receiver.url,
             "signed": True,
+            "timeout": 500,
+            "retries": 0,
             "filter": {"branches": ["main"]},
         }
         await push(control, branch="main")

@@ -87,7 +87,12 @@ async def test_without_a_secret_the_webhook_is_unsigned(receiver: Receiver) -> N
         httpx.AsyncClient(base_url=sim.url) as control,
     ):
         configured = await control.put("/_sim/webhook", json={"url": receiver.url})
-        assert configured.json() == {"url": receiver.url, "signed": False}
+        assert configured.json() == {
+            "url": receiver.url,
+            "signed": False,
+            "timeout": 500,
+            "retries": 0,
+        }
         await control.post("/_sim/push", json={"project": "demo"})
         await asyncio.wait_for(receiver.arrived.wait(), timeout=5)
     [(_body, headers)] = receiver.deliveries
@@ -103,3 +108,75 @@ async def test_an_unreachable_receiver_is_recorded_not_fatal() -> None:
         await sim.wait_for(lambda: any(e["type"] == "webhook" for e in sim.engine.events))
     [failed] = [e for e in sim.engine.events if e["type"] == "webhook"]
     assert failed["state"] == "failed" and failed["http_status"] is None
+
+
+@dataclass
+class Slow:
+    """A receiver that answers only after `delay` seconds."""
+
+    delay: float
+    ids: list[str] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.ids.append(request.headers["X-Semaphore-Webhook-Id"])
+        await asyncio.sleep(self.delay)
+        return web.Response(status=204)
+
+
+async def _serve(handler: object) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_post("/hook", handler)  # type: ignore[arg-type]
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+
+
+def _webhooks(sim: Simulator) -> list[dict[str, object]]:
+    return [e for e in sim.engine.events if e["type"] == "webhook"]
+
+
+@pytest.mark.parametrize(("retries", "attempts"), [(0, 1), (1, 2)])
+async def test_a_receiver_slower_than_500_ms_loses_the_delivery_unless_retries_are_set(
+    retries: int, attempts: int
+) -> None:
+    """Semaphore's receive timeout is 500 ms by default and only a timeout is retried (the
+    rule's `retries`, 0 by default), under the same webhook id, with a longer timeout."""
+    slow = Slow(delay=3.0)
+    runner, url = await _serve(slow.handle)
+    try:
+        async with (
+            Simulator(default_duration=0.01) as sim,
+            httpx.AsyncClient(base_url=sim.url) as control,
+        ):
+            hook = {"url": url, "retries": retries}
+            (await control.put("/_sim/webhook", json=hook)).raise_for_status()
+            sim.engine.start_workflow("demo")
+            await sim.wait_for(lambda: bool(_webhooks(sim)), timeout=10)
+            [delivery] = _webhooks(sim)
+    finally:
+        await runner.cleanup()
+    assert delivery["state"] == "failed" and len(slow.ids) == attempts
+    assert len(set(slow.ids)) == 1
+
+
+async def test_chaos_drops_a_fraction_and_reorders_the_rest(receiver: Receiver) -> None:
+    async with (
+        Simulator(default_duration=0.01) as sim,
+        httpx.AsyncClient(base_url=sim.url) as control,
+    ):
+        bad = await control.put("/_sim/webhook", json={"url": receiver.url, "chaos": {"drop": 2}})
+        assert bad.status_code == 400 and "chaos.drop" in bad.json()["error"]
+        chaos = {"drop": 0.25, "reorder": True, "seed": 7}
+        answer = await control.put("/_sim/webhook", json={"url": receiver.url, "chaos": chaos})
+        assert answer.json()["chaos"] == chaos
+        pushed = [sim.engine.start_workflow("demo", commit_sha=f"{n:040x}")[1] for n in range(16)]
+        await sim.wait_for(lambda: len(_webhooks(sim)) == 16, timeout=10)
+        await sim.drain_webhooks()
+    outcomes = [e["state"] for e in _webhooks(sim)]
+    dropped = outcomes.count("dropped")
+    assert 0 < dropped < 16 and outcomes.count("delivered") == 16 - dropped
+    arrived = [PipelineDoneEvent.from_body(body).pipeline.ppl_id for body, _ in receiver.deliveries]
+    done = [p.ppl_id for p in sorted(pushed, key=lambda p: p.times["done"]) if p.ppl_id in arrived]
+    assert sorted(arrived) == sorted(done) and arrived != done  # all that was sent, out of order
