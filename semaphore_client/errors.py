@@ -64,6 +64,11 @@ class PromotionRefused(BadRequest):
         return "requires override confirmation" in self.message
 
     @property
+    def promotion_missing(self) -> bool:
+        """The source pipeline's file declares no promotion of that name."""
+        return "Target for switch" in self.message and "not found" in self.message
+
+    @property
     def target_cordoned(self) -> bool:
         """The promotion's deployment target is deactivated."""
         return "deployment target is cordoned" in self.message

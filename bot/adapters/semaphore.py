@@ -178,7 +178,8 @@ class SemaphoreEffects:
                 )
         except PromotionRefused as refused:
             reason = f"Semaphore refused the promotion: {refused.message}"
-            await self._refused(deployment, reason, inactive=refused.target_cordoned)
+            await self._refused(deployment, reason, inactive=refused.target_cordoned,
+                                missing=refused.promotion_missing)  # fmt: skip
             return
         except PERMANENT as permanent:
             await self._refused(deployment, f"Semaphore answered the promotion with {permanent}")
@@ -201,7 +202,9 @@ class SemaphoreEffects:
             inactive = CORDONED in news.failed  # the target was deactivated meanwhile
             await self._not_started(deployment, reason, news.triggered_at, inactive=inactive)
 
-    async def _refused(self, deployment: Deployment, reason: str, inactive: bool = False) -> None:
+    async def _refused(
+        self, deployment: Deployment, reason: str, inactive: bool = False, missing: bool = False
+    ) -> None:
         """A refusal ends the attempt, unless Semaphore has the promotion already (a repeat
         after a crash, refused because the target was deactivated since): then it goes on."""
         log.warning("%s: %s", deployment.id, reason)
@@ -215,7 +218,7 @@ class SemaphoreEffects:
             reason = f"Semaphore gave up on the promotion: {news.failed}"
             await self._not_started(deployment, reason, news.triggered_at)
         elif not news.seen:
-            await self._not_started(deployment, reason, None, inactive=inactive)
+            await self._not_started(deployment, reason, None, inactive=inactive, missing=missing)
 
     async def _news(self, deployment: Deployment) -> PromotionNews:
         history = await self.stages.store.history(deployment.project, deployment.stage)
@@ -237,6 +240,7 @@ class SemaphoreEffects:
         triggered_at: datetime | None,
         *,
         inactive: bool = False,
+        missing: bool = False,
     ) -> None:
         log.warning("%s did not start: %s", deployment.id, reason)
         event = ev.DeploymentNotStarted(
@@ -245,6 +249,7 @@ class SemaphoreEffects:
             reason=reason,
             triggered_at=triggered_at,
             target_inactive=inactive,
+            promotion_missing=missing,
         )
         await self.stages.handle(deployment.project, deployment.stage, event)
 

@@ -65,6 +65,9 @@ class DeploymentNotStarted(_Event):
     #: Semaphore refused it because the stage's deployment target is deactivated: the change
     #: waits until the target is active again (bot.core.starts).
     target_inactive: bool = False
+    #: Semaphore refused it because the source pipeline's file declares no such promotion
+    #: (an old commit's file, for a rollback): trying again cannot help.
+    promotion_missing: bool = False
 
 
 class DeploymentFinished(_Event):

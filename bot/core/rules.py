@@ -163,7 +163,14 @@ def _deployment_not_started(draft: Draft, event: ev.DeploymentNotStarted) -> Non
         or current.deploy_pipeline_id  # it did start: the pipeline's news decides
     ):
         return
-    not_started(draft, current, event.reason, event.triggered_at, event.target_inactive)
+    not_started(
+        draft,
+        current,
+        event.reason,
+        event.triggered_at,
+        event.target_inactive,
+        event.promotion_missing,
+    )
 
 
 def _deployment_finished(draft: Draft, event: ev.DeploymentFinished) -> None:

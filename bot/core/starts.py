@@ -45,11 +45,15 @@ def not_started(
     reason: str,
     triggered_at: datetime | None,
     target_inactive: bool = False,
+    promotion_missing: bool = False,
 ) -> None:
     done = draft.finish(deployment, DeploymentState.CANCELLED, f"not started: {reason}")
     draft.set(current=None)
     if target_inactive and done.kind is not DeploymentKind.EMERGENCY:
         _wait_for_target(draft, done, reason, triggered_at)
+        return
+    if promotion_missing and done.kind is DeploymentKind.ROLLBACK:
+        _hold_missing_rollback(draft, done, reason)
         return
     last = done.attempt >= MAX_START_ATTEMPTS
     again = draft.new_deployment(
@@ -119,6 +123,25 @@ def _wait_for_target(
         f"active again (checked at every reconciliation), or when a person lifts this blocker",
         author="semaphore",
         deployment=again,
+    )
+
+
+def _hold_missing_rollback(draft: Draft, done: Deployment, reason: str) -> None:
+    """Issue 12 bot item 4: the old commit's pipeline file does not declare the promotion the
+    rollback uses. Trying again cannot help: the stage is held, and people are told what
+    they can do instead. Nothing is lost silently."""
+    stage = draft.policy.stage
+    promotion = draft.policy.rollback_promotion or draft.policy.promotion
+    draft.hold(
+        f"rollback-not-started:{done.id}",
+        f"rollback to {sha7(done)} could not start ({reason})",
+        NoticeKind.ROLLBACK_FAILED,
+        f"Rollback to {sha7(done)} could not start: {reason}. {sha7(done)}'s pipeline file "
+        f"does not declare the promotion `{promotion}`. Roll back with `/deploy rollback "
+        f"{stage} to SHA` to a commit whose file declares it, or declare `{promotion}` in "
+        "CI for every commit (`rollback.promotion` in deploybot's configuration); then lift "
+        "this blocker",
+        deployment=done,
     )
 
 

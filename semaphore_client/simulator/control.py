@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -15,7 +16,7 @@ from semaphore_client.simulator.notifications import RuleFilter
 from semaphore_client.simulator.parsing import read_json, read_params
 from semaphore_client.simulator.records import SimError, iso
 from semaphore_client.simulator.webhooks import Chaos
-from semaphore_client.simulator.world import OutcomeDef
+from semaphore_client.simulator.world import OutcomeDef, PipelineDef
 
 if TYPE_CHECKING:
     from semaphore_client.simulator.server import Simulator
@@ -58,6 +59,7 @@ class ControlApi:
                 commit_message=_text(body, "commit_message", ""),
                 pipeline_file=_text(body, "pipeline_file", "") or None,
                 triggered_by=_trigger(body),
+                files=_files(body.get("files")),
             )
         except KeyError as exc:
             raise SimError(400, f"unknown pipeline file {exc}") from None
@@ -142,6 +144,24 @@ class ControlApi:
         if "filter" in body:
             answer["filter"] = rule.model_dump(exclude_defaults=True)
         return web.json_response(answer)
+
+
+def _files(value: Any) -> dict[str, PipelineDef]:
+    """A push's own versions of pipeline files: `{".semaphore/deploy-prod.yml": "<yaml>"}`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SimError(400, "files must map pipeline file paths to their YAML text")
+    files: dict[str, PipelineDef] = {}
+    for path, text in value.items():
+        if not isinstance(text, str):
+            raise SimError(400, f"files[{path!r}] must be the file's YAML text")
+        try:
+            files[str(path)] = PipelineDef.model_validate(yaml.safe_load(text))
+        except (yaml.YAMLError, ValidationError) as exc:
+            why = _first_error(exc) if isinstance(exc, ValidationError) else "not YAML"
+            raise SimError(400, f"files[{path!r}] is not a valid pipeline file: {why}") from None
+    return files
 
 
 def _bounded(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:

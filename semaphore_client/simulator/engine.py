@@ -162,6 +162,7 @@ class Engine:
         pipeline_file: str | None = None,
         triggered_by: int = 0,
         rerun_of: str = "",
+        files: dict[str, PipelineDef] | None = None,
     ) -> tuple[SimWorkflow, SimPipeline]:
         """A new workflow and its initial pipeline (a push, an API run, or a rerun); for a
         `tag`, `branch` is ignored; for a `pull_request` (its number) it is the head branch."""
@@ -169,7 +170,7 @@ class Engine:
         if project is None:
             raise KeyError(project_name)
         path = pipeline_file or project.pipeline_file
-        if path not in project.pipelines:
+        if path not in project.pipelines and path not in (files or {}):
             raise KeyError(path)
         workflow = SimWorkflow(
             wf_id=str(uuid.uuid4()),
@@ -183,6 +184,7 @@ class Engine:
             triggered_by=triggered_by,
             rerun_of=rerun_of,
             hook_id=str(uuid.uuid4()),
+            files=dict(files or {}),
         )
         self.workflows[workflow.wf_id] = workflow
         pipeline = self.create_pipeline(workflow, path)
@@ -203,6 +205,7 @@ class Engine:
             commit_message=original.commit_message,
             triggered_by=original.triggered_by,
             rerun_of=original.wf_id,
+            files=original.files,
         )
         self._reruns[request_token] = rerun.wf_id
         return rerun
@@ -226,7 +229,7 @@ class Engine:
         triggerer_id: str = "",
         env_vars: dict[str, str] | None = None,
     ) -> SimPipeline:
-        spec = workflow.project.pipelines[path]
+        spec = workflow.spec(path)
         context = when_context(workflow, path)
         pipeline = SimPipeline(
             ppl_id=str(uuid.uuid4()),
@@ -311,7 +314,7 @@ class Engine:
     def queued_in(self, workflow: SimWorkflow, path: str) -> int:
         """How many pipelines Plumber counts against the limit of the queue a new pipeline
         of `path` in `workflow` would join."""
-        spec = workflow.project.pipelines[path]
+        spec = workflow.spec(path)
         key = self._queue_for(workflow, path, spec, when_context(workflow, path)).key
         members = self._queues.get(key, [])
         return sum(1 for p in members if p.state in LIMITED_STATES)

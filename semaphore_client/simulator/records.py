@@ -50,6 +50,12 @@ class SimWorkflow:
     rerun_of: str = ""
     hook_id: str = ""
     pull_request: str = ""
+    #: The commit's own versions of pipeline files (a push's `files`); others are the world's.
+    files: dict[str, PipelineDef] = field(default_factory=dict)
+
+    def spec(self, path: str) -> PipelineDef:
+        """The pipeline file `path` as this workflow's commit has it."""
+        return self.files.get(path) or self.project.pipelines[path]
 
     @property
     def reference_type(self) -> str:
