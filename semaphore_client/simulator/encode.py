@@ -1,9 +1,9 @@
 """Records to JSON exactly as each endpoint encodes them (reference/semaphore-api.md).
 
 * pipeline describe: lower-case enums, ``"YYYY-MM-DD HH:MM:SS.ffffffZ"``, nested enums as ints
-* pipeline/workflow/promotion lists: UPPER-case enums, ``{"seconds", "nanos"}``
+* pipeline/workflow/promotion lists: UPPER-case enums (nested ones too), ``{"seconds", "nanos"}``
 * deployment targets and history: ISO-8601 with microseconds (history: whole seconds)
-* webhook: lower-case enums, ISO-8601 at second precision, ``null`` when missing
+* webhook: lower-case enums, ISO-8601 at second precision, ``"1970-01-01T00:00:00Z"`` when unset
 In every API encoding ``result``/``result_reason`` are left out until the pipeline is done.
 """
 
@@ -22,7 +22,7 @@ from semaphore_client.simulator.records import (
     SimWorkflow,
     iso,
 )
-from semaphore_client.simulator.world import World
+from semaphore_client.simulator.world import World, stable_id
 
 _PIPELINE_TRIGGER = {"workflow": 0, "promotion": 1, "auto_promotion": 2}
 _WORKFLOW_TRIGGER = ["HOOK", "SCHEDULE", "API", "MANUAL_RUN"]
@@ -43,8 +43,9 @@ def proto_time(moment: float | None) -> dict[str, int]:
     return {"seconds": micros // 1_000_000, "nanos": (micros % 1_000_000) * 1000}
 
 
-def webhook_time(moment: float | None) -> str | None:
-    return None if moment is None else iso(moment, digits=0)
+def webhook_time(moment: float | None) -> str:
+    """An unset time is the proto's zero timestamp, as Semaphore's webhook sends it."""
+    return iso(moment or 0, digits=0)
 
 
 def _pipeline_fields(
@@ -112,26 +113,75 @@ def pipeline_describe(p: SimPipeline, world: World, detailed: bool) -> dict[str,
     return {"pipeline": pipeline, "blocks": blocks(p, webhook=False) if detailed else []}
 
 
+_QUEUE_TYPES = ["IMPLICIT", "USER_GENERATED"]
+
+
 def pipeline_list_item(p: SimPipeline, world: World) -> dict[str, Any]:
-    return _pipeline_fields(p, world, proto_time, str.upper)
+    """The list converts every enum, the nested ones too, to its UPPER-case name."""
+    body = _pipeline_fields(p, world, proto_time, str.upper)
+    body["queue"]["type"] = _QUEUE_TYPES[body["queue"]["type"]]
+    triggerer = body["triggerer"]
+    triggerer["wf_triggered_by"] = _WORKFLOW_TRIGGER[triggerer["wf_triggered_by"]]
+    triggerer["ppl_triggered_by"] = list(_PIPELINE_TRIGGER)[triggerer["ppl_triggered_by"]].upper()
+    return body
 
 
-def _block_outcome(p: SimPipeline, index: int) -> tuple[str, str]:
+def _waits_on_first(p: SimPipeline) -> set[int]:
+    """Indexes of the blocks that depend, directly or not, on the first block (the one a
+    scripted failure fails)."""
+    spec = p.spec.blocks
+    by_name = {block.name: index for index, block in enumerate(spec)}
+    waiting: set[int] = set()
+    for index, block in enumerate(spec):
+        needs = [index - 1] if block.dependencies is None and index else []
+        needs += [by_name[name] for name in block.dependencies or () if name in by_name]
+        if any(need == 0 or need in waiting for need in needs):
+            waiting.add(index)
+    return waiting
+
+
+def _block_outcome(p: SimPipeline, index: int, waits: bool) -> tuple[str, str] | None:
+    """How block `index` ended, or None when it never started (its jobs are then `[]`)."""
     result, reason = p.result or "", p.result_reason or ""
-    if result != "failed" or index == 0:
+    started = "running" in p.times
+    if not started:
+        return None
+    if result == "passed" or index == 0:
         return result, reason
-    if p.fail_fast == "stop":
-        return "stopped", "fast_failing"
-    if p.fail_fast == "cancel":
-        return "canceled", "fast_failing"
-    return "passed", "test"
+    if result == "failed":
+        if waits:  # its dependency failed: it is never started
+            return None
+        if p.fail_fast == "stop":
+            return "stopped", "fast_failing"
+        return "passed", "test"  # ran beside the failed block, to its end
+    return None if waits else ("stopped", reason)  # stopped, canceled: as the pipeline
+
+
+def _jobs(p: SimPipeline, index: int, state: str, result: str, *, webhook: bool) -> list[Any]:
+    names = p.spec.blocks[index].job_names
+    case = str.lower if webhook else str.upper
+    jobs: list[dict[str, Any]] = []
+    for number, name in enumerate(names):
+        job: dict[str, Any] = {"name": name, "index": number, "status": case(state)}
+        job["id" if webhook else "job_id"] = stable_id(p.ppl_id, str(index), str(number))
+        if state == "finished":
+            failed = result == "failed" and number == len(names) - 1
+            job["result"] = case(
+                "failed" if failed else "passed" if result != "stopped" else result
+            )
+        jobs.append(job)
+    return jobs
 
 
 def blocks(p: SimPipeline, *, webhook: bool) -> list[dict[str, Any]]:
-    """Blocks without jobs; on a fail-fast failure the others are stopped/canceled."""
-    started = "running" in p.times
+    """Blocks and their jobs. The first block carries the pipeline's result; blocks waiting on
+    a failed one end `canceled/fast_failing` without jobs; blocks beside it are stopped by
+    `fail_fast: stop` or run to their end; a stop stops what runs and cancels what waits."""
+    waiting = _waits_on_first(p)
     found = []
     for index, block in enumerate(p.spec.blocks):
+        waits = index in waiting
+        started = "running" in p.times and not waits
         body: dict[str, Any] = {"name": block.name, "jobs": []}
         if not webhook:
             body.update(
@@ -140,10 +190,20 @@ def blocks(p: SimPipeline, *, webhook: bool) -> list[dict[str, Any]]:
                 error_description="",
             )
         if p.done:
-            result, reason = _block_outcome(p, index)
-            body.update(state="done", result=result, result_reason=reason)
+            outcome = _block_outcome(p, index, waits)
+            if outcome is None:
+                failed = p.result == "failed"
+                reason = "fast_failing" if failed else p.result_reason or ""
+                body.update(state="done", result="canceled", result_reason=reason)
+            else:
+                body.update(state="done", result=outcome[0], result_reason=outcome[1])
+                body["jobs"] = _jobs(p, index, "finished", outcome[0], webhook=webhook)
+        elif started:
+            state = "stopping" if p.state == "stopping" else "running"
+            body["state"] = state
+            body["jobs"] = _jobs(p, index, state, "", webhook=webhook)
         else:
-            body["state"] = "running" if p.state in ("running", "stopping") else "waiting"
+            body["state"] = "waiting"
         found.append(body)
     return found
 

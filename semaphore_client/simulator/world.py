@@ -1,4 +1,4 @@
-"""The simulator's world file: projects and their pipeline files, as Semaphore YAML minus jobs.
+"""The simulator's world file: projects and their pipeline files, as Semaphore YAML minus commands.
 
 organization: demo-org
 projects:
@@ -7,7 +7,7 @@ projects:
     pipelines:
       .semaphore/semaphore.yml:
         name: CI
-        blocks: [{name: Build}, {name: Test}]      # optional; task/jobs are ignored
+        blocks: [{name: Build}, {name: Test}]      # optional; task.jobs[].name, dependencies
         promotions:
           - name: beta
             pipeline_file: deploy-beta.yml            # relative to this file's directory
@@ -115,9 +115,29 @@ class FailFastDef(_Spec):
     cancel: Rule | None = None
 
 
-class BlockDef(BaseModel):
+class JobDef(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     name: str
+
+
+class TaskDef(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    jobs: list[JobDef] = Field(default_factory=list)
+
+
+class BlockDef(BaseModel):
+    """A block: its jobs' names (one job named as the block when none are given) and its
+    `dependencies` (left out: the block waits for the one before it, as Semaphore's
+    implicit sequential blocks do)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    name: str
+    dependencies: list[str] | None = None
+    task: TaskDef | None = None
+
+    @property
+    def job_names(self) -> list[str]:
+        return [job.name for job in self.task.jobs] if self.task and self.task.jobs else [self.name]
 
 
 class PipelineDef(BaseModel):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from semaphore_client.simulator import ManualClock, parse_world
-from semaphore_client.simulator.encode import pipeline_describe
+from semaphore_client.simulator.encode import blocks, pipeline_describe, pipeline_list_item
 from semaphore_client.simulator.engine import Engine
 from semaphore_client.simulator.records import SimError, SimPipeline
+from semaphore_client.simulator.webhooks import webhook_payload
 from semaphore_client.simulator.world import OutcomeDef
 
 WORLD = """
@@ -16,7 +17,10 @@ projects:
     deployment_targets: [{name: staging}, {name: prod}]
     pipelines:
       .semaphore/semaphore.yml:
-        blocks: [{name: Lint}, {name: Test}, {name: Build}]
+        blocks:
+          - {name: Lint, dependencies: [], task: {jobs: [{name: ruff}, {name: mypy}]}}
+          - {name: Test, dependencies: []}
+          - {name: Build, dependencies: [Lint]}
         QUEUE
         AUTO_CANCEL
         fail_fast: {stop: {when: "branch = 'main'"}}
@@ -166,14 +170,75 @@ def test_fail_fast_ends_early_and_marks_other_blocks() -> None:
         OutcomeDef(pipeline_file="semaphore.yml", result="failed", duration=5, fail_after=1)
     )
     failing = push(e, "a1")
+    running = pipeline_describe(failing, e.world, True)["blocks"]
+    assert [b["state"] for b in running] == ["running", "running", "waiting"]
+    assert [j["status"] for j in running[0]["jobs"]] == ["RUNNING", "RUNNING"]
+    assert running[2]["jobs"] == [] and running[2]["block_id"] == ""
     advance(e, 1)
     assert (failing.result, failing.result_reason) == ("failed", "test")
     blocks = pipeline_describe(failing, e.world, True)["blocks"]
+    # Test ran beside Lint and is stopped; Build waited on Lint and never starts.
     assert [(b["result"], b["result_reason"]) for b in blocks] == [
         ("failed", "test"),
         ("stopped", "fast_failing"),
-        ("stopped", "fast_failing"),
+        ("canceled", "fast_failing"),
     ]
+    lint, test, build = blocks
+    assert [(j["name"], j["status"], j["result"]) for j in lint["jobs"]] == [
+        ("ruff", "FINISHED", "PASSED"),
+        ("mypy", "FINISHED", "FAILED"),
+    ]
+    assert [j["result"] for j in test["jobs"]] == ["STOPPED"]
+    assert build["jobs"] == [] and build["block_id"] == ""
+
+
+def test_without_fail_fast_a_failed_block_cancels_only_what_waits_on_it() -> None:
+    e = engine()
+    e.scripts.items.append(OutcomeDef(pipeline_file="semaphore.yml", result="failed"))
+    failing = push(e, "a1", branch="feature")  # fail_fast applies on main only
+    advance(e, 2)
+    blocks = pipeline_describe(failing, e.world, True)["blocks"]
+    assert [(b["result"], b["result_reason"]) for b in blocks] == [
+        ("failed", "test"),
+        ("passed", "test"),
+        ("canceled", "fast_failing"),
+    ]
+
+
+def test_a_stop_stops_running_blocks_and_cancels_waiting_ones() -> None:
+    e = engine()
+    e.scripts.items.append(OutcomeDef(pipeline_file="semaphore.yml", duration=30))
+    pipeline = push(e, "a1")
+    e.terminate(pipeline)
+    advance(e, e.stop_delay)
+    webhook = blocks(pipeline, webhook=True)
+    assert [(b["result"], b["result_reason"]) for b in webhook] == [
+        ("stopped", "user"),
+        ("stopped", "user"),
+        ("canceled", "user"),
+    ]
+    assert {j["status"] for b in webhook for j in b["jobs"]} == {"finished"}
+    assert all("id" in j and "job_id" not in j for b in webhook for j in b["jobs"])
+
+
+def test_lists_spell_nested_enums_in_upper_case_and_describe_as_integers() -> None:
+    e = engine()
+    pipeline = push(e, "a1")
+    listed = pipeline_list_item(pipeline, e.world)
+    assert listed["queue"]["type"] == "IMPLICIT"
+    assert listed["triggerer"]["wf_triggered_by"] == "HOOK"
+    assert listed["triggerer"]["ppl_triggered_by"] == "WORKFLOW"
+    described = pipeline_describe(pipeline, e.world, False)["pipeline"]
+    assert described["queue"]["type"] == 0 and described["triggerer"]["ppl_triggered_by"] == 0
+
+
+def test_webhook_spells_unset_times_as_the_epoch() -> None:
+    e = engine()
+    pipeline = push(e, "a1")
+    advance(e, 2)
+    times = webhook_payload(pipeline, e.world)["pipeline"]
+    assert times["stopping_at"] == "1970-01-01T00:00:00Z"
+    assert times["done_at"] != "1970-01-01T00:00:00Z"
 
 
 def test_commit_specific_outcome_beats_file_outcome() -> None:
