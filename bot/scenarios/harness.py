@@ -59,6 +59,9 @@ class Harness:
     #: The Slack stand-in and a driver for signed Slack requests, when Slack is on.
     standin: SlackStandIn | None = None
     slack: SlackDriver | None = None
+    #: What the network does to Semaphore's webhooks (the simulator's `chaos`), or None.
+    webhook_chaos: dict[str, Any] | None = None
+    bot_url: str = ""
     _started: list[Runtime] = field(default_factory=list)
 
     async def start_bot(self) -> Runtime:
@@ -72,18 +75,26 @@ class Harness:
         )
         server = await bot.start()
         self.bot, self._started = bot, [*self._started, bot]
+        self.bot_url = server.url
         if self.bot_http is not None:
             await self.bot_http.aclose()
         self.bot_http = httpx.AsyncClient(base_url=server.url, timeout=10)
         if self.standin is not None:
             self.slack = SlackDriver(self.bot_http, self.standin)
-        hook = {
-            "url": f"{server.url}/semaphore/webhook",
+        await self.configure_webhook()
+        return bot
+
+    async def configure_webhook(self) -> None:
+        """Point the simulator's notification rule at the running bot."""
+        assert self.bot_url, "the bot is not running"
+        hook: dict[str, Any] = {
+            "url": f"{self.bot_url}/semaphore/webhook",
             "secret": SECRET,
             "timeout": RULE_TIMEOUT_MS,
         }
+        if self.webhook_chaos is not None:
+            hook["chaos"] = self.webhook_chaos
         (await self.control.put("/_sim/webhook", json=hook)).raise_for_status()
-        return bot
 
     async def restart(self) -> Runtime:
         """Stop the bot as a crash would (its work in flight is dropped) and start a new one."""

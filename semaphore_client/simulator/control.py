@@ -140,7 +140,8 @@ class ControlApi:
         answer: dict[str, Any] = {"url": url, "signed": bool(secret), "timeout": timeout_ms,
                                   "retries": retries}  # fmt: skip
         if chaos != Chaos():
-            answer["chaos"] = {"drop": chaos.drop, "reorder": chaos.reorder, "seed": chaos.seed}
+            answer["chaos"] = {"drop": chaos.drop, "duplicate": chaos.duplicate,
+                               "reorder": chaos.reorder, "seed": chaos.seed}  # fmt: skip
         if "filter" in body:
             answer["filter"] = rule.model_dump(exclude_defaults=True)
         return web.json_response(answer)
@@ -173,17 +174,23 @@ def _bounded(body: dict[str, Any], key: str, default: int, low: int, high: int) 
 
 
 def _chaos(value: Any) -> Chaos:
-    """`{"drop": 0.2, "reorder": true, "seed": 7}`: what the network does to deliveries."""
+    """`{"drop": 0.2, "duplicate": 0.1, "reorder": true, "seed": 7}`: what the network does
+    to deliveries."""
     if value is None:
         return Chaos()
-    if not isinstance(value, dict) or set(value) - {"drop", "reorder", "seed"}:
-        raise SimError(400, "chaos must be an object with drop, reorder and seed")
-    drop, reorder, seed = value.get("drop", 0.0), value.get("reorder", False), value.get("seed", 0)
-    if isinstance(drop, bool) or not isinstance(drop, int | float) or not 0 <= drop <= 1:
-        raise SimError(400, "chaos.drop must be a fraction from 0 to 1")
+    if not isinstance(value, dict) or set(value) - {"drop", "duplicate", "reorder", "seed"}:
+        raise SimError(400, "chaos must be an object with drop, duplicate, reorder and seed")
+    fractions = {key: value.get(key, 0.0) for key in ("drop", "duplicate")}
+    for key, fraction in fractions.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+            raise SimError(400, f"chaos.{key} must be a fraction from 0 to 1")
+        if not 0 <= fraction <= 1:
+            raise SimError(400, f"chaos.{key} must be a fraction from 0 to 1")
+    reorder, seed = value.get("reorder", False), value.get("seed", 0)
     if not isinstance(reorder, bool) or isinstance(seed, bool) or not isinstance(seed, int):
         raise SimError(400, "chaos.reorder must be true or false and chaos.seed an integer")
-    return Chaos(drop=float(drop), reorder=reorder, seed=seed)
+    return Chaos(drop=float(fractions["drop"]), duplicate=float(fractions["duplicate"]),
+                 reorder=reorder, seed=seed)  # fmt: skip
 
 
 def _trigger(body: dict[str, Any]) -> int:

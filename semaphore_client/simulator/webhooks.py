@@ -98,11 +98,23 @@ def webhook_payload(p: SimPipeline, world: World) -> dict[str, Any]:
 class Chaos:
     """What the network does to deliveries (seeded, so a run can be repeated): `drop` a
     fraction of them (recorded as `dropped`), `reorder` them (each waits a random 0 to 0.3 s
-    before it is sent, so they arrive out of order)."""
+    before it is sent, so they arrive out of order), `duplicate` a fraction (sent again up to
+    0.5 s later under the same webhook id, as when a retry follows an answer that came too
+    late; recorded as `duplicated`)."""
 
     drop: float = 0.0
     reorder: bool = False
+    duplicate: float = 0.0
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    pipeline: SimPipeline
+    body: bytes
+    secret: str | None
+    url: str
+    webhook_id: str
 
 
 class WebhookSender:
@@ -173,34 +185,40 @@ class WebhookSender:
         while True:
             pipeline, body, secret, url = await self._queue.get()
             try:
-                if self.chaos.drop and self._random.random() < self.chaos.drop:
+                delivery = _Delivery(pipeline, body, secret, url, str(uuid.uuid4()))
+                chaos = self.chaos
+                if chaos.drop and self._random.random() < chaos.drop:
                     self.record(pipeline, "dropped", None)
-                elif self.chaos.reorder:
-                    delay = self._random.uniform(0.0, 0.3)
-                    task = asyncio.create_task(self._later(delay, pipeline, body, secret, url))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._in_flight.discard)
+                    continue
+                if chaos.duplicate and self._random.random() < chaos.duplicate:
+                    self._in_background(self._random.uniform(0.0, 0.5), delivery, "duplicated")
+                if chaos.reorder:
+                    self._in_background(self._random.uniform(0.0, 0.3), delivery, "delivered")
                 else:
-                    await self._send(pipeline, body, secret, url)
+                    await self._send(delivery, "delivered")
             finally:
                 self._queue.task_done()
 
-    async def _later(
-        self, delay: float, pipeline: SimPipeline, body: bytes, secret: str | None, url: str
-    ) -> None:
+    def _in_background(self, delay: float, delivery: _Delivery, outcome: str) -> None:
+        task = asyncio.create_task(self._later(delay, delivery, outcome))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _later(self, delay: float, delivery: _Delivery, outcome: str) -> None:
         await asyncio.sleep(delay)
-        await self._send(pipeline, body, secret, url)
+        await self._send(delivery, outcome)
 
-    async def _send(self, pipeline: SimPipeline, body: bytes, secret: str | None, url: str) -> None:
-        status = await self._deliver(body, secret, url)
-        self.record(pipeline, "delivered" if status else "failed", status)
+    async def _send(self, delivery: _Delivery, outcome: str) -> None:
+        status = await self._deliver(delivery)
+        self.record(delivery.pipeline, outcome if status else "failed", status)
 
-    async def _deliver(self, body: bytes, secret: str | None, url: str) -> int | None:
+    async def _deliver(self, delivery: _Delivery) -> int | None:
         assert self._session is not None
+        body, secret, url = delivery.body, delivery.secret, delivery.url
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Semaphore-Webhook",
-            "X-Semaphore-Webhook-Id": str(uuid.uuid4()),
+            "X-Semaphore-Webhook-Id": delivery.webhook_id,
         }
         if secret:
             headers[SIGNATURE_HEADER] = sign_webhook(body, secret)

@@ -168,7 +168,7 @@ async def test_chaos_drops_a_fraction_and_reorders_the_rest(receiver: Receiver) 
     ):
         bad = await control.put("/_sim/webhook", json={"url": receiver.url, "chaos": {"drop": 2}})
         assert bad.status_code == 400 and "chaos.drop" in bad.json()["error"]
-        chaos = {"drop": 0.25, "reorder": True, "seed": 7}
+        chaos = {"drop": 0.25, "duplicate": 0.0, "reorder": True, "seed": 7}
         answer = await control.put("/_sim/webhook", json={"url": receiver.url, "chaos": chaos})
         assert answer.json()["chaos"] == chaos
         pushed = [sim.engine.start_workflow("demo", commit_sha=f"{n:040x}")[1] for n in range(16)]
@@ -180,3 +180,24 @@ async def test_chaos_drops_a_fraction_and_reorders_the_rest(receiver: Receiver) 
     arrived = [PipelineDoneEvent.from_body(body).pipeline.ppl_id for body, _ in receiver.deliveries]
     done = [p.ppl_id for p in sorted(pushed, key=lambda p: p.times["done"]) if p.ppl_id in arrived]
     assert sorted(arrived) == sorted(done) and arrived != done  # all that was sent, out of order
+
+
+async def test_chaos_duplicates_a_fraction_under_the_same_webhook_id(receiver: Receiver) -> None:
+    async with (
+        Simulator(default_duration=0.01) as sim,
+        httpx.AsyncClient(base_url=sim.url) as control,
+    ):
+        bad = {"url": receiver.url, "chaos": {"duplicate": -0.1}}
+        refused = await control.put("/_sim/webhook", json=bad)
+        assert refused.status_code == 400 and "chaos.duplicate" in refused.json()["error"]
+        hook = {"url": receiver.url, "chaos": {"duplicate": 0.5, "seed": 3}}
+        (await control.put("/_sim/webhook", json=hook)).raise_for_status()
+        for n in range(12):
+            sim.engine.start_workflow("demo", commit_sha=f"{n:040x}")
+        await sim.wait_for(lambda: len(_webhooks(sim)) >= 12, timeout=10)
+        await sim.drain_webhooks()
+    outcomes = [e["state"] for e in _webhooks(sim)]
+    twice = outcomes.count("duplicated")
+    assert outcomes.count("delivered") == 12 and 0 < twice < 12
+    ids = [headers["X-Semaphore-Webhook-Id"] for _, headers in receiver.deliveries]
+    assert len(ids) == 12 + twice and len(set(ids)) == 12  # a copy keeps its delivery's id
