@@ -29,6 +29,7 @@ from bot.adapters.semaphore_events import (
     project_for,
     webhook_author,
 )
+from bot.adapters.semaphore_promotions import PERMANENT
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core import events as ev
 from bot.core.decision import Decision
@@ -112,19 +113,34 @@ class Orchestrator:
                     "wf_id": pipeline.wf_id or done.workflow.id,
                 }
             )
-        else:
-            # A promoted pipeline: the webhook does not say what it was promoted from.
-            pipeline = await self.semaphore.client.get_pipeline(pipeline.ppl_id)
-        await self._pipeline(project, pipeline, webhook_author(done), done.workflow.created_at)
+            ready = change_ready(project, pipeline, webhook_author(done))
+            if ready is not None:
+                await self._change_ready(project, ready)
+            return
+        # A promoted pipeline: the webhook does not say what it was promoted from.
+        pipeline = await self.semaphore.client.get_pipeline(pipeline.ppl_id)
+        await self._pipeline(project, pipeline)
 
-    async def _pipeline(
-        self,
-        project: ProjectConfig,
-        pipeline: Pipeline,
-        author: str = "",
-        created: datetime | None = None,
-    ) -> None:
-        ready = change_ready(project, pipeline, author, created)
+    async def _change_ready(self, project: ProjectConfig, ready: ev.ChangeReady) -> None:
+        """A change from a webhook. Its time orders it among the others, and a webhook gives
+        whole seconds: two pushes in one second would tie, and a change reconciliation found
+        (timed to the microsecond) would look newer than a later push. So the time is the one
+        Semaphore describes. Semaphore unreachable: the item is tried again later; a pipeline
+        Semaphore will not describe (404, 403) keeps the webhook's time rather than be lost."""
+        try:
+            described = await self.semaphore.client.get_pipeline(ready.change.ci_pipeline_id)
+        except PERMANENT as exc:
+            log.warning("CI pipeline %s: no exact time (%s); the webhook's whole second is used",
+                        ready.change.ci_pipeline_id, exc)  # fmt: skip
+            await self.stages.handle(project.name, project.stages[0].name, ready)
+            return
+        if described.created_at is not None:
+            change = ready.change.model_copy(update={"created_at": described.created_at})
+            ready = ready.model_copy(update={"change": change})
+        await self.stages.handle(project.name, project.stages[0].name, ready)
+
+    async def _pipeline(self, project: ProjectConfig, pipeline: Pipeline) -> None:
+        ready = change_ready(project, pipeline)
         if ready is not None:
             await self.stages.handle(project.name, project.stages[0].name, ready)
             return

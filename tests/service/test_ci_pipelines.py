@@ -1,5 +1,7 @@
 """A passed pipeline's webhook makes a change only for the project's CI pipeline file on its
-deploy branch: a tag, a pull request or a nightly build is ignored, with one debug line."""
+deploy branch: a tag, a pull request or a nightly build is ignored, with one debug line and
+no call to Semaphore. A change's time comes from Semaphore's describe (to the microsecond),
+not from the webhook (whole seconds)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "deploybot.yml"
 SAMPLES = ROOT / "tests" / "fixtures" / "semaphore"
 SHA = "5" * 40
+GONE = "0bad0bad-0000-4000-8000-000000000000"
 
 
 def fragment(name: str) -> Any:
@@ -68,8 +71,16 @@ def for_nightly(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def down(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("the webhook path must not need Semaphore", request=request)
+def fake_semaphore(request: httpx.Request) -> httpx.Response:
+    """Semaphore describes the webhook's pipeline and nothing else is asked of it."""
+    pipeline_id = passed_on_main()["pipeline"]["id"]
+    if request.method == "GET" and request.url.path.endswith(f"/pipelines/{pipeline_id}"):
+        body = json.loads((SAMPLES / "pipeline-describe.json").read_text())
+        body["pipeline"].update(ppl_id=pipeline_id, commit_sha=SHA, branch_name="main")
+        return httpx.Response(200, json=body)
+    if request.url.path.endswith(f"/pipelines/{GONE}"):
+        return httpx.Response(404, text="Not Found")
+    raise httpx.ConnectError(f"not expected: {request.method} {request.url}", request=request)
 
 
 def orchestrator() -> Orchestrator:
@@ -78,7 +89,7 @@ def orchestrator() -> Orchestrator:
     client = SemaphoreClient(
         token="t",
         base_url="http://semaphore.test/api/v1alpha",
-        http=httpx.AsyncClient(transport=httpx.MockTransport(down)),
+        http=httpx.AsyncClient(transport=httpx.MockTransport(fake_semaphore)),
         retry=RetryPolicy(attempts=1),
     )
     semaphore = Semaphore(client, config)
@@ -102,6 +113,22 @@ async def test_the_ci_pipeline_passed_on_main_makes_a_change() -> None:
     bot = orchestrator()
     await deliver(bot, passed_on_main())
     assert await on_beta(bot) == [SHA]
+    state = await bot.stages.store.load("shop", "beta")
+    change = (state.current or state.queue[0]).change
+    # The described pipeline's creation, not the webhook's whole second.
+    assert change.created_at == datetime(2025, 4, 17, 19, 6, 4, 782051, tzinfo=UTC)
+
+
+async def test_a_ci_pipeline_semaphore_will_not_describe_keeps_the_webhooks_time() -> None:
+    """A 404 for the pipeline (deleted since): the change is not lost; its time is the
+    webhook's whole second."""
+    bot = orchestrator()
+    body = passed_on_main()
+    body["pipeline"]["id"] = body["workflow"]["initial_pipeline_id"] = GONE
+    await deliver(bot, body)
+    state = await bot.stages.store.load("shop", "beta")
+    change = (state.current or state.queue[0]).change
+    assert change.sha == SHA and change.created_at == datetime(2019, 12, 10, 13, 9, 54, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,90 @@
+"""Seeded random runs of the whole system (issue 12): the simulator over HTTP, a real
+redis-server and the real bot, with pushes (main, tags, pull requests, a nightly pipeline),
+failing and never-scheduled deployments, alarms, blocks, emergencies, manual rollbacks, a
+deactivated target, webhooks dropped, duplicated and reordered, and the bot killed and started
+again. After each run settles, tests/system/invariants.py checks Semaphore's events.
+
+CI runs SEEDS seeds; `DEPLOYBOT_SYSTEM_SEEDS=N` runs N (from `DEPLOYBOT_SYSTEM_FIRST_SEED`,
+default 0), and `DEPLOYBOT_SYSTEM_SEED=S` runs only seed S. A failure prints its seed, the
+plan, what each step did and Semaphore's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.scenarios.harness import running
+from tests.system.invariants import check, timeline
+from tests.system.runs import Run, plan
+from tests.system.world import CONFIG, GOFER, world
+
+SEEDS = 30
+#: Runs played at once (each with its own simulator, bot and Redis database).
+BATCH = 3
+
+
+def seeds() -> list[int]:
+    if one := os.environ.get("DEPLOYBOT_SYSTEM_SEED"):
+        return [int(one)]
+    first = int(os.environ.get("DEPLOYBOT_SYSTEM_FIRST_SEED", "0"))
+    return list(range(first, first + int(os.environ.get("DEPLOYBOT_SYSTEM_SEEDS", SEEDS))))
+
+
+def batches() -> list[tuple[int, ...]]:
+    every = seeds()
+    return [tuple(every[i : i + BATCH]) for i in range(0, len(every), BATCH)]
+
+
+@pytest.mark.parametrize("batch", batches(), ids=lambda b: "seeds-" + "-".join(map(str, b)))
+async def test_random_runs_keep_every_invariant(batch: tuple[int, ...], redis_server: str) -> None:
+    parts = urlsplit(redis_server)
+    urls = [urlunsplit(parts._replace(path=f"/{n + 1}")) for n in range(len(batch))]
+    reports = await asyncio.gather(
+        *(one_run(seed, url) for seed, url in zip(batch, urls, strict=True))
+    )
+    failed = [report for report in reports if report]
+    if failed:
+        pytest.fail("\n\n".join(failed), pytrace=False)
+
+
+async def one_run(seed: int, redis_url: str) -> str:
+    """Play seed `seed`; the report of what it broke, or "" when it broke nothing."""
+    client = aioredis.Redis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+    steps = plan(seed)
+    async with running(CONFIG, world=world(), redis_url=redis_url, gofer=GOFER,
+                       default_duration=0.3) as harness:  # fmt: skip
+        run = Run(seed, harness)
+        try:
+            await run.play(steps)
+            final = await run.settle()
+            events = await harness.sim_events()
+            problems = run.problems + check(
+                events,
+                final_sha=final,
+                emergency_pipelines=await run.emergencies(),
+                label=run.labels,
+            )
+        except (TimeoutError, AssertionError) as exc:
+            problems = [*run.problems, f"the run did not settle: {exc}"]
+            events = await harness.sim_events()
+    if not problems:
+        return ""
+    report = [
+        f"seed {seed} broke {len(problems)} invariant(s); rerun it with "
+        f"DEPLOYBOT_SYSTEM_SEED={seed}",
+        *problems,
+        "plan:",
+        *(f"  {step}" for step in steps),
+        "what happened:",
+        *(f"  {line}" for line in run.timeline),
+        "Semaphore's events:",
+        *(f"  {line}" for line in timeline(events, run.labels)),
+    ]
+    return "\n".join(report)
