@@ -31,6 +31,30 @@ OUTCOMES: dict[PipelineResult, Outcome] = {
 }
 
 
+#: Semaphore's `result_reason`, in words a person reads (issue 15 item 8).
+REASONS: dict[str, str] = {
+    "test": "a job failed",
+    "malformed": "its pipeline YAML is malformed",
+    "stuck": "it got stuck in Semaphore",
+    "user": "stopped by a person",
+    "internal": "Semaphore stopped it (an internal error)",
+    "strategy": "cancelled by auto-cancel (a newer pipeline in its queue)",
+    "fast_failing": "fail-fast stopped it (another job failed)",
+    "deleted": "its workflow was deleted",
+    "timeout": "it ran out of time (execution_time_limit)",
+    "skipped": "it was skipped",
+}
+
+
+def pipeline_words(pipeline: Pipeline) -> str:
+    """`deploy pipeline failed: a job failed`, `deploy pipeline stopped: stopped by a person`."""
+    result = pipeline.result.value if pipeline.result else "ended"
+    reason = pipeline.result_reason.value if pipeline.result_reason else ""
+    if not reason or result == "passed":
+        return f"deploy pipeline {result}"
+    return f"deploy pipeline {result}: {REASONS.get(reason, reason)}"
+
+
 def project_for(config: DeploybotConfig, semaphore_project: str) -> ProjectConfig | None:
     for project in config.projects:
         if semaphore_project in (project.semaphore_project, project.name):
@@ -61,7 +85,6 @@ def change_ready(
     project: ProjectConfig,
     pipeline: Pipeline,
     author: str = "",
-    workflow_created: datetime | None = None,
 ) -> ev.ChangeReady | None:
     """The first stage's ChangeReady for the project's CI pipeline that passed on the deploy
     branch."""
@@ -69,7 +92,7 @@ def change_ready(
         return None
     if not is_project_ci(project, pipeline):
         return None
-    created = workflow_created or pipeline.created_at or pipeline.done_at or datetime.now(UTC)
+    created = pipeline.created_at or pipeline.done_at or datetime.now(UTC)
     change = Change(
         sha=pipeline.commit_sha,
         message=pipeline.commit_message,
@@ -103,13 +126,11 @@ def deployment_finished(
         if current is None or current.state is not DeploymentState.RUNNING:
             continue
         if current.deploy_pipeline_id == pipeline.ppl_id:
-            reason = pipeline.result_reason.value if pipeline.result_reason else ""
             finished = ev.DeploymentFinished(
                 id=f"done:{pipeline.ppl_id}",
                 deployment_id=current.id,
                 outcome=OUTCOMES.get(pipeline.result, "failed"),
-                detail=f"deploy pipeline {pipeline.result.value}"
-                + (f" ({reason})" if reason else ""),
+                detail=pipeline_words(pipeline),
             )
             return stage, finished
     return None

@@ -246,7 +246,8 @@ def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
     blocker_id = f"alarm:{event.alarm}"
     if any(b.id == blocker_id for b in draft.state.blockers):
         return  # Alertmanager repeats firing alerts: only the first one acts
-    reason = f"alarm {event.alarm} firing" + (f": {event.reason}" if event.reason else "")
+    # The alert's own words (its name and summary); its fingerprint only when it has none.
+    reason = event.reason or f"alarm {event.alarm} firing"
     draft.hold(
         blocker_id,
         reason,

@@ -78,8 +78,10 @@ class Alert(_Model):
 
     @property
     def reason(self) -> str:
+        """What people read: `HighErrorRate firing: 5xx above 5%` (the fingerprint stays in
+        the blocker's id and the audit log)."""
         detail = self.annotations.get("summary") or self.annotations.get("description") or ""
-        text = f"{self.name}: {detail}" if detail else self.name
+        text = f"{self.name} firing: {detail}" if detail else f"{self.name} firing"
         return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
     @property

@@ -54,7 +54,7 @@ USAGE: dict[str, str] = {
     "status": "/deploy status [project] [stage]",
     "queue": "/deploy queue [project] stage",
     "history": "/deploy history [project] stage",
-    "block": "/deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]",
+    "block": "/deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | until 2026-12-20 17:00]",
     "unblock": "/deploy unblock [project] stage [blocker-id]",
     "freeze": "/deploy freeze [project] stage 2026-12-20 09:00 .. 2027-01-04 09:00 REASON",
     "freeze list": "/deploy freeze list [project] [stage]",

@@ -1,4 +1,5 @@
-"""When a `/deploy` command says: `for 2h`, `until 17:00`, `until 2026-12-20 17:00`.
+"""When a `/deploy` command says: `for 2h`, `until 17:00`, `until tomorrow [09:00]`,
+`until 2026-12-20 17:00`.
 
 People write local wall-clock times in a stage's time zone; these functions turn them into
 UTC instants or say in a sentence what is wrong. They never raise: a problem is a `str`.
@@ -17,15 +18,19 @@ from bot.core.wallclock import local_instant
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
 FORMAT = "%Y-%m-%d %H:%M"
+#: `until tomorrow` without a time: the start of tomorrow's working day.
+TOMORROW_DEFAULT = time(9, 0)
+HOW = "write `for 2h`, `until 17:00`, `until tomorrow [09:00]` or `until 2026-12-20 17:00`"
 
 
 @dataclass(frozen=True)
 class Expiry:
-    """An unresolved expiry: exactly one of the three is set."""
+    """An unresolved expiry: exactly one of the three is set (`tomorrow` goes with `clock`)."""
 
     duration: timedelta | None = None
     clock: time | None = None
     moment: datetime | None = None
+    tomorrow: bool = False
 
 
 def duration(text: str) -> timedelta | str:
@@ -71,9 +76,10 @@ def resolve(expiry: Expiry, zone: str, now: datetime) -> datetime | str:
             return now + expiry.duration
         if expiry.clock is not None:
             local_now = now.astimezone(ZoneInfo(zone))
-            wall = datetime.combine(local_now.date(), expiry.clock)
+            day = local_now.date() + timedelta(days=1 if expiry.tomorrow else 0)
+            wall = datetime.combine(day, expiry.clock)
             found = in_zone(wall, zone)
-            if isinstance(found, datetime) and found <= now:
+            if isinstance(found, datetime) and found <= now and not expiry.tomorrow:
                 found = in_zone(wall + timedelta(days=1), zone)
             return found
     except (OverflowError, ValueError):

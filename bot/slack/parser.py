@@ -57,13 +57,29 @@ def parse(text: str, config: DeploybotConfig, now: datetime) -> Result:
         return Help()
     name, rest = words.lower(0), words.after(1)
     if name == "help":
-        return Help(rest.lower(0) if rest.lower(0) in SUBCOMMANDS else None)
+        return _help(rest)
     handler = _HANDLERS.get(name)
     if handler is None:
         close = difflib.get_close_matches(name[:100], SUBCOMMANDS, n=2)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        return ParseError(f"unknown command {shown(words.items[0][0])}{hint}", HELP_SUMMARY)
+        if not close:
+            return ParseError(f"unknown command {shown(words.items[0][0])}", HELP_SUMMARY)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        # The suggestion's own form: two lines, not every command's.
+        return ParseError(f"unknown command {shown(words.items[0][0])}{hint}", USAGE[close[0]])
     return handler(rest, config, now)
+
+
+def _help(words: Words) -> Result:
+    if not words.items:
+        return Help()
+    topic = words.lower(0)
+    if topic in SUBCOMMANDS and len(words.items) == 1:
+        return Help(topic)
+    if topic in SUBCOMMANDS and topic == "freeze" and words.lower(1) in ("list", "cancel"):
+        return Help(topic)
+    topics = ", ".join(SUBCOMMANDS)
+    asked = shown(words.verbatim()[:60])
+    return ParseError(f"there is no help on {asked}; the topics are {topics}", USAGE["help"])
 
 
 def _error(usage: str, message: str) -> ParseError:
@@ -114,7 +130,9 @@ def _stage_view(
 
 
 def _expiry(words: Words) -> tuple[moments.Expiry | None, Words] | str:
-    """A trailing `for D`, `until HH:MM` or `until DATE HH:MM`, and the words before it."""
+    """A trailing `for D`, `until HH:MM`, `until tomorrow [HH:MM]` or `until DATE HH:MM`, and
+    the words before it. A trailing `until` with anything else is refused, with the forms: a
+    reason never silently swallows what was meant as an expiry."""
     if words.lower(-2) == "for":
         found = moments.duration(words.items[-1][0])
         if isinstance(found, str):
@@ -125,11 +143,22 @@ def _expiry(words: Words) -> tuple[moments.Expiry | None, Words] | str:
         return (
             wall if isinstance(wall, str) else (moments.Expiry(moment=wall), words.before_last(3))
         )
+    if words.lower(-3) == "until" and words.lower(-2) == "tomorrow":
+        clock = moments.clock(words.items[-1][0])
+        if isinstance(clock, str):
+            return clock
+        return moments.Expiry(clock=clock, tomorrow=True), words.before_last(3)
+    if words.lower(-2) == "until" and words.lower(-1) == "tomorrow":
+        tomorrow = moments.Expiry(clock=moments.TOMORROW_DEFAULT, tomorrow=True)
+        return tomorrow, words.before_last(2)
     if words.lower(-2) == "until" and words.items[-1][0][:1].isdigit():
         clock = moments.clock(words.items[-1][0])
         return (
             clock if isinstance(clock, str) else (moments.Expiry(clock=clock), words.before_last(2))
         )
+    if words.lower(-2) == "until":
+        said = shown(words.after(len(words.items) - 2).verbatim())
+        return f"{said} is not an expiry deploybot can read; {moments.HOW}"
     return None, words
 
 

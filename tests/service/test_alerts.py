@@ -88,7 +88,7 @@ def test_an_alert_maps_to_a_stage_by_the_config_matchers(config: DeploybotConfig
     assert (project, stage) == ("shop", "prod")
     assert isinstance(event, AlarmFiring)
     assert event.alarm == "c5f2a9e1b0d34f77"
-    assert event.reason == "HighErrorRate: 5xx rate above 5% for 5 minutes"
+    assert event.reason == "HighErrorRate firing: 5xx rate above 5% for 5 minutes"
     assert routing.unmatched == []
 
 
@@ -170,8 +170,8 @@ def test_the_reason_falls_back_to_the_description_then_the_name(config: Deploybo
     [(_, _, with_description)] = alarm_events(described, config).events
     [(_, _, with_name)] = alarm_events(bare, config).events
     assert isinstance(with_description, AlarmFiring) and isinstance(with_name, AlarmFiring)
-    assert with_description.reason == "HighErrorRate: errors on /checkout"
-    assert with_name.reason == "HighErrorRate"
+    assert with_description.reason == "HighErrorRate firing: errors on /checkout"
+    assert with_name.reason == "HighErrorRate firing"
 
 
 def test_one_notification_with_several_alerts(config: DeploybotConfig) -> None:

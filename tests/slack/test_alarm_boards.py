@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.model import Blocker, BlockerKind
 from bot.scenarios.harness import Harness
+from bot.slack.render.alerts import unblock_buttons
 from bot.standins.slack import Call
 from tests.slack.live import parts, started
 
@@ -91,3 +93,35 @@ async def test_a_burst_of_alerts_is_one_message_edited_in_place(redis_server: st
             return len(posts) == 2 and "blocked by 1 alarm" in posts[-1].text()
 
         await h.until(posted_again)  # a new episode is a new message: people are notified
+        # Issue 15 item 7: the alert by its name and summary, once; never its fingerprint.
+        said = visible(in_channel(h, "C0PROD")[-1])
+        assert said.count("Errors99 firing: errors on shard 99") == 2, said  # text and block
+        assert f"{99:016x}" not in said
+
+
+def visible(call: Call) -> str:
+    """What a person reads of a message: its text and its blocks' texts (not button values)."""
+    found = [str(call.args.get("text", ""))]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for key, value in node.items():
+                if key != "value":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(call.blocks)
+    return "\n".join(found)
+
+
+def test_the_unblock_button_of_an_alarm_names_the_alert() -> None:
+    """Issue 15 item 7: an alarm's Unblock button says which alert, not its fingerprint."""
+    alarm = Blocker(id=f"alarm:{7:016x}", kind=BlockerKind.ALARM, reason="Errors7 firing: "
+                    "errors on shard 7 for the last ten minutes", author="alertmanager",
+                    created_at=BEGAN)  # fmt: skip
+    [button] = unblock_buttons("demo", "prod", [alarm])
+    assert button["text"]["text"] == "Unblock prod: Errors7 firing"

@@ -41,7 +41,7 @@ def utc(*args: int) -> datetime:
         ("help", Help()),
         ("help block", Help("block")),
         ("HELP Freeze", Help("freeze")),
-        ("help nonsense", Help()),
+        ("help freeze list", Help("freeze")),
         ("status", Status(None)),
         ("status shop", Status("shop")),
         ("status shop prod", Status("shop", "prod")),
@@ -163,15 +163,59 @@ def test_bad_input_says_what_is_wrong_and_the_right_form(
     ("text", "suggestion"),
     [("stauts shop", "'status'"), ("blokc prod x", "'block'"), ("rolback prod", "'rollback'")],
 )
-def test_unknown_subcommand_suggests_the_closest_and_shows_the_help(
+def test_unknown_subcommand_suggests_the_closest_with_its_form_only(
     config: DeploybotConfig, text: str, suggestion: str
 ) -> None:
+    """Issue 15 item 11: a typo gets its "did you mean" and that command's form, two lines."""
     result = parse(text, config, NOW)
     assert isinstance(result, ParseError)
     assert result.message.startswith(
         f"unknown command {text.split()[0]!r}; did you mean {suggestion}"
     )
-    assert result.usage == HELP_SUMMARY
+    assert result.usage == USAGE[suggestion.strip("'")]
+    assert "\n" not in result.usage
+
+
+@pytest.mark.parametrize("text", ["help nonsense", "help block now", "help unblok"])
+def test_help_on_an_unknown_topic_says_so_and_lists_the_topics(
+    config: DeploybotConfig, text: str
+) -> None:
+    result = parse(text, config, NOW)
+    assert isinstance(result, ParseError)
+    asked = text.split(" ", 1)[1]
+    assert result.message.startswith(f"there is no help on {asked!r}; the topics are status,")
+    assert result.usage == USAGE["help"]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "until"),
+    [
+        ("until tomorrow", utc(2026, 11, 25, 8, 0)),  # 09:00 in Berlin tomorrow
+        ("until tomorrow 14:30", utc(2026, 11, 25, 13, 30)),
+        ("UNTIL Tomorrow 08:00", utc(2026, 11, 25, 7, 0)),
+    ],
+)
+def test_block_until_tomorrow_reads_in_the_stages_zone(
+    config: DeploybotConfig, suffix: str, until: datetime
+) -> None:
+    result = parse(f"block shop prod DB migration {suffix}", config, NOW)
+    assert result == Block(BlockScope.STAGE, (BlockTarget("shop", "prod", until),), "DB migration")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "says"),
+    [
+        ("until friday", "'until friday' is not an expiry deploybot can read; write `for 2h`"),
+        ("until tomorrow noon", "'noon' is not a time of day (HH:MM, e.g. 17:00)"),
+        ("until 25:00", "'25:00' is not a time of day (00:00 to 23:59)"),
+    ],
+)
+def test_an_expiry_it_cannot_read_is_refused_not_taken_as_the_reason(
+    config: DeploybotConfig, suffix: str, says: str
+) -> None:
+    result = parse(f"block shop prod DB migration {suffix}", config, NOW)
+    assert isinstance(result, ParseError)
+    assert result.message.startswith(says) and result.usage == USAGE["block"]
 
 
 def test_unknown_subcommand_without_a_close_match_names_it_only(config: DeploybotConfig) -> None:

@@ -121,6 +121,18 @@ async def test_the_deploying_line_links_to_the_semaphore_workflow(redis_server: 
         await h.until(linked)
         started_replies = [c for c in standin.of("chat.postMessage") if "started" in c.text()]
         assert started_replies and all(link in c.text() for c in started_replies)
+        # A failure links the workflow too: Semaphore's page shows which job failed.
+        await h.script(pipeline_file="deploy-beta.yml", commit_sha=A, result="failed")
+        bad = await h.push(A, "bad")
+        bad_link = f"<https://demo-org.semaphoreci.com/workflows/{bad['workflow_id']}|workflow>"
+
+        async def failure_linked() -> bool:
+            return any(
+                "failed: a job failed" in c.text() and bad_link in c.text()
+                for c in standin.of("chat.postMessage")
+            )
+
+        await h.until(failure_linked)
 
 
 async def test_failures_and_rollbacks_are_broadcast_to_the_channel(redis_server: str) -> None:
@@ -157,6 +169,9 @@ async def test_failures_and_rollbacks_are_broadcast_to_the_channel(redis_server:
         [good_parent] = parents(standin, BASE)
         failed = broadcast(posted_ts(bad_parent), "failed")
         assert failed and all(c.args["reply_broadcast"] is True for c in failed)
+        # Issue 15 item 8: Semaphore's `result_reason` in words, not `(test)`.
+        [failure] = [c for c in failed if "to prod failed" in c.args["text"]]
+        assert failure.args["text"].endswith("failed: deploy pipeline failed: a job failed")
         rollback = broadcast(posted_ts(good_parent), "Rollback to")
         assert rollback and all(c.args["reply_broadcast"] is True for c in rollback)
         queued = broadcast(posted_ts(bad_parent), "queued for beta")

@@ -20,9 +20,15 @@ from bot.core.model import AuditEntry, StageState
 from bot.orchestrator import Orchestrator
 from bot.slack.roles import Role, Roles
 from bot.slack.work import AfterAck
+from bot.store import UNREACHABLE
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
+#: The answer to a request made while the state store cannot be reached (issue 15 item 5).
+STORE_DOWN = (
+    ":warning: deploybot cannot reach its state store right now; nothing was done. "
+    "Try again in a minute."
+)
 
 
 @dataclass
@@ -63,9 +69,21 @@ class SlackContext:
         """Bolt's `respond` for this request, sent over the Slack client's shared session."""
         return SharedRespond(respond, self.client)
 
-    def later(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        """Run `work` after the ack (Slack wants an answer within 3 s); see `bot.slack.work`."""
-        self.work.submit(work, what)
+    def later(
+        self, work: Coroutine[Any, Any, None], what: str, respond: AsyncRespond | None = None
+    ) -> None:
+        """Run `work` after the ack (Slack wants an answer within 3 s); see `bot.slack.work`.
+        With `respond`, a person whose request meets an unreachable state store is told so
+        (privately) instead of hearing nothing."""
+        self.work.submit(work if respond is None else _answered(work, what, respond), what)
+
+
+async def _answered(work: Coroutine[Any, Any, None], what: str, respond: AsyncRespond) -> None:
+    try:
+        await work
+    except UNREACHABLE as exc:
+        log.warning("slack: %s: the state store is unreachable (%s)", what, type(exc).__name__)
+        await respond(text=STORE_DOWN, response_type="ephemeral", replace_original=False)
 
 
 class SharedRespond(AsyncRespond):

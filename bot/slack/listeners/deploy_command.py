@@ -29,7 +29,7 @@ from bot.slack.render import (
 )
 from bot.slack.render.announce import with_drift
 from bot.slack.render.modals import ConfirmKind
-from bot.slack.render.text import deployment_label
+from bot.slack.render.text import deployment_label, when
 from bot.slack.roles import DOES, Role
 from semaphore_client import SemaphoreError
 
@@ -58,9 +58,11 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
             return
         await ack()
         user = str(command.get("user_id", ""))
+        answer = slack.respond(respond)
         slack.later(
-            _run(slack, parsed, user, command, slack.respond(respond), client),
+            _run(slack, parsed, user, command, answer, client),
             f"/deploy {type(parsed).__name__}",
+            answer,
         )
 
 
@@ -143,7 +145,12 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
                 target.project, target.stage, user, parsed.reason, target.until
             )
         where = ", ".join(f"{t.project}/{t.stage}" for t in parsed.targets)
-        return _text(f":no_entry: Blocked {escape(where)}: {escape(parsed.reason)}")
+        ends = {t.until for t in parsed.targets if t.until is not None}
+        until = ""
+        if ends:  # in the first stage's zone (a project's or everything's: the earliest end)
+            zone = slack.zone(parsed.targets[0].project, parsed.targets[0].stage)
+            until = f" until {when(min(ends), now, zone)}"
+        return _text(f":no_entry: Blocked {escape(where)}{until}: {escape(parsed.reason)}")
     if isinstance(parsed, cmd.Freeze):
         await orchestrator.freeze(
             parsed.project, parsed.stage, user, parsed.reason, parsed.start, parsed.end

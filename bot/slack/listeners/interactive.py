@@ -75,8 +75,9 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
         ack: AsyncAck, body: Body, action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
+        answer = slack.respond(respond)
         slack.later(
-            _click(slack, body, action, slack.respond(respond)), f"button {action.get('action_id')}"
+            _click(slack, body, action, answer), f"button {action.get('action_id')}", answer
         )
 
     app.action(ROLLBACK_APPROVE)(clicked)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from bot.core.decision import Notice, NoticeKind
 from bot.core.events import Shown
-from bot.core.model import Blocker
+from bot.core.model import Blocker, BlockerKind
 from bot.slack.escape import escape
 from bot.slack.render.blocks import (
     Block,
@@ -86,12 +86,19 @@ def unblock_buttons(
     """One button per blocker, action ids `blocker_unblock:<start>`, `:<start + 1>`, ..."""
     return [
         button(
-            f"Unblock {stage}: {b.reason}",
+            f"Unblock {stage}: {_short(b)}",
             f"{BLOCKER_UNBLOCK}:{index}",
             unblock_value(project, stage, b),
         )
         for index, b in enumerate(blockers, start=start)
     ]
+
+
+def _short(blocker: Blocker) -> str:
+    """An alarm by its name (`HighErrorRate firing`), the summary left to the message."""
+    if blocker.kind is BlockerKind.ALARM:
+        return blocker.reason.split(": ", 1)[0]
+    return blocker.reason
 
 
 def rollback_alert(notice: Notice, zone: str, now: datetime, acted: Acted | None = None) -> Message:

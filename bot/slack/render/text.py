@@ -112,4 +112,6 @@ def blocker_line(blocker: Blocker, now: datetime, zone: str) -> str:
     if blocker.until is not None:
         parts.append(f"until {when(blocker.until, now, zone)}")
     detail = f" ({', '.join(parts)})" if parts else ""
+    if blocker.kind is BlockerKind.ALARM:  # lifted by its Unblock button or by resolving
+        return f"{icon} {escape(blocker.reason)}{detail}"
     return f"{icon} {escape(blocker.reason)}{detail} · id `{escape(blocker.id)}`"

@@ -152,8 +152,8 @@ def notice_line(notice: Notice, zone: str, now: datetime, org: str | None = None
         NoticeKind.REFUSED,
     ):
         line += f" ({person(notice.actor)})"
-    if notice.kind is NoticeKind.STARTED and notice.deployment is not None:
-        line += workflow_link(org, notice.deployment.change)
+    if notice.kind in (NoticeKind.STARTED, NoticeKind.FAILED) and notice.deployment is not None:
+        line += workflow_link(org, notice.deployment.change)  # where Semaphore shows the why
     extra = [
         f"    {blocker_line(b, now, zone)}"
         for b in notice.blockers
