@@ -335,7 +335,7 @@ def _blocker_added(draft: Draft, event: ev.BlockerAdded) -> None:
     draft.set(blockers=(*draft.state.blockers, blocker))
     draft.tell(
         NoticeKind.BLOCKER_ADDED,
-        f"Blocked by {blocker.author}: {blocker.reason}",
+        f"Blocked: {blocker.reason}",  # who: the notice's actor, shown as a person by Slack
         blockers=(blocker,),
         actor=blocker.author,
     )

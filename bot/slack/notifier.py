@@ -28,7 +28,7 @@ from bot.core.decision import Notice, NoticeKind
 from bot.core.model import BlockerKind, Deployment, StageState
 from bot.service.effects import EFFECT, Tell, encode
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
-from bot.slack.render import alerts, announce, thread
+from bot.slack.render import alerts, announce, freeze_scheduled, thread
 from bot.store.base import Store
 from bot.store.inbox import Inbox, InboxItem
 
@@ -110,6 +110,12 @@ class SlackNotifier:
             )
         if is_alarm_news(notice):
             self.boards.changed(project.name, notice.stage)
+            return
+        later = [b for b in notice.blockers
+                 if b.kind is BlockerKind.FREEZE and b.starts_at is not None and now < b.starts_at]  # fmt: skip
+        if notice.kind is NoticeKind.BLOCKER_ADDED and later:  # a freeze for later: not yet
+            message = freeze_scheduled(project.name, notice.stage, later[0], zone)
+            await self.post(project.channel_for(notice.stage), message)
             return
         liftable = [b for b in notice.blockers if b.kind in LIFTABLE and b.active(now)]
         if notice.kind is NoticeKind.BLOCKER_ADDED and liftable:

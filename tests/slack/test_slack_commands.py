@@ -247,10 +247,26 @@ async def test_freeze_then_list_then_cancel(redis_server: str) -> None:
         _, reply = await ask(
             h, "freeze prod 2030-12-20 09:00 .. 2031-01-04 09:00 Holidays", "U0BLOCK"
         )
-        assert reply.args["text"] == ":snowflake: Freeze scheduled on demo/prod"
         [freeze] = await blockers(h, "prod")
         assert freeze.kind is BlockerKind.FREEZE and freeze.reason == "Holidays"
         assert freeze.starts_at is not None and freeze.starts_at.year == 2030
+        # Issue 15 item 1: when, what and who; nothing is "blocked" yet.
+        scheduled = (
+            ":snowflake: Freeze on demo/prod scheduled: Fri 20 Dec 09:00 UTC → Sat 04 Jan "
+            f"09:00 UTC, Holidays (by <@U0BLOCK>), id `{freeze.id}`"
+        )
+        assert reply.blocks[0]["text"]["text"] == scheduled
+
+        async def announced() -> bool:
+            _, standin = parts(h)
+            posts = [c for c in standin.of("chat.postMessage") if "Freeze on" in c.text()]
+            return bool(posts)
+
+        await h.until(announced)
+        _, standin = parts(h)
+        [post] = [c for c in standin.of("chat.postMessage") if "Freeze on" in c.text()]
+        assert post.args["channel"] == "C0DEMO" and post.blocks[0]["text"]["text"] == scheduled
+        assert not any("Blocked" in c.text() for c in standin.of("chat.postMessage"))
         _, listed = await ask(h, "freeze list", "U0NOBODY")
         text = blocks_text(listed)
         assert "*demo/prod*" in text and f"`{freeze.id}`" in text and "Holidays" in text

@@ -19,6 +19,7 @@ from bot.slack.parser import parse
 from bot.slack.render import (
     confirm_modal,
     freeze_list_message,
+    freeze_scheduled,
     help_message,
     history_message,
     overview,
@@ -152,12 +153,15 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
             until = f" until {when(min(ends), now, zone)}"
         return _text(f":no_entry: Blocked {escape(where)}{until}: {escape(parsed.reason)}")
     if isinstance(parsed, cmd.Freeze):
-        await orchestrator.freeze(
+        decision = await orchestrator.freeze(
             parsed.project, parsed.stage, user, parsed.reason, parsed.start, parsed.end
         )
-        return _text(
-            f":snowflake: Freeze scheduled on {escape(parsed.project)}/{escape(parsed.stage)}"
-        )
+        zone = slack.zone(parsed.project, parsed.stage)
+        made = [b for b in decision.state.blockers if b.author == user] if decision else []
+        if made and made[-1].kind is BlockerKind.FREEZE:
+            return freeze_scheduled(parsed.project, parsed.stage, made[-1], zone)
+        return _text(f":snowflake: Freeze on {escape(parsed.project)}/{escape(parsed.stage)}: "
+                     f"{when(parsed.start, now, zone)} → {when(parsed.end, now, zone)}")  # fmt: skip
     if isinstance(parsed, cmd.Unblock | cmd.FreezeCancel):
         return await _lift(slack, parsed, user)
     return help_message(None)

@@ -32,7 +32,7 @@ from bot.slack.render.alerts import (
 )
 from bot.slack.render.announce import freeze_announcement, window_opened
 from bot.slack.render.blocks import decode_value, encode_value
-from bot.slack.render.freezes import freeze_list_message
+from bot.slack.render.freezes import freeze_list_message, freeze_scheduled
 from bot.slack.render.home import home_view
 from bot.slack.render.modals import (
     CONFIRM_EMERGENCY,
@@ -69,6 +69,7 @@ __all__ = [
     "encode_value",
     "freeze_announcement",
     "freeze_list_message",
+    "freeze_scheduled",
     "help_message",
     "history_message",
     "home_view",

@@ -1,6 +1,7 @@
-"""The reply to `/deploy freeze list [project] [stage]`.
+"""The reply to `/deploy freeze list [project] [stage]`, and the words for a freeze scheduled.
 
     freeze_list_message(config, states, now, project=None, stage=None)
+    freeze_scheduled(project, stage, freeze, zone)
 
 Lists, per stage, the freezes that have not ended: those from configuration (they cannot be
 cancelled from Slack) and those scheduled with `/deploy freeze` (cancel them by id).
@@ -13,12 +14,25 @@ from datetime import datetime
 from typing import Any
 
 from bot.config.models import DeploybotConfig
-from bot.core.model import BlockerKind, StageState
+from bot.core.model import Blocker, BlockerKind, StageState
 from bot.slack.escape import escape
-from bot.slack.render.blocks import context, message, sections
+from bot.slack.render.blocks import context, message, section, sections
 from bot.slack.render.text import local, person
 
 Message = dict[str, Any]
+
+
+def freeze_scheduled(project: str, stage: str, freeze: Blocker, zone: str) -> Message:
+    """`❄️ Freeze on demo/prod scheduled: Sun 20 Dec 09:00 UTC → Mon 04 Jan 09:00 UTC, Year
+    end (by @alice), id …` (issue 15 item 1): nothing is blocked yet, so it says when."""
+    start = local(freeze.starts_at or freeze.created_at, zone)
+    end = local(freeze.until, zone) if freeze.until is not None else "until lifted"
+    what = (
+        f"Freeze on {escape(project)}/{escape(stage)} scheduled: {start} → {end}, "
+        f"{escape(freeze.reason)}"
+    )
+    text = f":snowflake: {what} (by {person(freeze.author)}), id `{escape(freeze.id)}`"
+    return message(f"{what}, id {freeze.id}", [section(text, block_id=f"freeze:{stage}")])
 
 
 def freeze_list_message(

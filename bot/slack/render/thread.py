@@ -146,6 +146,7 @@ def notice_line(notice: Notice, zone: str, now: datetime, org: str | None = None
     where = f"*{escape(notice.stage)}*"
     line = f"{icon} {where}: {escape(notice.text)}"
     if notice.actor not in ("deploybot", "") and notice.kind in (
+        NoticeKind.BLOCKER_ADDED,
         NoticeKind.BLOCKER_LIFTED,
         NoticeKind.ROLLBACK_DISMISSED,
         NoticeKind.EMERGENCY_QUEUED,
