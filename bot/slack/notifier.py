@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.decision import Notice, NoticeKind
-from bot.core.model import BlockerKind, Deployment, StageState
+from bot.core.model import Blocker, BlockerKind, Deployment, StageState
 from bot.service.effects import EFFECT, Tell, encode
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
 from bot.slack.render import alerts, announce, freeze_scheduled, thread
@@ -120,7 +120,12 @@ class SlackNotifier:
         liftable = [b for b in notice.blockers if b.kind in LIFTABLE and b.active(now)]
         if notice.kind is NoticeKind.BLOCKER_ADDED and liftable:
             message = alerts.blocker_message(project.name, notice.stage, liftable[0], zone, now)
-            await self.post(project.channel_for(notice.stage), message)
+            posted = await self.post(project.channel_for(notice.stage), message)
+            if posted.get("ts"):  # remembered, so that its lifting changes it in place
+                key = _blocker_key(notice.stage, liftable[0])
+                await self.store.set_thread(project.name, key, str(posted["ts"]))
+            return
+        if notice.kind is NoticeKind.BLOCKER_LIFTED and await self._lifted(project, notice, zone):
             return
         if notice.kind is NoticeKind.UNBLOCKED and "window" in notice.cleared and notice.deployment:
             state = await self.store.load(project.name, notice.stage)
@@ -169,10 +174,32 @@ class SlackNotifier:
             reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
         await self.post(project.channel, reply, thread_ts=ts)
 
+    async def _lifted(self, project: ProjectConfig, notice: Notice, zone: str) -> bool:
+        """Every message that said a lifted blocker blocks the stage now says who lifted it,
+        its Unblock button gone (issue 15 item 3). True when each lifted blocker had one: the
+        edits tell it, and nothing new is posted (lifting four is four edits, not four posts)."""
+        channel, every = project.channel_for(notice.stage), bool(notice.blockers)
+        for blocker in notice.blockers:
+            ts = await self.store.thread(project.name, _blocker_key(notice.stage, blocker))
+            if ts is None:
+                every = False
+                continue
+            acted = alerts.Acted(by=notice.actor, did="lifted the blocker", at=self.clock())
+            lifted = alerts.blocker_message(project.name, notice.stage, blocker, zone,
+                                            self.clock(), acted)  # fmt: skip
+            await self.pacer.wait(channel)
+            await self.client.chat_update(channel=channel, ts=ts, **lifted)
+        return every
+
     async def post(self, channel: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
         await self.pacer.wait(channel)
         answer = await self.client.chat_postMessage(channel=channel, **message, **extra)
         return dict(answer.data) if isinstance(answer.data, dict) else {}
+
+
+def _blocker_key(stage: str, blocker: Blocker) -> str:
+    """Where the ts of the message announcing `blocker` is kept (beside change threads)."""
+    return f"blocker:{stage}:{blocker.id}:{blocker.created_at.isoformat()}"
 
 
 def _latest(state: StageState, history: list[Deployment], sha: str) -> Deployment | None:

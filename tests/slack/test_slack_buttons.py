@@ -221,9 +221,16 @@ async def test_unblock_button_on_a_blocker_message(redis_server: str) -> None:
             return bool(updates_of(standin, ts))
 
         await h.until(updated)
-        [update] = updates_of(standin, ts)
+        [update, *_] = updates_of(standin, ts)
         assert "<@U0BLOCK> lifted the blocker" in json.dumps(update.blocks)
         assert every_button(update.blocks) == [], update.blocks
+
+        async def says_lifted() -> bool:  # issue 15 item 3: the headline too, not "is blocked"
+            return any("*demo/prod* was blocked" in json.dumps(u.blocks)
+                       for u in updates_of(standin, ts))  # fmt: skip
+
+        await h.until(says_lifted)
+        assert "is blocked" not in json.dumps(updates_of(standin, ts)[-1].blocks)
 
 
 async def test_unblock_from_the_app_home_and_the_board_is_republished(redis_server: str) -> None:

@@ -133,7 +133,11 @@ async def test_help_and_empty_text_are_answered_in_the_ack(redis_server: str) ->
 @pytest.mark.parametrize(
     ("text", "wrong", "form"),
     [
-        ("blokc prod x", "unknown command 'blokc'; did you mean 'block'", "/deploy status"),
+        (
+            "blokc prod x",
+            "unknown command 'blokc'; did you mean 'block'",
+            "/deploy block [project]",
+        ),
         ("block prod", "", "/deploy block [project] stage|PROJECT|all REASON"),
         ("rollback nowhere", "nowhere", "/deploy rollback [project] stage [to SHA]"),
     ],
@@ -240,6 +244,37 @@ async def test_unblock_by_id_and_all_manual(redis_server: str) -> None:
         await deployed_everywhere(h, A)  # the queue drained by itself
         _, none = await ask(h, "unblock prod", "U0BLOCK")
         assert none.args["text"] == "No manual blocker on demo/prod."
+
+
+async def test_unblock_by_command_changes_every_blocker_message_in_place(
+    redis_server: str,
+) -> None:
+    """Issue 15 item 3: `/deploy unblock prod` lifting four blockers edits the four messages
+    that announced them (buttons gone, lifted by whom) and posts nothing new."""
+    async with started(redis_server, CONFIG) as h:
+        _, standin = parts(h)
+        for n in range(4):
+            await ask(h, f"block prod reason {n}", "U0BLOCK")
+
+        async def announced() -> bool:
+            return len([c for c in standin.of("chat.postMessage") if "is blocked" in c.text()]) == 4
+
+        await h.until(announced)
+        messages = [c for c in standin.of("chat.postMessage") if "is blocked" in c.text()]
+        posts_before = len(standin.of("chat.postMessage"))
+        _, reply = await ask(h, "unblock prod", "U0BLOCK")
+        assert reply.args["text"].startswith(":large_green_circle: Lifted 4 on demo/prod: ")
+
+        async def all_edited() -> bool:
+            edited = {c.args["ts"] for c in standin.of("chat.update") if "was blocked" in c.text()}
+            return edited == {str(m.answer["ts"]) for m in messages}
+
+        await h.until(all_edited)
+        for update in [c for c in standin.of("chat.update") if "was blocked" in c.text()]:
+            assert "<@U0BLOCK> lifted the blocker" in blocks_text(update)
+            assert '"button"' not in blocks_text(update)
+        await asyncio.sleep(0.3)  # nothing else is on its way
+        assert len(standin.of("chat.postMessage")) == posts_before
 
 
 async def test_freeze_then_list_then_cancel(redis_server: str) -> None:

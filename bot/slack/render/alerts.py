@@ -148,7 +148,8 @@ def blocker_message(
     name = f"{escape(project)}/{escape(stage)}"
     block_id = f"blocker:{project}:{stage}:{blocker.id}"
     text = f"*{name}* is blocked\n{blocker_line(blocker, now, zone)}"
-    if acted is not None:
+    if acted is not None:  # lifted: the headline says it is over, the button is gone
+        text = f"*{name}* was blocked\n{blocker_line(blocker, now, zone)}"
         return message(
             f"{name} was blocked: {escape(blocker.reason)}",
             [section(text, block_id=block_id), _acted_line(acted, zone)],
