@@ -25,7 +25,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.decision import Notice, NoticeKind
-from bot.core.model import Blocker, BlockerKind, Deployment, StageState
+from bot.core.model import (
+    Blocker,
+    BlockerKind,
+    Change,
+    Deployment,
+    DeploymentKind,
+    DeploymentState,
+    StageState,
+)
 from bot.service.effects import EFFECT, Tell, encode
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
 from bot.slack.render import alerts, announce, freeze_scheduled, thread
@@ -149,7 +157,41 @@ class SlackNotifier:
         zone: str,
         now: datetime,
     ) -> None:
-        change = deployment.change
+        ts = await self._parent(project, deployment.change, {notice.stage: deployment}, now)
+        reply = thread.notice_reply(notice, zone, now, self.org)
+        if notice.kind in ALERTS:
+            reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
+        assert ts is not None
+        await self.post(project.channel, reply, thread_ts=ts)
+        if deployment.kind is DeploymentKind.ROLLBACK:
+            await self._follow_rollback(project, deployment, notice, zone, now)
+
+    async def _follow_rollback(
+        self, project: ProjectConfig, rollback: Deployment, notice: Notice, zone: str, now: datetime
+    ) -> None:
+        """The change a rollback undoes tells the story too (issue 15 item 2): its message
+        shows what became of it (`rolled back to abc1234 (by @bob)`), and its thread gets the
+        rollback's progress, not only the thread of the change rolled back to."""
+        history = await self.store.history(project.name, notice.stage, limit=20)
+        undone = _rolled_back_from(history, rollback)
+        if undone is None or undone.change.sha == rollback.change.sha:
+            return
+        ts = await self._parent(project, undone.change, {}, now, create=False)
+        if ts is not None:
+            reply = thread.notice_reply(notice, zone, now, self.org)
+            reply["reply_broadcast"] = False  # the channel heard it from the other thread
+            await self.post(project.channel, reply, thread_ts=ts)
+
+    async def _parent(
+        self,
+        project: ProjectConfig,
+        change: Change,
+        shown: dict[str, Deployment],
+        now: datetime,
+        create: bool = True,
+    ) -> str | None:
+        """The change's message, posted (unless `create` is False) or brought up to date;
+        its ts. `shown`: deployments fresher than the store's, by stage."""
         view = await self.store.change_view(project.name, project.stage_names, change.sha)
         states = view.states
         latest = {
@@ -157,10 +199,12 @@ class SlackNotifier:
             for stage, state in states.items()
             if (d := _latest(state, view.history[stage], change.sha))
         }
-        latest[notice.stage] = deployment
+        latest.update(shown)
         parent = thread.change_thread(project, change, latest, states, now, self.org)
         ts = view.thread
         if ts is None:
+            if not create:
+                return None
             posted = await self.post(project.channel, parent)
             ts = await self.store.set_thread(project.name, change.sha, str(posted["ts"]))
         elif self._shown.get(ts) != parent:
@@ -169,10 +213,7 @@ class SlackNotifier:
         self._shown[ts] = parent
         while len(self._shown) > SHOWN_LIMIT:
             self._shown.pop(next(iter(self._shown)))
-        reply = thread.notice_reply(notice, zone, now, self.org)
-        if notice.kind in ALERTS:
-            reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
-        await self.post(project.channel, reply, thread_ts=ts)
+        return ts
 
     async def _lifted(self, project: ProjectConfig, notice: Notice, zone: str) -> bool:
         """Every message that said a lifted blocker blocks the stage now says who lifted it,
@@ -200,6 +241,17 @@ class SlackNotifier:
 def _blocker_key(stage: str, blocker: Blocker) -> str:
     """Where the ts of the message announcing `blocker` is kept (beside change threads)."""
     return f"blocker:{stage}:{blocker.id}:{blocker.created_at.isoformat()}"
+
+
+def _rolled_back_from(history: list[Deployment], rollback: Deployment) -> Deployment | None:
+    """The failed deployment `rollback` undoes: the stage's newest failed one before it."""
+    for deployment in history:  # newest first
+        failed = deployment.state is DeploymentState.FAILED
+        if failed and deployment.kind is not DeploymentKind.ROLLBACK:
+            finished = deployment.finished_at or deployment.created_at
+            if finished <= rollback.created_at:
+                return deployment
+    return None
 
 
 def _latest(state: StageState, history: list[Deployment], sha: str) -> Deployment | None:

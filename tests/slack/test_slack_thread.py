@@ -177,6 +177,21 @@ async def test_failures_and_rollbacks_are_broadcast_to_the_channel(redis_server:
         queued = broadcast(posted_ts(bad_parent), "queued for beta")
         assert queued and all(c.args["reply_broadcast"] is False for c in queued)
 
+        # Issue 15 item 2: the failed change's own message and thread follow its rollback.
+        bad_ts = posted_ts(bad_parent)
+
+        async def followed() -> bool:
+            edits = [c for c in standin.of("chat.update") if c.args.get("ts") == bad_ts]
+            done = bool(edits) and f"rolled back to `{BASE[:7]}`" in edits[-1].text()
+            return done and bool(broadcast(bad_ts, "succeeded"))
+
+        await h.until(followed)
+        [*_, last] = [c for c in standin.of("chat.update") if c.args.get("ts") == bad_ts]
+        assert "rollback waits" not in last.text()
+        told = [c.args["text"] for c in replies(standin, bad_ts)]
+        assert any(f"rollback of {BASE[:7]} to prod started" in t for t in told), told
+        assert any(f"rollback of {BASE[:7]} to prod succeeded" in t for t in told), told
+
 
 def mrkdwn(node: object) -> list[str]:
     """Every mrkdwn text object's text in `node` (blocks, a view, ...)."""

@@ -73,11 +73,16 @@ def _rollback_after(deployment: Deployment, state: StageState) -> str:
     current = [state.current] if state.current else []
     for candidate in (*current, *state.queue, *state.good):
         if candidate.kind is DeploymentKind.ROLLBACK and candidate.created_at >= failed_at:
+            by = (
+                ""
+                if candidate.triggered_by == "deploybot"
+                else f" (by {person(candidate.triggered_by)})"
+            )
             if candidate.state is DeploymentState.QUEUED:
-                return f"; rollback to `{sha7(candidate.change.sha)}` queued"
+                return f"; rollback to `{sha7(candidate.change.sha)}` queued{by}"
             if candidate.state is DeploymentState.RUNNING:
-                return f"; rolling back to `{sha7(candidate.change.sha)}`"
-            return f"; rolled back to `{sha7(candidate.change.sha)}`"
+                return f"; rolling back to `{sha7(candidate.change.sha)}`{by}"
+            return f"; rolled back to `{sha7(candidate.change.sha)}`{by}"
     return ""
 
 
