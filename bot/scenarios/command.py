@@ -16,6 +16,7 @@ import sys
 from redis.exceptions import RedisError
 
 from bot.scenarios.catalog import SCENARIOS, find
+from bot.scenarios.outcome import outcome
 from bot.scenarios.play import ScenarioError
 from bot.scenarios.runner import run_scenario
 from bot.scenarios.timeline import header, render
@@ -67,6 +68,7 @@ def scenario_command(name: str | None, *, without_bot: bool, as_json: bool, list
     else:
         print(header(run, scenario.summary))
         print("\n".join(render(run)))
+        print(f"outcome: {outcome(run)['text']}")
     return 0
 
 

@@ -120,10 +120,13 @@ class ScenarioRun:
         ]
 
     def to_json(self) -> dict[str, Any]:
+        from bot.scenarios.outcome import outcome  # it reads a run: imported when one is made
+
         return {
             "scenario": self.scenario,
             "with_bot": self.with_bot,
             "commits": dict(self.commits),
             "events": self.events,
             "audit": [a.model_dump(mode="json") for a in self.audit],
+            "outcome": outcome(self),
         }

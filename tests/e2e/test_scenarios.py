@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from bot.cli import main
 from bot.core.model import DeploymentKind, DeploymentState
 from bot.scenarios.catalog import SCENARIOS
+from bot.scenarios.outcome import outcome
 from bot.scenarios.record import ScenarioRun
 from bot.scenarios.runner import run_scenario
 from bot.scenarios.timeline import render
@@ -66,6 +67,12 @@ async def test_alone_with_autocancel_bs_deploy_cancels_the_rollback_of_a() -> No
     assert prod_runs(run) == [(DEPLOY, "base"), (DEPLOY, "A"), (DEPLOY, "B")]
     assert [p.result for p in run.ran("prod")] == ["passed", "failed", "passed"]  # B on broken A
     assert run.audit == []
+    said = outcome(run)  # issue 15 item 13: what it came to, in words
+    assert said["text"].endswith(
+        "prod ran base, A (failed), rollback of A (cancelled by auto-cancel), B: prod runs B on "
+        "top of the failure of A, never rolled back"
+    )
+    assert said["stages"] == {"beta": run.commits["B"], "prod": run.commits["B"]}
 
 
 async def test_alone_without_autocancel_b_deploys_before_the_rollback_of_a() -> None:
@@ -74,6 +81,11 @@ async def test_alone_without_autocancel_b_deploys_before_the_rollback_of_a() -> 
     assert prod_runs(run) == [(DEPLOY, "base"), (DEPLOY, "A"), (DEPLOY, "B"), (ROLLBACK, "A")]
     assert [p.result for p in run.ran("prod")] == ["passed", "failed", "passed", "passed"]
     assert run.ended_early() == []
+    said = outcome(run)
+    assert said["text"].endswith(
+        "prod ran base, A (failed), B, rollback of A (back to base, undoing B): prod runs base"
+    )
+    assert said["stages"]["prod"] == run.commits["base"]
 
 
 # -- the same, with deploybot -----------------------------------------------------------------
@@ -96,6 +108,9 @@ async def test_with_the_bot_the_rollback_goes_first_and_nothing_is_cancelled(
     timeline = "\n".join(render(run))
     assert "semaphore  prod: deploy-prod.yml A failed" in timeline
     assert "deploybot  prod: rollback of base to prod started" in timeline
+    said = outcome(run)
+    assert said["text"].endswith("prod ran base, A (failed), rolled back to base, B: prod runs B")
+    assert said["stages"] == {"beta": run.commits["B"], "prod": run.commits["B"]}
 
 
 # -- blockers -----------------------------------------------------------------------------
@@ -328,7 +343,11 @@ def test_the_cli_prints_one_json_object(redis_url: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "state in Redis at" in done.stderr
     run = json.loads(done.stdout)
-    assert set(run) == {"scenario", "with_bot", "commits", "events", "audit"}
+    assert set(run) == {"scenario", "with_bot", "commits", "events", "audit", "outcome"}
+    assert run["outcome"] == {
+        "text": "beta ran A, B: beta runs B; prod ran B: prod runs B",
+        "stages": {"beta": run["commits"]["B"], "prod": run["commits"]["B"]},
+    }
     assert (run["scenario"], run["with_bot"], set(run["commits"])) == (
         "blocker-holds-and-resumes",
         True,
