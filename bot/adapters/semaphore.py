@@ -221,8 +221,16 @@ class SemaphoreEffects:
             await self._not_started(deployment, reason, None, inactive=inactive, missing=missing)
 
     async def _news(self, deployment: Deployment) -> PromotionNews:
+        # Every pipeline another deployment of the stage holds or held (found by the system
+        # test: an emergency promoted from the same CI pipeline as the roll-forward it followed
+        # took that roll-forward's stopped pipeline as its own, and the stage waited on it for
+        # ever; the roll-forward, stopped before its pipeline was known, is in the history
+        # without it, so the stage remembers what its deployments claimed).
         history = await self.stages.store.history(deployment.project, deployment.stage)
-        taken = {d.deploy_pipeline_id for d in history if d.id != deployment.id}
+        state = await self.stages.store.load(deployment.project, deployment.stage)
+        live = [*state.stopping, *([state.current] if state.current else []), *state.queue]
+        taken = {d.deploy_pipeline_id for d in [*history, *live] if d.id != deployment.id}
+        taken |= set(state.claimed) - {deployment.deploy_pipeline_id}
         return await self.semaphore.promotion(
             deployment, self.promotion_for(deployment), taken - {""}
         )

@@ -251,6 +251,15 @@ class StageState(Frozen):
     #: Deployments whose pipeline deploybot stopped and Semaphore has not shown done yet
     #: (a stopping pipeline still runs its epilogues): nothing starts on the stage meanwhile.
     stopping: tuple[Deployment, ...] = ()
+    #: The pipelines the stage's deployments took as theirs, newest last (capped at
+    #: CLAIMED_LIMIT): a later deployment promoted from the same source by the same promotion
+    #: never takes one of them (a deployment stopped before its pipeline was known is in the
+    #: history without it).
+    claimed: tuple[str, ...] = ()
+
+
+#: How many claimed pipeline ids a stage remembers.
+CLAIMED_LIMIT = 50
 
 
 class AuditEntry(Frozen):

@@ -20,6 +20,7 @@ from bot.core import stale
 from bot.core.decision import Decision, NoticeKind, Onward, Recall, StageSnapshot
 from bot.core.draft import SEEN_LIMIT, Draft, describe, sha7
 from bot.core.model import (
+    CLAIMED_LIMIT,
     AfterRollback,
     AlarmEpisode,
     BlockerKind,
@@ -147,11 +148,18 @@ def _deployment_started(draft: Draft, event: ev.DeploymentStarted) -> None:
                 d.model_copy(update=known) if d.id == event.deployment_id else d for d in stopping
             )
         )
+        _claim(draft, event.pipeline_id)
         return
     current = draft.state.current
     if current is None or current.id != event.deployment_id or current.deploy_pipeline_id:
         return
     draft.set(current=current.model_copy(update={"deploy_pipeline_id": event.pipeline_id}))
+    _claim(draft, event.pipeline_id)
+
+
+def _claim(draft: Draft, pipeline_id: str) -> None:
+    claimed = [p for p in draft.state.claimed if p != pipeline_id] + [pipeline_id]
+    draft.set(claimed=tuple(claimed[-CLAIMED_LIMIT:]))
 
 
 def _deployment_not_started(draft: Draft, event: ev.DeploymentNotStarted) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.core.model import DeploymentKind, DeploymentState
 from bot.errors import DeploybotError
+from bot.lifecycle import end_tasks, reraise_lost_cancellation
 from bot.scenarios.harness import Harness
 from bot.scenarios.record import commit_sha
 from semaphore_client import SemaphoreClient
@@ -106,6 +107,8 @@ class Run:
     firing: dict[str, datetime] = field(default_factory=dict)
     cordoned: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    #: The step under way, if one is (a run that hangs says where).
+    doing: str = ""
     #: Deployments seen RUNNING without a pipeline: id -> (monotonic first seen, stage).
     _unpiped: dict[str, tuple[float, str]] = field(default_factory=dict)
 
@@ -132,9 +135,12 @@ class Run:
         try:
             for step in steps:
                 await asyncio.sleep(step.delay)
-                self.note(f"{step.action} {' '.join(step.args)}: {await self._do(step)}")
+                self.doing = f"{step.action} {' '.join(step.args)}".rstrip()
+                self.note(f"{self.doing}: {await self._do(step)}")
+                self.doing = ""
         finally:
-            watch.cancel()
+            # redis-py can lose a cancellation (bot.lifecycle): cancel until it ends.
+            await end_tasks([watch], "the system test's watch", within=5.0)
 
     async def _do(self, step: Step) -> str:
         h = self.harness
@@ -241,6 +247,7 @@ class Run:
             await asyncio.sleep(0.25)
             for stage in STAGES:
                 current = (await self.harness.store.load(PROJECT, stage)).current
+                reraise_lost_cancellation()
                 if current is None or current.state is not DeploymentState.RUNNING:
                     continue
                 if current.deploy_pipeline_id:
@@ -312,7 +319,15 @@ class Run:
 
 def describe(state: Any) -> str:
     current = state.current
-    now = f"running {current.change.sha[:7]} ({current.state})" if current else "idle"
+    now = "idle"
+    if current is not None:
+        pipeline = current.deploy_pipeline_id[:8] or "no pipeline"
+        now = (f"running {current.kind} {current.id} of {current.change.sha[:7]} ({current.state}, "
+               f"{pipeline}, attempt {current.attempt}, started {current.started_at})")  # fmt: skip
+    if state.stopping:
+        now += "; stopping " + ", ".join(
+            f"{d.id} ({d.deploy_pipeline_id[:8]})" for d in state.stopping
+        )
     queue = ", ".join(d.change.sha[:7] for d in state.queue) or "nothing"
     blockers = ", ".join(f"{b.kind}:{b.id}" for b in state.blockers) or "none"
     return f"{now}; queued {queue}; blockers {blockers}"

@@ -24,6 +24,8 @@ from tests.system.runs import Run, plan
 from tests.system.world import CONFIG, GOFER, world
 
 SEEDS = 30
+#: The longest a run may take before it counts as hung (pytest-timeout, 120 s, is later).
+RUN_LIMIT = 90
 #: Runs played at once (each with its own simulator, bot and Redis database).
 BATCH = 3
 
@@ -62,8 +64,9 @@ async def one_run(seed: int, redis_url: str) -> str:
                        default_duration=0.3) as harness:  # fmt: skip
         run = Run(seed, harness)
         try:
-            await run.play(steps)
-            final = await run.settle()
+            async with asyncio.timeout(RUN_LIMIT):
+                await run.play(steps)
+                final = await run.settle()
             events = await harness.sim_events()
             problems = run.problems + check(
                 events,
@@ -72,7 +75,8 @@ async def one_run(seed: int, redis_url: str) -> str:
                 label=run.labels,
             )
         except (TimeoutError, AssertionError) as exc:
-            problems = [*run.problems, f"the run did not settle: {exc}"]
+            where = f" (hung in: {run.doing})" if run.doing else ""
+            problems = [*run.problems, f"the run did not settle: {exc!r}{where}"]
             events = await harness.sim_events()
     if not problems:
         return ""
