@@ -1,8 +1,10 @@
 """Webhook to promotion: from the POST of a passed CI pipeline's signed webhook to
 `/semaphore/webhook` until the simulator received `POST /promotions` for it.
 
-The end is the `at` timestamp (wall clock, microseconds) of the simulator's `promotion` event
-for that pipeline, read in-process from the simulator's event log (what `/_sim/events` serves);
+The end is the `at` timestamp (wall clock, microseconds) of the simulator's first event of the
+trigger (`deployment` PENDING for a stage with a deployment target, as in the built-in world;
+else `promotion`; Gofer schedules the pipeline a fraction of a second later), read in-process
+from the simulator's event log (what `/_sim/events` serves);
 the start is the wall clock just before the request is written. Each sample waits until the
 deployment finished (the deploy pipeline's own webhook reached the bot), so the stage is free.
 """
@@ -46,8 +48,9 @@ async def measure(redis_url: str, samples: int) -> dict[str, Any]:
 async def _promoted(events: list[dict[str, Any]], ppl_id: str, timeout: float = 10) -> float:
     async with asyncio.timeout(timeout):
         while True:
-            for event in reversed(events):
-                if event["type"] == "promotion" and event["promotion_of"] == ppl_id:
+            for event in events:  # the first trace of the trigger: Gofer schedules it later
+                promoted = event["type"] in ("promotion", "deployment")
+                if promoted and event["promotion_of"] == ppl_id:
                     return datetime.fromisoformat(event["at"].replace("Z", "+00:00")).timestamp()
             await asyncio.sleep(0.001)
 
