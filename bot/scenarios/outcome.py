@@ -10,9 +10,10 @@ back` when a failure there was never undone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.scenarios.record import Pipeline, ScenarioRun
+if TYPE_CHECKING:  # record.py serves `outcome` in its JSON: no import at run time
+    from bot.scenarios.record import Pipeline, ScenarioRun
 
 #: Why Semaphore ended a pipeline early, in words.
 ENDED = {"strategy": "auto-cancel", "user": "a person", "fast_failing": "fail-fast"}

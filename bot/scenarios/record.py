@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.model import AuditEntry, Deployment
+from bot.scenarios.outcome import outcome
 
 #: Pipeline results that mean Semaphore ended a pipeline early.
 ENDED_EARLY = ("canceled", "stopped")
@@ -120,8 +121,6 @@ class ScenarioRun:
         ]
 
     def to_json(self) -> dict[str, Any]:
-        from bot.scenarios.outcome import outcome  # it reads a run: imported when one is made
-
         return {
             "scenario": self.scenario,
             "with_bot": self.with_bot,

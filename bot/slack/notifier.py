@@ -37,7 +37,7 @@ from bot.core.model import (
 from bot.service.effects import EFFECT, Tell, encode
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
 from bot.slack.render import alerts, announce, freeze_scheduled, thread
-from bot.store.base import Store
+from bot.store.base import ChangeView, Store
 from bot.store.inbox import Inbox, InboxItem
 
 log = logging.getLogger(__name__)
@@ -157,26 +157,32 @@ class SlackNotifier:
         zone: str,
         now: datetime,
     ) -> None:
-        ts = await self._parent(project, deployment.change, {notice.stage: deployment}, now)
+        ts, view = await self._parent(project, deployment.change, {notice.stage: deployment}, now)
         reply = thread.notice_reply(notice, zone, now, self.org)
         if notice.kind in ALERTS:
             reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
         assert ts is not None
         await self.post(project.channel, reply, thread_ts=ts)
         if deployment.kind is DeploymentKind.ROLLBACK:
-            await self._follow_rollback(project, deployment, notice, zone, now)
+            history = view.history[notice.stage]  # the stage's, read with the change's view
+            await self._follow_rollback(project, deployment, history, notice, zone, now)
 
     async def _follow_rollback(
-        self, project: ProjectConfig, rollback: Deployment, notice: Notice, zone: str, now: datetime
+        self,
+        project: ProjectConfig,
+        rollback: Deployment,
+        history: list[Deployment],
+        notice: Notice,
+        zone: str,
+        now: datetime,
     ) -> None:
         """The change a rollback undoes tells the story too (issue 15 item 2): its message
         shows what became of it (`rolled back to abc1234 (by @bob)`), and its thread gets the
         rollback's progress, not only the thread of the change rolled back to."""
-        history = await self.store.history(project.name, notice.stage, limit=20)
         undone = _rolled_back_from(history, rollback)
         if undone is None or undone.change.sha == rollback.change.sha:
             return
-        ts = await self._parent(project, undone.change, {}, now, create=False)
+        ts, _ = await self._parent(project, undone.change, {}, now, create=False)
         if ts is not None:
             reply = thread.notice_reply(notice, zone, now, self.org)
             reply["reply_broadcast"] = False  # the channel heard it from the other thread
@@ -189,9 +195,10 @@ class SlackNotifier:
         shown: dict[str, Deployment],
         now: datetime,
         create: bool = True,
-    ) -> str | None:
+    ) -> tuple[str | None, ChangeView]:
         """The change's message, posted (unless `create` is False) or brought up to date;
-        its ts. `shown`: deployments fresher than the store's, by stage."""
+        its ts (None when not posted) and what it was drawn from. `shown`: deployments fresher
+        than the store's, by stage."""
         view = await self.store.change_view(project.name, project.stage_names, change.sha)
         states = view.states
         latest = {
@@ -204,7 +211,7 @@ class SlackNotifier:
         ts = view.thread
         if ts is None:
             if not create:
-                return None
+                return None, view
             posted = await self.post(project.channel, parent)
             ts = await self.store.set_thread(project.name, change.sha, str(posted["ts"]))
         elif self._shown.get(ts) != parent:
@@ -213,7 +220,7 @@ class SlackNotifier:
         self._shown[ts] = parent
         while len(self._shown) > SHOWN_LIMIT:
             self._shown.pop(next(iter(self._shown)))
-        return ts
+        return ts, view
 
     async def _lifted(self, project: ProjectConfig, notice: Notice, zone: str) -> bool:
         """Every message that said a lifted blocker blocks the stage now says who lifted it,
