@@ -17,6 +17,7 @@ cannot be done is said ephemerally, and nothing happens.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -47,6 +48,7 @@ from bot.slack.render import (
     refusal_message,
     without_buttons,
 )
+from bot.slack.render.alerts import Acted, blocker_message
 from bot.slack.render.blocks import Block
 from bot.slack.roles import DOES, Role
 from semaphore_client import SemaphoreError
@@ -141,10 +143,39 @@ async def _click(
         await _tell(slack, body, user, respond, _text(told))
         await _mark(slack, body, user, respond, outdated_line(why, user, now, zone))
         return
-    await _mark(slack, body, user, respond, acted_line(user, DID[clicked.kind], now, zone))
+    if not await _lifted(slack, body, clicked, decision, user, now, zone):
+        await _mark(slack, body, user, respond, acted_line(user, DID[clicked.kind], now, zone))
     waiting = _waits(decision, clicked.stage)
     if waiting is not None:
         await _tell(slack, body, user, respond, _text(waiting))
+
+
+async def _lifted(
+    slack: SlackContext,
+    body: Body,
+    clicked: Clicked,
+    decision: Decision,
+    user: str,
+    now: datetime,
+    zone: str,
+) -> bool:
+    """A blocker's own message, its blocker lifted by the click: drawn as the notifier draws
+    it when the blocker lifts ("was blocked", who lifted it), so whichever update lands last
+    the message says the same. False for any other message (the generic mark applies)."""
+    message = body.get("message") or {}
+    blocks = message.get("blocks") or [{}]
+    if clicked.kind != "unblock" or not str(blocks[0].get("block_id", "")).startswith("blocker:"):
+        return False
+    lifted = [
+        b for n in decision.notices if n.kind is NoticeKind.BLOCKER_LIFTED for b in n.blockers
+    ]
+    channel = str(body.get("channel", {}).get("id", ""))
+    if not lifted or not channel or body.get("container", {}).get("is_ephemeral"):
+        return False
+    acted = Acted(by=user, did=DID["unblock"], at=now)
+    drawn = blocker_message(clicked.project, clicked.stage, lifted[0], zone, now, acted)
+    await slack.client.chat_update(channel=channel, ts=str(message.get("ts", "")), **drawn)
+    return True
 
 
 async def _act(slack: SlackContext, clicked: Clicked, user: str, request: str) -> Decision | None:
