@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import ack, promotion, redis_work, scale, throughput
+from bench import ack, burst, promotion, redis_work, scale, throughput
 from bench.env import NoRedis, machine, redis_server
 from bench.stats import Figure, at_least, at_most, info, table
 
@@ -112,6 +112,33 @@ async def main(quick: bool, out: Path | None) -> int:
             figures.append(at_most("events lost (recorded - decided)", lost, 0, "",
                                    f"{recorded} recorded in all runs, Redis work's included"))  # fmt: skip
             figures += _redis_work_figures(work)
+            b = await burst.measure(url)
+            report["burst"] = b
+            note = (
+                f"{b['pushes']} pushes in {b['pushed_in_s']:g} s, 3 stages; {b['slack_calls']} calls for "
+                f"{b['notices_told']} notices; most for one change {b['slack_calls_max_per_change']}"
+            )
+            figures.append(
+                at_most("burst: Slack calls / change", b["slack_calls_per_change"], 4, "", note)
+            )
+            figures.append(
+                at_most(
+                    "burst: messages current after the last event",
+                    b["current_after_last_event_s"],
+                    30,
+                    "s",
+                    "paced by Slack's limits; last decision to last Slack call",
+                )
+            )
+            figures.append(
+                at_most(
+                    "burst: changes whose final state is not shown",
+                    b["changes_not_shown"],
+                    0,
+                    "",
+                    f"429s answered: {b['answered_429']}",
+                )
+            )
             s = await scale.measure(url, 1000, 5)
             report["scale"] = s
             figures.append(info("scale: /deploy status (all 1000 projects)", s["status_all_ms"], "ms",

@@ -11,7 +11,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bench import ack, bare_bolt, processes, promotion, redis_work, run, scale, stats, throughput
+from bench import (
+    ack,
+    bare_bolt,
+    burst,
+    processes,
+    promotion,
+    redis_work,
+    run,
+    scale,
+    stats,
+    throughput,
+)
 from bench.env import redis_server
 from tests.conftest import no_redis
 
@@ -55,6 +66,12 @@ async def test_a_short_throughput_run_against_deploybot_serve_loses_nothing(
     result = await throughput.measure(bench_redis, duration=0.5, workers=2)
     assert result["recorded"] > 0
     assert result["lost"] == 0 and result["inbox_left"] == 0
+
+
+async def test_a_small_burst_shows_every_change(bench_redis: str) -> None:
+    result = await burst.measure(bench_redis, pushes=6, spread=1.0)
+    assert result["changes_not_shown"] == 0
+    assert result["slack_calls"] > 0 and result["answered_429"] == 0
 
 
 async def test_redis_work_over_a_handful_of_events(bench_redis: str) -> None:

@@ -62,6 +62,8 @@ class Harness:
     #: What the network does to Semaphore's webhooks (the simulator's `chaos`), or None.
     webhook_chaos: dict[str, Any] | None = None
     bot_url: str = ""
+    #: Slack calls paced by Slack's limits times this (0: not at all, as tests want).
+    slack_pace: float = 0.0
     _started: list[Runtime] = field(default_factory=list)
 
     async def start_bot(self) -> Runtime:
@@ -71,7 +73,7 @@ class Harness:
             store=self.store,
             inbox=self.inbox,
             clock=self.clock or utcnow,
-            slack_pace=0.0,
+            slack_pace=self.slack_pace,
         )
         server = await bot.start()
         self.bot, self._started = bot, [*self._started, bot]
@@ -207,10 +209,12 @@ async def running(
     start_bot: bool = True,
     slack: bool = False,
     gofer: GoferTimes | None = None,
+    slack_pace: float = 0.0,
 ) -> AsyncIterator[Harness]:
     """The simulator and (unless `start_bot` is False) the bot, stopped on exit; with `slack`,
     also the Slack stand-in, and the bot's Slack app mounted and pointed at it. `gofer`: how
-    the simulator schedules promotions (its defaults: 0.2 s, giving up after 40 s)."""
+    the simulator schedules promotions (its defaults: 0.2 s, giving up after 40 s);
+    `slack_pace`: Slack's limits times this (1.0 as in production; 0 does not wait)."""
     config = load_config_text(config_text, "<scenario>")
     store: Store
     inbox: Inbox
@@ -237,7 +241,8 @@ async def running(
             **slack_settings,
         )
         async with httpx.AsyncClient(base_url=sim.url, timeout=10) as control:
-            harness = Harness(sim, config, settings, store, inbox, control, clock, standin=standin)
+            harness = Harness(sim, config, settings, store, inbox, control, clock,
+                              standin=standin, slack_pace=slack_pace)  # fmt: skip
             try:
                 if start_bot:
                     await harness.start_bot()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 #: The longest wait between two tries while the inbox (Redis) is unavailable.
 MAX_ERROR_PAUSE = 30.0
 Process = Callable[[InboxItem], Awaitable[None]]
+#: Items folded into one piece of work: the items it stands for, and the work that does them.
+Unit = tuple[list[InboxItem], Callable[[], Awaitable[None]]]
+#: Folds what was taken into units (the Slack worker: many notices about one message, one
+#: edit); errors other than the store's fall back to one unit per item.
+Fold = Callable[[list[InboxItem]], Awaitable[list[Unit]]]
 #: Deliveries after which an item whose processing fails is moved to the dead letters.
 MAX_ATTEMPTS = 5
 #: The longest error text kept with a dead letter.
@@ -41,6 +47,12 @@ class InboxWorker:
     the caller names: Semaphore unreachable) never does. A failing inbox (Redis down) is logged
     and retried after `error_pause`. The items of a batch are acknowledged together once the batch is handled:
     one round trip per batch, and a crash repeats at most the batch it interrupted.
+
+    With `fold`, the items taken together are folded into units first (every item waiting is
+    taken: `count` is the most), each unit done and acknowledged on its own, in order; a unit
+    that fails counts as a failure of each of its items. Items still waiting their turn in a
+    long pass are touched every third of `retry_after_ms`, so that no other replica reclaims
+    what this one is about to do.
     """
 
     def __init__(
@@ -57,6 +69,7 @@ class InboxWorker:
         batch: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
         max_attempts: int = MAX_ATTEMPTS,
         transient: tuple[type[BaseException], ...] = (),
+        fold: Fold | None = None,
     ) -> None:
         self.inbox = inbox
         self.process = process
@@ -70,6 +83,7 @@ class InboxWorker:
         self.batch = batch
         self.max_attempts = max_attempts
         self.transient = ALWAYS_TRANSIENT + transient
+        self.fold = fold
         self._stopping = asyncio.Event()
         self._reclaim_at = 0.0
 
@@ -109,6 +123,8 @@ class InboxWorker:
     async def _handle(self, items: list[InboxItem]) -> int:
         if not items:
             return 0
+        if self.fold is not None:
+            return await self._handle_units(items, self.fold)
         done: list[str] = []
         async with self.batch():
             for item in items:
@@ -117,18 +133,50 @@ class InboxWorker:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    # The exception's text may quote the payload: only its type is logged.
-                    log.error("inbox item %s (%s) failed: %s", item.id, item.kind, _name(exc))
-                    log.debug("inbox item %s traceback", item.id, exc_info=True)
-                    self._count("failed")
-                    if not isinstance(exc, self.transient):
-                        await self._give_up(item, exc)
+                    await self._failed(item, exc)
                     continue
                 done.append(item.id)
         await self.inbox.ack(*done)
         for _ in done:
             self._count("processed")
         return len(done)
+
+    async def _handle_units(self, items: list[InboxItem], fold: Fold) -> int:
+        try:
+            units = await fold(items)
+        except self.transient:
+            raise
+        except Exception as exc:  # a bug in folding must not stop delivery: item by item
+            log.error("folding %d inbox items failed: %s", len(items), _name(exc))
+            log.debug("folding traceback", exc_info=True)
+            units = [([item], functools.partial(self.process, item)) for item in items]
+        done, touched = 0, time.monotonic()
+        for n, (unit, work) in enumerate(units):
+            if time.monotonic() - touched > self.retry_after_ms / 3000:
+                waiting = [item.id for later, _ in units[n:] for item in later]
+                await self.inbox.touch(self.consumer, *waiting)
+                touched = time.monotonic()
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                for item in unit:
+                    await self._failed(item, exc)
+                continue
+            await self.inbox.ack(*(item.id for item in unit))
+            for _ in unit:
+                self._count("processed")
+            done += len(unit)
+        return done
+
+    async def _failed(self, item: InboxItem, exc: Exception) -> None:
+        # The exception's text may quote the payload: only its type is logged.
+        log.error("inbox item %s (%s) failed: %s", item.id, item.kind, _name(exc))
+        log.debug("inbox item %s traceback", item.id, exc_info=True)
+        self._count("failed")
+        if not isinstance(exc, self.transient):
+            await self._give_up(item, exc)
 
     async def _give_up(self, item: InboxItem, exc: Exception) -> None:
         """Dead-letter the item if it has had its attempts (`fail` decides, atomically)."""

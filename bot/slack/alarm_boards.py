@@ -57,7 +57,7 @@ class AlarmBoards:
         *,
         clock: Callable[[], datetime],
         post: Callable[[str, dict[str, Any]], Any],
-        pace: Callable[[str], Any],
+        update: Callable[[str, str, dict[str, Any]], Any],
     ) -> None:
         self.client = client
         self.config = config
@@ -65,8 +65,8 @@ class AlarmBoards:
         self.clock = clock
         #: Posts a message and returns Slack's answer (the notifier's paced `post`).
         self._post = post
-        #: Waits for the channel's turn (the notifier's pacer).
-        self._pace = pace
+        #: Edits a message (the notifier's paced `update`).
+        self._update = update
         self._dirty: dict[Key, None] = {}
         self._wake = asyncio.Event()
         #: Per stage, the message of its current alarm episode and what it shows.
@@ -113,8 +113,7 @@ class AlarmBoards:
             answer = await self._post(channel, message)
             self._ts[key] = str(answer.get("ts", ""))
         elif self._shown.get(key) != message:
-            await self._pace(channel)
-            await self.client.chat_update(channel=channel, ts=ts, **message)
+            await self._update(channel, ts, message)
         self._shown[key] = message
         if not firing:  # the episode is over: the next alarm gets a message of its own
             self._ts.pop(key, None)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -18,13 +19,13 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import DeploybotError
 from bot.settings import Settings
+from bot.slack.pacing import PacedRateLimitRetryHandler
 from bot.slack.verify import RefusalLog, refusal
 
 #: Hidden from Bolt while it is built: OAuth's (see `_no_oauth_environment`), and the bot
@@ -36,7 +37,10 @@ class SlackNotConfigured(DeploybotError):
     """SLACK_BOT_TOKEN or SLACK_SIGNING_SECRET is missing."""
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
+def web_client(
+    settings: Settings, on_limited: Callable[[str, float, str | None], Any] | None = None
+) -> AsyncWebClient:
+    """The client; `on_limited(method, retry_after, channel)` hears of every 429 (the pacer)."""
     if settings.slack_bot_token is None:
         raise SlackNotConfigured("set SLACK_BOT_TOKEN (the bot token, xoxb-...)")
     client = AsyncWebClient(
@@ -45,11 +49,15 @@ def web_client(settings: Settings) -> AsyncWebClient:
     client.retry_handlers.extend(
         [
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            PacedRateLimitRetryHandler(on_limited or _ignore, max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ]
     )
     return client
+
+
+def _ignore(*_: object) -> None:
+    return None
 
 
 def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:

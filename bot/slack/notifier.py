@@ -7,20 +7,25 @@ Redis stream, so a Slack outage or rate limit never delays the next promotion in
 `SlackNotifier.deliver` runs from that stream's worker: it keeps one status thread per change
 (the parent message updated in place, each notice a threaded reply, failures and rollbacks
 broadcast to the channel), posts rollback alerts and blocker messages with their buttons, hands
-alarms firing and resolving to the stage's alarm message (bot.slack.alarm_boards), and paces
-posts per channel. An item is acknowledged only once Slack took it; slack_sdk's retry
-handlers wait out 429s.
+alarms firing and resolving to the stage's alarm message (bot.slack.alarm_boards).
+
+Under a burst, what waits is folded (`fold`, issue 15 item 14): every notice about one change
+that waited together is one edit of its message (drawn from the store: its latest state) and
+one reply with a line each; changes superseded before their message was posted get no
+message, one line in the thread of the change that superseded them. Calls are paced by
+Slack's limits per method (bot.slack.pacing), honouring Retry-After. An item is acknowledged
+only once Slack took it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.models import DeploybotConfig, ProjectConfig
@@ -35,7 +40,9 @@ from bot.core.model import (
     StageState,
 )
 from bot.service.effects import EFFECT, Tell, encode
+from bot.service.inbox_worker import Unit
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
+from bot.slack.pacing import Pacer
 from bot.slack.render import alerts, announce, freeze_scheduled, thread
 from bot.store.base import ChangeView, Store
 from bot.store.inbox import Inbox, InboxItem
@@ -43,6 +50,12 @@ from bot.store.inbox import Inbox, InboxItem
 log = logging.getLogger(__name__)
 
 ALERTS = (NoticeKind.ROLLBACK_NEEDS_APPROVAL, NoticeKind.ALARM_AFTER_BAKE)
+#: Deployments per stage `change_view` reads, and how far back a stage the change passed
+#: is looked up when they do not hold its deployment.
+VIEW_HISTORY = 20
+DEEP_HISTORY = 500
+#: Notices with messages of their own (a blocker's, a refusal's): never folded into a thread.
+SINGLE = (NoticeKind.BLOCKER_ADDED, NoticeKind.BLOCKER_LIFTED, NoticeKind.REFUSED)
 #: Blockers people can lift from a message (window and configured freezes cannot).
 SHOWN_LIMIT = 1000
 LIFTABLE = (BlockerKind.MANUAL, BlockerKind.ALARM, BlockerKind.FREEZE)
@@ -57,23 +70,6 @@ class SlackOutbox:
 
     async def __call__(self, notices: Sequence[Tell]) -> None:
         await self.inbox.put_many("slack", [(n.id, encode(n)) for n in notices])
-
-
-class Pacer:
-    """At most one post per `interval` seconds in each channel (Slack's guidance)."""
-
-    def __init__(self, interval: float = 1.0) -> None:
-        self.interval = interval
-        self._next: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def wait(self, channel: str) -> None:
-        lock = self._locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            delay = self._next.get(channel, 0.0) - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next[channel] = time.monotonic() + self.interval
 
 
 class SlackNotifier:
@@ -97,7 +93,7 @@ class SlackNotifier:
         self._shown: dict[str, dict[str, Any]] = {}
         #: Alarms fired and resolved, one message per stage (its task runs in the runtime).
         self.boards = AlarmBoards(
-            client, config, store, clock=clock, post=self.post, pace=self.pacer.wait
+            client, config, store, clock=clock, post=self.post, update=self.update
         )
 
     async def deliver(self, item: InboxItem) -> None:
@@ -143,29 +139,128 @@ class SlackNotifier:
             )
             await self.post(project.channel_for(notice.stage), opened)
         if notice.deployment is not None:
-            await self.in_thread(project, notice.deployment, notice, zone, now)
+            reply = thread.notice_reply(notice, zone, now, self.org)
+            if alerting:
+                reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
+            await self.in_thread(project, [notice], reply)
         elif not alerting:
             await self.post(
                 project.channel_for(notice.stage), thread.notice_reply(notice, zone, now, self.org)
             )
 
-    async def in_thread(
-        self,
-        project: ProjectConfig,
-        deployment: Deployment,
-        notice: Notice,
-        zone: str,
-        now: datetime,
-    ) -> None:
-        ts, view = await self._parent(project, deployment.change, {notice.stage: deployment}, now)
-        reply = thread.notice_reply(notice, zone, now, self.org)
-        if notice.kind in ALERTS:
-            reply["reply_broadcast"] = False  # the alert, with its buttons, is in the channel
+    async def fold(self, items: list[InboxItem]) -> list[Unit]:
+        """The notices that waited together, folded (issue 15 item 14), in the order they came:
+        a change's notices are one unit (its message edited once, to its latest state, and one
+        reply with a line each); changes superseded before their message was posted are one
+        line in the thread of the change that superseded them (`superseded_reply`), per stage;
+        any other notice is a unit of its own."""
+        order: list[InboxItem | tuple[str, str]] = []  # an item alone, or a change's key
+        threads: dict[tuple[str, str], list[tuple[InboxItem, Notice]]] = {}
+        for item in items:
+            notice = _notice(item)
+            if notice is None or notice.deployment is None or not self._threaded(notice):
+                order.append(item)
+                continue
+            key = (notice.project, notice.deployment.change.sha)
+            if key not in threads:
+                order.append(key)
+            threads.setdefault(key, []).append((item, notice))
+        lines: dict[tuple[str, str], list[tuple[InboxItem, Notice]]] = {}
+        line_of: dict[tuple[str, str], tuple[str, str]] = {}
+        for key, told in threads.items():
+            if (stage := await self._superseded_unseen(told[-1][1])) is not None:
+                line_of[key] = (key[0], stage)
+                lines.setdefault(line_of[key], []).extend(told)
+        units: list[Unit] = []
+        for slot in order:
+            if isinstance(slot, InboxItem):
+                units.append(([slot], functools.partial(self.deliver, slot)))
+                continue
+            line = line_of.get(slot)
+            told = threads[slot] if line is None else lines.pop(line, [])
+            if not told:
+                continue  # its line is a unit already
+            notices = [notice for _, notice in told]
+            work = (
+                functools.partial(self._thread_unit, notices)
+                if line is None
+                else functools.partial(self._superseded_unit, *line, notices)
+            )
+            units.append(([item for item, _ in told], work))
+        return units
+
+    def _threaded(self, notice: Notice) -> bool:
+        """A notice that is only a line in its change's thread (and an edit of its message)."""
+        return (
+            notice.deployment is not None
+            and notice.project in self.config.project_names
+            and notice.kind not in (*ALERTS, *SINGLE)
+            and not is_alarm_news(notice)
+            and not (notice.kind is NoticeKind.UNBLOCKED and "window" in notice.cleared)
+        )
+
+    async def _superseded_unseen(self, last: Notice) -> str | None:
+        """The stage where the change was superseded, when it never got a message of its own
+        and it was superseded everywhere it went (nothing more will happen to it); else None."""
+        if last.kind is not NoticeKind.SUPERSEDED:
+            return None
+        project = self.config.project(last.project)
+        assert last.deployment is not None
+        sha = last.deployment.change.sha
+        view = await self.store.change_view(project.name, project.stage_names, sha)
+        if view.thread is not None:
+            return None
+        latest = {
+            stage: d
+            for stage, state in view.states.items()
+            if (d := _latest(state, view.history[stage], sha))
+        }
+        latest[last.stage] = last.deployment  # what was just decided, however long the history
+        if all(d.state is DeploymentState.SUPERSEDED for d in latest.values()):
+            return last.stage
+        return None
+
+    async def _thread_unit(self, notices: list[Notice]) -> None:
+        project, now = self.config.project(notices[0].project), self.clock()
+        # Stage by stage, as a change moves (one stage's decision can be recorded after the
+        # next stage's: "queued for prod" before "beta succeeded" reads wrong).
+        order = {name: n for n, name in enumerate(project.stage_names)}
+        notices = sorted(notices, key=lambda n: order.get(n.stage, len(order)))
+        told = [(n, project.calendar(n.stage).timezone) for n in notices]
+        await self.in_thread(project, notices, thread.notices_reply(told, now, self.org))
+
+    async def _superseded_unit(self, project_name: str, stage: str, notices: list[Notice]) -> None:
+        """One line for the changes superseded before their message was posted, in the thread
+        of the stage's newest change (the one that superseded them, or a newer one still)."""
+        project, now = self.config.project(project_name), self.clock()
+        changes = {n.deployment.change.sha: n.deployment.change for n in notices if n.deployment}
+        reply = thread.superseded_reply(stage, list(changes.values()))
+        newest = _newest(await self.store.load(project_name, stage))
+        if newest is None:
+            await self.post(project.channel_for(stage), reply)
+            return
+        ts, _ = await self._parent(project, newest.change, {}, now)
         assert ts is not None
         await self.post(project.channel, reply, thread_ts=ts)
-        if deployment.kind is DeploymentKind.ROLLBACK:
-            history = view.history[notice.stage]  # the stage's, read with the change's view
-            await self._follow_rollback(project, deployment, history, notice, zone, now)
+
+    async def in_thread(
+        self, project: ProjectConfig, notices: list[Notice], reply: dict[str, Any]
+    ) -> None:
+        """The change's message brought up to date, `reply` (its notices) in its thread, and
+        the thread of any change a rollback among them undoes told too."""
+        now = self.clock()
+        shown = {n.stage: n.deployment for n in notices if n.deployment is not None}
+        change = notices[-1].deployment.change if notices[-1].deployment else None
+        assert change is not None
+        ts, view = await self._parent(project, change, shown, now)
+        assert ts is not None
+        await self.post(project.channel, reply, thread_ts=ts)
+        for notice in notices:
+            deployment = notice.deployment
+            if deployment is not None and deployment.kind is DeploymentKind.ROLLBACK:
+                zone = project.calendar(notice.stage).timezone
+                history = view.history[notice.stage]  # the stage's, read with the change's view
+                await self._follow_rollback(project, deployment, history, notice, zone, now)
 
     async def _follow_rollback(
         self,
@@ -199,7 +294,9 @@ class SlackNotifier:
         """The change's message, posted (unless `create` is False) or brought up to date;
         its ts (None when not posted) and what it was drawn from. `shown`: deployments fresher
         than the store's, by stage."""
-        view = await self.store.change_view(project.name, project.stage_names, change.sha)
+        view = await self.store.change_view(
+            project.name, project.stage_names, change.sha, history=VIEW_HISTORY
+        )
         states = view.states
         latest = {
             stage: d
@@ -207,6 +304,7 @@ class SlackNotifier:
             if (d := _latest(state, view.history[stage], change.sha))
         }
         latest.update(shown)
+        await self._earlier_stages(project, change.sha, view, latest)
         parent = thread.change_thread(project, change, latest, states, now, self.org)
         ts = view.thread
         if ts is None:
@@ -215,12 +313,25 @@ class SlackNotifier:
             posted = await self.post(project.channel, parent)
             ts = await self.store.set_thread(project.name, change.sha, str(posted["ts"]))
         elif self._shown.get(ts) != parent:
-            await self.pacer.wait(project.channel)
-            await self.client.chat_update(channel=project.channel, ts=ts, **parent)
+            await self.update(project.channel, ts, parent)
         self._shown[ts] = parent
         while len(self._shown) > SHOWN_LIMIT:
             self._shown.pop(next(iter(self._shown)))
         return ts, view
+
+    async def _earlier_stages(
+        self, project: ProjectConfig, sha: str, view: ChangeView, latest: dict[str, Deployment]
+    ) -> None:
+        """A stage before the furthest one the change reached must have run it; when the view's
+        short history no longer holds that deployment (a burst pushed it out), it is looked up
+        further back, so that the message never says "not yet" of a stage the change passed."""
+        names = project.stage_names
+        reached = [n for n, stage in enumerate(names) if stage in latest]
+        for stage in names[: max(reached, default=0)]:
+            if stage not in latest and len(view.history[stage]) >= VIEW_HISTORY:
+                deep = await self.store.history(project.name, stage, limit=DEEP_HISTORY)
+                if found := next((d for d in deep if d.change.sha == sha), None):
+                    latest[stage] = found
 
     async def _lifted(self, project: ProjectConfig, notice: Notice, zone: str) -> bool:
         """Every message that said a lifted blocker blocks the stage now says who lifted it,
@@ -235,14 +346,33 @@ class SlackNotifier:
             acted = alerts.Acted(by=notice.actor, did="lifted the blocker", at=self.clock())
             lifted = alerts.blocker_message(project.name, notice.stage, blocker, zone,
                                             self.clock(), acted)  # fmt: skip
-            await self.pacer.wait(channel)
-            await self.client.chat_update(channel=channel, ts=ts, **lifted)
+            await self.update(channel, ts, lifted)
         return every
 
     async def post(self, channel: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        await self.pacer.wait(channel)
+        await self.pacer.wait("chat.postMessage", channel)
         answer = await self.client.chat_postMessage(channel=channel, **message, **extra)
         return dict(answer.data) if isinstance(answer.data, dict) else {}
+
+    async def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        await self.pacer.wait("chat.update", channel)
+        await self.client.chat_update(channel=channel, ts=ts, **message)
+
+
+def _notice(item: InboxItem) -> Notice | None:
+    """The notice an item tells, or None (not a notice, or unreadable: `deliver` says why)."""
+    try:
+        effect = EFFECT.validate_json(item.payload)
+    except ValidationError:
+        return None
+    return effect.notice if isinstance(effect, Tell) else None
+
+
+def _newest(state: StageState) -> Deployment | None:
+    """The stage's newest roll-forward: queued, running or baking, else the last deployed."""
+    live = [*state.queue, *([state.current] if state.current else []), *state.good[:1]]
+    forward = [d for d in live if d.kind is DeploymentKind.ROLLFORWARD]
+    return max(forward, key=lambda d: d.change.created_at, default=None)
 
 
 def _blocker_key(stage: str, blocker: Blocker) -> str:

@@ -19,9 +19,13 @@ from bot.settings import Settings
 from bot.slack.app import build_bolt_app, web_client
 from bot.slack.listeners import SlackContext, register
 from bot.slack.listeners.home import republisher
-from bot.slack.notifier import Pacer, SlackNotifier, SlackOutbox
+from bot.slack.notifier import SlackNotifier, SlackOutbox
+from bot.slack.pacing import Pacer
 from bot.slack.roles import Roles
 from bot.store.inbox import Inbox
+
+#: The most notices folded in one pass of the Slack worker.
+FOLD_LIMIT = 500
 
 
 @dataclass
@@ -47,7 +51,8 @@ def build_slack(
 ) -> SlackParts | None:
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
         return None
-    client = web_client(settings)
+    pacer = Pacer(pace)  # Slack's limits per method; told of every 429's Retry-After
+    client = web_client(settings, on_limited=pacer.hold)
     bolt = build_bolt_app(settings, client)
 
     async def members(group: str) -> list[str]:
@@ -60,9 +65,10 @@ def build_slack(
     context = SlackContext(config, orchestrator, store, Roles(config, members), clock, client, org)
     register(bolt, context)
     orchestrator.stages.listeners.append(republisher(context))
-    notifier = SlackNotifier(client, config, store, clock=clock, org=org, pacer=Pacer(pace))
-    # One notice at a time: posting is paced, so a batch would only keep notices unacknowledged
-    # longer (posted again after a crash, taken over by another replica after 10 s idle).
-    worker = InboxWorker(inbox, notifier.deliver, consumer, metrics=metrics, count=1,
-                         retry_after_ms=10_000)  # fmt: skip
+    notifier = SlackNotifier(client, config, store, clock=clock, org=org, pacer=pacer)
+    # Every notice waiting is taken and folded (a message edited once to its latest state, not
+    # once per step); each unit is acknowledged once posted, and the rest of a long pass is
+    # kept from other replicas (touched) while it waits its turn.
+    worker = InboxWorker(inbox, notifier.deliver, consumer, metrics=metrics, count=FOLD_LIMIT,
+                         retry_after_ms=10_000, fold=notifier.fold)  # fmt: skip
     return SlackParts(client, bolt, context, SlackOutbox(inbox), notifier, worker)

@@ -169,6 +169,11 @@ class Inbox(Protocol):
         """Items taken (by anyone) but not acked for `min_idle_ms`, now owned by `consumer`."""
         ...
 
+    async def touch(self, consumer: str, *item_ids: str) -> None:
+        """Items `consumer` took and is still working on are not idle: reset their idle time
+        (their delivery count unchanged), so that no one reclaims them meanwhile."""
+        ...
+
     async def pending(self) -> int:
         """Items taken but not yet acked."""
         ...
@@ -313,6 +318,17 @@ class RedisInbox:
             if start == "0-0":
                 break
         return items
+
+    async def touch(self, consumer: str, *item_ids: str) -> None:
+        if not item_ids:
+            return
+
+        async def claim() -> Any:
+            return await self._redis.xclaim(
+                self._stream, self._group, consumer, 0, list(item_ids), justid=True
+            )
+
+        await self._grouped(claim)
 
     async def pending(self) -> int:
         async def summary() -> Any:
@@ -461,6 +477,12 @@ class MemoryInbox:
         for item_id in idle:
             self._taken[item_id] = _Taken(consumer, now, self._taken[item_id].deliveries + 1)
         return [self._items[item_id] for item_id in sorted(idle, key=_order)]
+
+    async def touch(self, consumer: str, *item_ids: str) -> None:
+        now = self._clock()
+        for item_id in item_ids:
+            if (taken := self._taken.get(item_id)) is not None:
+                self._taken[item_id] = _Taken(consumer, now, taken.deliveries)
 
     async def pending(self) -> int:
         return len(self._taken)

@@ -11,7 +11,8 @@ from builders import change, deployment
 from bot.config.loader import load_config_text
 from bot.core.decision import Notice, NoticeKind
 from bot.slack.announcements import Announcer
-from bot.slack.notifier import Pacer, SlackNotifier
+from bot.slack.notifier import SlackNotifier
+from bot.slack.pacing import Pacer
 from bot.store import MemoryStore
 
 CONFIG = """

@@ -12,7 +12,9 @@ import pytest
 
 from bot.core.model import DeploymentKind, DeploymentState
 from bot.scenarios.harness import Harness
+from bot.service.inbox_worker import Unit
 from bot.standins.slack import Call, SlackStandIn
+from bot.store.inbox import InboxItem
 from tests.slack.live import BASE, A, parts, posted_ts, started
 
 pytestmark = pytest.mark.redis
@@ -341,27 +343,119 @@ async def test_messages_wait_out_a_slack_outage_in_the_inbox(redis_server: str) 
         assert len(thread) == len(set(thread)), thread
 
 
-async def test_each_notice_is_acknowledged_once_posted_before_the_next_is_taken(
+def hold_slack(h: Harness) -> asyncio.Event:
+    """Hold the Slack worker's next pass (what it took, and all that comes meanwhile, waits)
+    until the event returned is set: a burst, as a busy channel sees it."""
+    assert h.bot is not None and h.bot.slack is not None
+    worker, gate = h.bot.slack.worker, asyncio.Event()
+    fold = worker.fold
+    assert fold is not None
+
+    async def held(items: list[InboxItem]) -> list[Unit]:
+        await gate.wait()
+        return await fold(items)
+
+    worker.fold = held
+    return gate
+
+
+async def test_each_notice_is_acknowledged_once_posted_even_when_taken_together(
     redis_server: str,
 ) -> None:
-    """Posting is paced, so notices are taken one at a time: a crash re-posts at most the one
-    being posted, and none waits unacknowledged long enough for another replica to take it."""
+    """Notices waiting together are taken together, and each is acknowledged once Slack took
+    it: a crash re-posts at most the one being posted."""
     async with started(redis_server, CONFIG) as h:
         assert h.bot is not None and h.bot.slack is not None
-        worker, inbox = h.bot.slack.worker, h.bot.slack.worker.inbox
-        deliver, pending_at_each = worker.process, []
+        notifier, inbox = h.bot.slack.notifier, h.bot.slack.worker.inbox
+        deliver, waiting_at_each = notifier.deliver, []
 
-        async def slow(item: object) -> None:
-            pending_at_each.append(await inbox.pending())
-            await asyncio.sleep(0.2)  # the pace of a channel
-            await deliver(item)  # type: ignore[arg-type]
+        async def slow(item: InboxItem) -> None:
+            waiting_at_each.append(await inbox.length())
+            await asyncio.sleep(0.2)
+            await deliver(item)
 
-        worker.process = slow
+        notifier.deliver = slow  # type: ignore[method-assign]
+        gate = hold_slack(h)
         for n in range(3):
             await h.runtime.orchestrator.block("demo", "prod", "U0BLOCK", f"reason {n}")
+        gate.set()
 
         async def all_posted() -> bool:
-            return len(pending_at_each) == 3 and await inbox.length() == 0
+            return len(waiting_at_each) == 3 and await inbox.length() == 0
 
         await h.until(all_posted, timeout=10)
-        assert pending_at_each == [1, 1, 1]
+        assert waiting_at_each == [3, 2, 1]
+
+
+async def test_a_changes_notices_that_waited_are_one_edit_and_one_reply(redis_server: str) -> None:
+    async with started(redis_server, CONFIG) as h:
+        _, standin = parts(h)
+        gate = hold_slack(h)
+        await h.runtime.orchestrator.block("demo", "prod", "U0BLOCK", "held")
+        await h.push(BASE, "base")
+
+        async def beta_done() -> bool:
+            return await h.deployed("beta", BASE)
+
+        await h.until(beta_done)
+        assert parents(standin, BASE) == []  # everything waited
+        gate.set()
+
+        async def told() -> bool:
+            return bool(parents(standin, BASE)) and bool(
+                replies(standin, posted_ts(parents(standin, BASE)[0]))
+            )
+
+        await h.until(told)
+        [parent] = parents(standin, BASE)
+        [reply] = replies(standin, posted_ts(parent))
+        lines = reply.args["text"].splitlines()
+        expected = ["bbbbbbb queued for beta", "rollforward of bbbbbbb to beta started",
+                    "rollforward of bbbbbbb to beta succeeded", "bbbbbbb queued for prod"]  # fmt: skip
+        found = [next((n for n, line in enumerate(lines) if e in line), None) for e in expected]
+        assert None not in found and found == sorted(found), "\n".join(lines)
+        # The message was posted as it is now (done on beta, waiting on prod), not step by step.
+        stages = next(b for b in parent.blocks if b.get("block_id") == "change:bbbbbbb:stages")
+        assert "*beta*  :white_check_mark: done" in stages["text"]["text"]
+        assert "*prod*  :double_vertical_bar: waiting on" in stages["text"]["text"]
+        assert [c for c in standin.of("chat.update") if "bbbbbbb" in c.args.get("text", "")] == []
+
+
+async def test_changes_superseded_while_waiting_are_one_line_in_the_thread_of_the_newest(
+    redis_server: str,
+) -> None:
+    async with started(redis_server, CONFIG) as h:
+        _, standin = parts(h)
+        gate = hold_slack(h)
+        await h.runtime.orchestrator.block("demo", "beta", "U0BLOCK", "release freeze")
+        burst = [str(n) * 40 for n in range(1, 6)]
+        for sha in burst:
+            await h.push(sha, f"change {sha[:3]}")
+
+        async def all_decided() -> bool:
+            history = (await h.histories())["beta"]
+            return len([d for d in history if d.state is DeploymentState.SUPERSEDED]) == 4
+
+        await h.until(all_decided)
+        gate.set()
+        newest = burst[-1]
+
+        async def folded() -> bool:
+            return any(
+                "superseded while waiting" in c.text() for c in standin.of("chat.postMessage")
+            )
+
+        await h.until(folded)
+        for sha in burst[:-1]:
+            assert parents(standin, sha) == [], sha  # no message of their own
+        [parent] = parents(standin, newest)
+        thread = [c.args["text"] for c in replies(standin, posted_ts(parent))]
+        [line] = [t for t in thread if "superseded while waiting" in t]
+        assert line.startswith(
+            ":fast_forward: *beta*: 4 changes superseded while waiting, not deployed:"
+        )
+        assert all(f"`{sha[:7]}`" in line for sha in burst[:-1]), line
+        assert "5555555 queued for beta" in "\n".join(thread)
+        [blocker] = (await h.runtime.store.load("demo", "beta")).blockers
+        await h.runtime.orchestrator.unblock("demo", "beta", "U0BLOCK", blocker.id)
+        await prod_has(h, newest)

@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.metrics import Metrics
-from bot.service.inbox_worker import InboxWorker
+from bot.service.inbox_worker import InboxWorker, Unit
 from bot.store.inbox import Inbox, InboxItem, MemoryInbox, RedisInbox
 
 
@@ -208,6 +208,21 @@ async def test_an_unacked_item_is_reclaimed_once_idle(backend: Backend) -> None:
     assert (await survivor.pending(), await survivor.length()) == (0, 0)
 
 
+async def test_a_touched_item_is_not_idle_and_keeps_its_delivery_count(backend: Backend) -> None:
+    """A replica still working on what it took says so: no other replica reclaims it, and a
+    touch is not a delivery (it never brings an item closer to the dead letters)."""
+    working, other = backend.make(), backend.make()
+    await working.put("slack", ["k"], "long")
+    [taken] = await working.take("replica-a", block_ms=0)
+    await asyncio.sleep(0.12)
+    await working.touch("replica-a", taken.id)
+    assert await other.reclaim("replica-b", min_idle_ms=100) == []
+    await asyncio.sleep(0.12)
+    [reclaimed] = await other.reclaim("replica-b", min_idle_ms=100)
+    assert reclaimed.id == taken.id
+    assert await other.fail(taken.id, "E", max_attempts=3) == (2, False)
+
+
 async def test_concurrent_puts_of_one_key_record_one_item(backend: Backend) -> None:
     replicas = [backend.make() for _ in range(3)]
     results = await asyncio.gather(
@@ -332,6 +347,40 @@ async def test_the_worker_processes_and_acks_everything(inbox: Inbox) -> None:
         )
         == 3
     )
+
+
+async def test_folded_units_are_acked_one_by_one_and_kept_from_other_replicas(
+    backend: Backend,
+) -> None:
+    """The Slack worker's way: what was taken together is folded into units; each unit is
+    acknowledged once done, a failing unit counts against each of its items, and the items
+    still waiting in a long pass are touched, so another replica never takes them over."""
+    inbox, other = backend.make(), backend.make()
+    for n in range(5):
+        await inbox.put("slack", [f"k{n}"], str(n))
+    seen: list[tuple[str, int]] = []
+    stolen: list[str] = []
+
+    async def fold(items: list[InboxItem]) -> list[Unit]:
+        def unit(group: list[InboxItem]) -> Unit:
+            async def work() -> None:
+                await asyncio.sleep(0.08)
+                stolen.extend(i.payload for i in await other.reclaim("replica-b", min_idle_ms=150))
+                seen.append(("+".join(i.payload for i in group), await inbox.length()))
+                if group[0].payload == "2":
+                    raise RuntimeError("Slack said no")
+
+            return group, work
+
+        return [unit(items[:2]), unit(items[2:3]), unit(items[3:])]
+
+    worker = InboxWorker(inbox, Recorder(), "replica-a", retry_after_ms=150, fold=fold)
+    assert await worker.drain_once() == 4
+    assert seen == [("0+1", 5), ("2", 3), ("3+4", 3)]
+    assert set(stolen) <= {"2"}  # only the failed item, idle since it failed, is taken over
+    assert await inbox.length() == 1
+    [left] = await other.reclaim("replica-b", min_idle_ms=0)
+    assert left.payload == "2"
 
 
 async def test_the_worker_acks_a_batch_once_the_batch_scope_ended(inbox: Inbox) -> None:

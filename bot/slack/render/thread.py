@@ -6,13 +6,17 @@
     notice_reply(notice, zone, now, org=None)
         a threaded reply; `reply_broadcast` is True for `decision.BROADCAST` kinds, so
         failures and rollbacks also show in the channel.
+    notices_reply(notices, now, org=None)
+        notices that waited together, folded into one reply.
+    superseded_reply(stage, changes)
+        one line for changes superseded before their message was posted.
 
 Block ids: `change:<sha7>:<stage>` per stage line, `notice:<kind>` for a reply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +24,7 @@ from bot.config.models import ProjectConfig
 from bot.core.decision import BROADCAST, Notice, NoticeKind
 from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState, StageState
 from bot.slack.escape import escape
-from bot.slack.render.blocks import Block, context, message, section
+from bot.slack.render.blocks import Block, context, message, section, sections
 from bot.slack.render.board import StageBoard, stage_board
 from bot.slack.render.text import (
     blocker_line,
@@ -35,6 +39,11 @@ from bot.slack.render.text import (
 )
 
 Message = dict[str, Any]
+#: A reply shows at most this many notices as sections of their own (Slack: 50 blocks).
+MAX_SECTIONS = 40
+#: Characters in a message's fallback text (Slack: 40,000; notifications show far less).
+FALLBACK_LIMIT = 3000
+SHAS_PER_ROW = 20
 
 NOTICE_ICON: dict[NoticeKind, str] = {
     NoticeKind.QUEUED: ":inbox_tray:",
@@ -169,8 +178,37 @@ def notice_line(notice: Notice, zone: str, now: datetime, org: str | None = None
 
 
 def notice_reply(notice: Notice, zone: str, now: datetime, org: str | None = None) -> Message:
-    text = notice_line(notice, zone, now, org)
-    broadcast = notice.kind in BROADCAST
-    reply = message(text.splitlines()[0], [section(text, block_id=f"notice:{notice.kind}")])
-    reply["reply_broadcast"] = broadcast
+    return notices_reply([(notice, zone)], now, org)
+
+
+def notices_reply(
+    notices: Sequence[tuple[Notice, str]], now: datetime, org: str | None = None
+) -> Message:
+    """Notices that waited together, as one reply (issue 15 item 14): a line each, in order,
+    broadcast when any of them is. `notices`: each with its stage's timezone."""
+    lines = [notice_line(notice, zone, now, org) for notice, zone in notices]
+    kinds = [notice.kind for notice, _ in notices]
+    if len(lines) <= MAX_SECTIONS:
+        blocks = [
+            section(
+                line, block_id=f"notice:{kind}" if kinds.count(kind) == 1 else f"notice:{kind}:{n}"
+            )
+            for n, (line, kind) in enumerate(zip(lines, kinds, strict=True))
+        ]
+    else:  # a long backlog: lines packed into sections (Slack's limits per block and message)
+        blocks = sections(lines, block_id="notices")
+    fallback = "\n".join(line.splitlines()[0] for line in lines)
+    reply = message(fallback[:FALLBACK_LIMIT], blocks)
+    reply["reply_broadcast"] = any(kind in BROADCAST for kind in kinds)
     return reply
+
+
+def superseded_reply(stage: str, changes: Sequence[Change]) -> Message:
+    """Changes superseded before their own message was posted, as one line in the thread of
+    the change that superseded them: each one's final state shown, no message each."""
+    shas = [f"`{sha7(change.sha)}`" for change in changes]
+    count = f"{len(changes)} changes" if len(changes) > 1 else "1 change"
+    head = f"{NOTICE_ICON[NoticeKind.SUPERSEDED]} *{escape(stage)}*: {count} superseded while waiting, not deployed:"
+    rows = [", ".join(shas[n : n + SHAS_PER_ROW]) for n in range(0, len(shas), SHAS_PER_ROW)]
+    text = " ".join([head, *rows])
+    return message(text[:FALLBACK_LIMIT], sections([head, *rows], block_id="superseded"))
