@@ -55,3 +55,38 @@ def test_encode_value_writes_compact_json(fields: dict[str, str | None]) -> None
     text = encode_value(fields)
     assert text == json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
     assert decode_value(text) == kept
+
+
+def test_an_outcome_shows_the_person_who_acted_and_only_them() -> None:
+    from bot.slack.render.text import outcome
+
+    assert outcome("rolled back by U0APPROVE") == "rolled back by <@U0APPROVE>"
+    assert outcome("reset by U0EMERGENCY: stuck <@U0BOSS> & co") == (
+        "reset by <@U0EMERGENCY>: stuck &lt;@U0BOSS&gt; &amp; co"
+    )
+    assert outcome("newer change abc1234 by U0X") == "newer change abc1234 by U0X"
+
+
+def test_history_says_who_rolled_back_and_reset_as_people() -> None:
+    from datetime import UTC, datetime
+
+    from bot.core.model import DeploymentState
+    from bot.slack.render.status import history_message
+    from tests.builders import deployment
+
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    rolled = deployment(
+        1, DeploymentState.FAILED, outcome="rolled back by U0APPROVE", finished_at=now
+    )
+    reset = deployment(2, DeploymentState.CANCELLED, outcome="reset by U0EMERGENCY: stuck",
+                       finished_at=now)  # fmt: skip
+    from bot.config.loader import load_config_text
+
+    config = load_config_text(
+        "roles: {block: [U0BLOCK]}\nprojects:\n  - name: shop\n    channel: C0SHOP\n"
+        "    stages: [{name: prod, promotion: prod}]\n"
+    )
+    text = str(history_message(config.project("shop"), "prod", [reset, rolled], now))
+    assert "cancelled: reset by <@U0EMERGENCY>: stuck" in text
+    assert "failed: rolled back by <@U0APPROVE>" in text
+    assert "by U0" not in text

@@ -21,7 +21,7 @@ from bot.slack.escape import escape
 from bot.slack.render.alerts import unblock_buttons
 from bot.slack.render.blocks import Block, actions, context, header, message, section, sections
 from bot.slack.render.board import StageBoard, activity_line, stage_board, stage_lines
-from bot.slack.render.text import deployment_label, person, sha7, when
+from bot.slack.render.text import deployment_label, outcome, person, sha7, when
 
 Message = dict[str, Any]
 
@@ -133,11 +133,10 @@ def history_message(
     rows = []
     for d in deployments[:limit]:
         moment = d.finished_at or d.started_at or d.created_at
-        outcome = (
-            f": {escape(d.outcome)}" if d.outcome and d.state is DeploymentState.FAILED else ""
-        )
+        ended = d.state in (DeploymentState.FAILED, DeploymentState.CANCELLED)
+        why = f": {outcome(d.outcome)}" if d.outcome and ended else ""
         rows.append(
-            f"{STATE_ICON.get(d.state, '')} {d.kind} `{sha7(d.change.sha)}` {d.state}{outcome}"
+            f"{STATE_ICON.get(d.state, '')} {d.kind} `{sha7(d.change.sha)}` {d.state}{why}"
             f" · {when(moment, now, zone)} · by {person(d.triggered_by)}"
         )
     more = len(deployments) - limit

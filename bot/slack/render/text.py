@@ -85,6 +85,20 @@ def person(actor: str) -> str:
     return mention(actor)
 
 
+#: Outcomes the rules write with the person who acted first (`bot.core.rules`): that actor,
+#: and only that one, is shown as a person; what follows (a reason someone typed) is text.
+_ACTED = re.compile(r"^(rolled back by|reset by) (\S+?)(:.*)?$", re.DOTALL)
+
+
+def outcome(text: str) -> str:
+    """A deployment's outcome as mrkdwn: escaped, the acting person as a mention."""
+    acted = _ACTED.match(text)
+    if acted is None:
+        return escape(text)
+    said, actor, rest = acted.groups()
+    return f"{said} {person(actor)}{escape(rest or '')}"
+
+
 def workflow_url(org: str | None, workflow_id: str) -> str | None:
     """Semaphore's page of a workflow, when Semaphore's address is known and the id looks
     right. `org` is Semaphore's web address (`https://semaphore.example.com` for a self-hosted

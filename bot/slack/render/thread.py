@@ -29,6 +29,7 @@ from bot.slack.render.board import StageBoard, stage_board
 from bot.slack.render.text import (
     blocker_line,
     local,
+    outcome,
     person,
     sha7,
     span,
@@ -122,11 +123,11 @@ def stage_progress(
     if state in (DeploymentState.DONE, DeploymentState.SUCCEEDED):
         return f":white_check_mark: done{kind} {at}"
     if state is DeploymentState.FAILED:
-        why = f": {escape(deployment.outcome)}" if deployment.outcome else ""
+        why = f": {outcome(deployment.outcome)}" if deployment.outcome else ""
         return f":x: failed{why}{_rollback_after(deployment, board.state)}"
     if state is DeploymentState.SUPERSEDED:
         return f":fast_forward: superseded {at}"
-    return f":heavy_minus_sign: cancelled{': ' + escape(deployment.outcome) if deployment.outcome else ''}"
+    return f":heavy_minus_sign: cancelled{': ' + outcome(deployment.outcome) if deployment.outcome else ''}"
 
 
 def change_thread(
