@@ -175,17 +175,12 @@ class SlackNotifier:
         for slot in order:
             if isinstance(slot, InboxItem):
                 units.append(([slot], functools.partial(self.deliver, slot)))
-                continue
-            line = line_of.get(slot)
-            told = threads[slot] if line is None else lines.pop(line, [])
-            if not told:
-                continue  # its line is a unit already
-            notices = [notice for _, notice in told]
-            work = (
-                functools.partial(self._thread_unit, notices)
-                if line is None
-                else functools.partial(self._superseded_unit, *line, notices)
-            )
+            elif slot not in line_of:
+                told = threads[slot]
+                work = functools.partial(self._thread_unit, [notice for _, notice in told])
+                units.append(([item for item, _ in told], work))
+        for (project, stage), told in lines.items():  # last: after the news of the newest
+            work = functools.partial(self._superseded_unit, project, stage, [n for _, n in told])
             units.append(([item for item, _ in told], work))
         return units
 

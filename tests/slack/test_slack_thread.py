@@ -455,7 +455,8 @@ async def test_changes_superseded_while_waiting_are_one_line_in_the_thread_of_th
             ":fast_forward: *beta*: 4 changes superseded while waiting, not deployed:"
         )
         assert all(f"`{sha[:7]}`" in line for sha in burst[:-1]), line
-        assert "5555555 queued for beta" in "\n".join(thread)
+        queued = next(n for n, t in enumerate(thread) if "5555555 queued for beta" in t)
+        assert queued < thread.index(line)  # the newest's own news first, then the line
         [blocker] = (await h.runtime.store.load("demo", "beta")).blockers
         await h.runtime.orchestrator.unblock("demo", "beta", "U0BLOCK", blocker.id)
         await prod_has(h, newest)
