@@ -96,6 +96,23 @@ _ALL = [
         ),
     ),
     Scenario(
+        "rollback-deadlock",
+        "prod's deploy pipeline waits for rollbacks; A fails while B queues behind it (DESIGN"
+        " problem 2)",
+        Variant(
+            seed.rollback_with_bot,
+            world=partial(
+                worlds.seed_world, auto_cancel=None, automatic=False, waits_for_rollback=True
+            ),
+        ),
+        Variant(
+            seed.rollback_deadlock_alone,
+            world=partial(
+                worlds.seed_world, auto_cancel=None, automatic=True, waits_for_rollback=True
+            ),
+        ),
+    ),
+    Scenario(
         "blocker-holds-and-resumes",
         "a person blocks prod; A and B wait; unblocking deploys B only",
         Variant(holds.blocker_holds_and_resumes),

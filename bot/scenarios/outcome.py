@@ -39,6 +39,7 @@ def _stage(run: ScenarioRun, stage: str) -> tuple[str, str | None]:
     before: dict[str, str | None] = {}  # what ran before each deploy of a label
     broken: str | None = None  # a failure not undone yet
     runs: str | None = None
+    went_on = True  # something passed here since the last failure (or none failed)
     for pipeline in run.promoted(stage):
         label = pipeline.label
         if "rollback" in pipeline.file:  # Semaphore's own rollback pipeline of `label`
@@ -49,21 +50,23 @@ def _stage(run: ScenarioRun, stage: str) -> tuple[str, str | None]:
                 note = f"back to {back}" if back else "back"
                 note += f", undoing {', '.join(undone)}" if undone else ""
                 parts[-1] = f"rollback of {label} ({note})"
-                runs, broken = back, None
+                runs, broken, went_on = back, None, True
             continue
         before.setdefault(label, runs)
         again = broken is not None and label in went  # deploybot redeploys a good one
         if pipeline.result == "passed":
             parts.append(f"rolled back to {label}" if again else label)
-            runs = label
+            runs, went_on = label, True
             went.append(label)
             broken = None if again else broken
         else:
             parts.append(_ended(run, pipeline, label))
             if pipeline.result == "failed":
-                broken, went = label, [*went, label]
+                broken, went, went_on = label, [*went, label], False
     end = f"{stage} runs {runs}" if runs is not None else f"nothing runs on {stage}"
-    if broken is not None and runs is not None and runs != broken:
+    if broken is not None and not went_on:  # nothing passed here since the failure
+        end = f"{stage} is as the failure of {broken} left it, never rolled back"
+    elif broken is not None and runs is not None and runs != broken:
         end += f" on top of the failure of {broken}, never rolled back"
     return f"{stage} ran {', '.join(parts)}: {end}", runs
 
@@ -79,6 +82,9 @@ def _ended(run: ScenarioRun, pipeline: Pipeline, what: str) -> str:
         verb = "stopped" if result == "stopped" else "cancelled"
         by = ENDED.get(reason, reason)
         return f"{what} ({verb} by {by})" if by else f"{what} ({verb})"
+    last = pipeline.states[-1][0] if pipeline.states else ""
+    if last in ("initializing", "pending", "queuing"):
+        return f"{what} (still waiting in its queue)"
     return f"{what} (still running)"
 
 

@@ -12,6 +12,12 @@ in prod's queue.
 
 With deploybot (the same world, no automatic promotions): A fails, the rollback to `base` goes
 first, then B; nothing is cancelled.
+
+DESIGN problem 2, the deadlock (`rollback-deadlock`): the team makes prod's deploy pipeline wait
+while a rollback is on its way, so that B cannot deploy before A's rollback. Without auto-cancel,
+B's pipeline is next in prod's queue when A fails: it runs, and waits for the rollback, which
+waits in the queue behind it. Neither ever ends. With deploybot nothing waits in Semaphore's
+queue: the rollback is promoted first, B after it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from bot.scenarios.play import Play
 
 #: How long A's prod deployment runs before it fails: B is pushed in the meantime.
 A_PROD_SECONDS = 2.5
+#: Semaphore alone, the deadlock: how long nothing moves before the scenario ends.
+DEADLOCK_SECONDS = 5.0
 #: Semaphore alone: the rollback pipeline waits this long before it joins prod's queue
 #: (a slow agent, an approval, a big checkout), long enough for B to arrive.
 ROLLBACK_PENDING = 1.5
@@ -57,3 +65,16 @@ async def rollback_without_autocancel_alone(play: Play) -> None:
     await play.push("B")  # B's prod deploy queues behind A
     await play.pipeline("deploy-prod.yml", "B", "done")
     await play.pipeline("rollback-prod.yml", "A", "done")
+
+
+async def rollback_deadlock_alone(play: Play) -> None:
+    await _base_on_prod_alone(play)
+    await play.pipeline("deploy-prod.yml", "A", "running")
+    await play.push("B")  # B's prod deploy queues behind A
+    await play.pipeline("deploy-prod.yml", "A", "failed")  # its rollback is on its way
+    await play.pipeline("rollback-prod.yml", "A", "queuing")  # behind B, which runs and waits
+    await play.sleep(DEADLOCK_SECONDS)
+    play.note(
+        f"deadlock: for {DEADLOCK_SECONDS:g}s B's prod pipeline waited for the rollback of A, "
+        "which waited behind it in prod's queue"
+    )

@@ -47,8 +47,13 @@ def plain_world() -> World:
     return default_world()
 
 
-def seed_world(*, auto_cancel: AutoCancel | None, automatic: bool) -> World:
-    """The seed's world; `automatic` makes every promotion Semaphore's own (no deploybot)."""
+def seed_world(
+    *, auto_cancel: AutoCancel | None, automatic: bool, waits_for_rollback: bool = False
+) -> World:
+    """The seed's world; `automatic` makes every promotion Semaphore's own (no deploybot);
+    `waits_for_rollback`: prod's deploy pipeline first waits while a rollback of prod is on its
+    way (the simulator's `waits_for`: what a team adds to stop B deploying before A's rollback,
+    DESIGN problem 2)."""
 
     def promotion(name: str, file: str, target: str, when: str) -> dict[str, Any]:
         spec: dict[str, Any] = {
@@ -72,6 +77,8 @@ def seed_world(*, auto_cancel: AutoCancel | None, automatic: bool) -> World:
     }
     if auto_cancel is not None:
         deploy_prod["auto_cancel"] = {auto_cancel: {"when": "true"}}
+    if waits_for_rollback:
+        deploy_prod["waits_for"] = ".semaphore/rollback-prod.yml"
     pipelines = {
         ".semaphore/semaphore.yml": {
             "name": "CI",

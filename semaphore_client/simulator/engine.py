@@ -35,6 +35,8 @@ from semaphore_client.simulator.world import PipelineDef, QueueDef, World, stabl
 DoneListener = Callable[[SimPipeline], None]
 #: The states Plumber counts against a queue's limit (plumber schedule_limit).
 LIMITED_STATES = frozenset({"pending", "queuing", "running"})
+#: Seconds between two polls of a `waits_for` job.
+WAIT_POLL = 0.2
 
 
 class Engine:
@@ -121,8 +123,13 @@ class Engine:
         if kind == "queue":
             self._set_state(pipeline, "queuing")
             self._dirty.add(pipeline.queue.key)
+        elif kind == "wait":
+            self._run(pipeline)
         elif kind == "finish":
             outcome = pipeline.outcome
+            if outcome.result == "passed" and self._waiting_on(pipeline):
+                self._after(pipeline, WAIT_POLL, "finish")  # it checks again before it ends
+                return
             self.finish(pipeline, outcome.result, outcome.result_reason)
         elif kind == "stopped":
             self.finish(pipeline, "stopped", self._stop_reasons.pop(pipeline.ppl_id, "user"))
@@ -309,7 +316,30 @@ class Engine:
         for pipeline in waiting:
             if pipeline.state == "queuing":
                 self._set_state(pipeline, "running")
-                self._after(pipeline, _run_time(pipeline), "finish")
+                self._run(pipeline)
+
+    def _run(self, pipeline: SimPipeline) -> None:
+        """A running pipeline's work: first its `waits_for` poll, as long as it must wait
+        (polling again every WAIT_POLL), then its run time; a job that would pass checks
+        again before it ends."""
+        if self._waiting_on(pipeline):
+            self._after(pipeline, WAIT_POLL, "wait")
+        else:
+            self._after(pipeline, _run_time(pipeline), "finish")
+
+    def _waiting_on(self, pipeline: SimPipeline) -> bool:
+        """A `waits_for` pipeline whose awaited file has a pipeline not done in its project."""
+        awaited = pipeline.spec.waits_for
+        if not awaited:
+            return False
+        project = pipeline.workflow.project.id
+        return any(
+            other is not pipeline
+            and not other.done
+            and other.path == awaited
+            and other.workflow.project.id == project
+            for other in self.pipelines.values()
+        )
 
     def queued_in(self, workflow: SimWorkflow, path: str) -> int:
         """How many pipelines Plumber counts against the limit of the queue a new pipeline

@@ -150,6 +150,12 @@ class PipelineDef(BaseModel):
     auto_cancel: AutoCancelDef | None = None
     fail_fast: FailFastDef | None = None
     promotions: list[PromotionDef] = Field(default_factory=list)
+    #: Not Semaphore YAML but what a team writes into its first job to make a roll-forward
+    #: wait for a rollback (DESIGN problem 2): once running, the pipeline does its work, and
+    #: passes, only when no pipeline of this file (path from the repository root,
+    #: `.semaphore/rollback-prod.yml`) in its project is pending, queued or running; until
+    #: then its job polls, as API loops do (before its work, and again before it passes).
+    waits_for: str | None = None
 
 
 class TargetDef(_Spec):

@@ -88,11 +88,30 @@ async def test_alone_without_autocancel_b_deploys_before_the_rollback_of_a() -> 
     assert said["stages"]["prod"] == run.commits["base"]
 
 
+async def test_alone_a_roll_forward_waiting_for_the_rollback_behind_it_deadlocks() -> None:
+    """DESIGN problem 2: prod's deploy waits while a rollback is on its way; B runs first in
+    the queue and waits for the rollback of A, which waits behind B: neither ends."""
+    run = await run_scenario("rollback-deadlock", with_bot=False)
+
+    b, rollback = [p for p in run.promoted("prod") if p.label in ("B",) or p.file == ROLLBACK]
+    assert (b.file, b.result, b.states[-1][0]) == (DEPLOY, None, "running")
+    assert (rollback.label, rollback.result, rollback.states[-1][0]) == ("A", None, "queuing")
+    assert rollback.at("running") is None
+    said = outcome(run)
+    assert said["text"].endswith(
+        "prod ran base, A (failed), B (still running), rollback of A (still waiting in its "
+        "queue): prod is as the failure of A left it, never rolled back"
+    )
+    assert any(text.startswith("deadlock:") for _, text in run.notes)
+
+
 # -- the same, with deploybot -----------------------------------------------------------------
 
 
 @pytest.mark.redis
-@pytest.mark.parametrize("name", ["rollback-with-autocancel", "rollback-without-autocancel"])
+@pytest.mark.parametrize(
+    "name", ["rollback-with-autocancel", "rollback-without-autocancel", "rollback-deadlock"]
+)
 async def test_with_the_bot_the_rollback_goes_first_and_nothing_is_cancelled(
     name: str, redis_url: str
 ) -> None:

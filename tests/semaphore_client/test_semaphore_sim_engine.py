@@ -316,3 +316,48 @@ def test_reset_forgets_everything_but_the_world() -> None:
     e.reset()
     assert not e.pipelines and not e.events
     assert not any(t.cordoned for t in e.targets.values())
+
+
+DEADLOCK_WORLD = """
+projects:
+  - name: app
+    pipelines:
+      .semaphore/semaphore.yml: {name: CI}
+      .semaphore/deploy.yml:
+        queue: {name: prod, processing: serialized}
+        waits_for: .semaphore/rollback.yml
+      .semaphore/rollback.yml:
+        queue: {name: prod, processing: serialized}
+"""
+
+
+def test_a_roll_forward_waiting_for_a_rollback_behind_it_in_its_queue_deadlocks() -> None:
+    """DESIGN problem 2: the rollback shares the deploy queue; the roll-forward's job waits
+    for any rollback to finish; a rollback queued behind a roll-forward never runs, and the
+    roll-forward never ends."""
+    e = Engine(parse_world(DEADLOCK_WORLD), ManualClock(), default_duration=1.0)
+    workflow = e.start_workflow("app", branch="main", commit_sha="a1")[0]
+    a = e.create_pipeline(workflow, ".semaphore/deploy.yml", trigger="promotion")
+    b = e.create_pipeline(workflow, ".semaphore/deploy.yml", trigger="promotion")
+    e.settle()
+    advance(e, 0.5)  # A runs, B waits behind it; then a rollback is on its way
+    rollback = e.create_pipeline(workflow, ".semaphore/rollback.yml", trigger="promotion")
+    e.settle()
+    advance(e, 0.5)
+    assert (a.state, b.state, rollback.state) == ("running", "queuing", "queuing")
+    advance(e, 1.0)  # A's job checks before it passes: a rollback is on its way, it waits
+    assert (a.state, b.state, rollback.state) == ("running", "queuing", "queuing")
+    advance(e, 60.0)
+    assert (a.state, b.state, rollback.state) == ("running", "queuing", "queuing")  # for ever
+
+
+def test_a_rollback_ahead_in_the_queue_runs_and_the_roll_forward_then_ends() -> None:
+    e = Engine(parse_world(DEADLOCK_WORLD), ManualClock(), default_duration=1.0)
+    workflow = e.start_workflow("app", branch="main", commit_sha="a1")[0]
+    rollback = e.create_pipeline(workflow, ".semaphore/rollback.yml", trigger="promotion")
+    forward = e.create_pipeline(workflow, ".semaphore/deploy.yml", trigger="promotion")
+    e.settle()
+    advance(e, 1.0)
+    assert (rollback.state, forward.state) == ("done", "running")
+    advance(e, 1.0)
+    assert forward.state == "done" and forward.result == "passed"
