@@ -130,6 +130,10 @@ _ALL = [
         "emergency-no-cascade",
         "an emergency deployment to beta during a freeze; nothing follows it to prod",
         Variant(holds.emergency_no_cascade),
+        Variant(
+            cordon.emergency_cascades_alone,
+            world=partial(worlds.seed_world, auto_cancel=None, automatic=True),
+        ),
     ),
     Scenario(
         "emergency-to-later-stage",

@@ -48,3 +48,24 @@ async def target_cordoned_alone(play: Play) -> None:
     await play.sleep(1.5)  # Semaphore's auto-promotion to prod is tried, and fails
     await set_target(play, "prod", active=True)
     await play.sleep(1.5)  # nothing tries it again
+
+
+async def emergency_cascades_alone(play: Play) -> None:
+    """DESIGN problem 6 on Semaphore alone (promotions automatic): beta is frozen the only way
+    Semaphore can, its target deactivated, so A's automatic promotion to beta fails. The
+    emergency: a person activates beta and promotes A there by hand. Beta's deploy passes and
+    its automatic promotion to prod fires: A reaches prod too, during the freeze."""
+    await play.push("base")
+    await play.pipeline("deploy-prod.yml", "base", "passed")
+    await set_target(play, "beta", active=False)
+    await play.push("A")
+    ci = await play.pipeline("semaphore.yml", "A", "passed")
+    await play.sleep(1.0)  # the automatic promotion to beta is tried, and fails
+    await set_target(play, "beta", active=True)
+    sim = play.harness.sim
+    async with SemaphoreClient(token="a-person", base_url=sim.base_url) as client:
+        await client.trigger_promotion(ci["pipeline_id"], "beta")
+    play.note("a person promotes A to beta by hand: the emergency")
+    await play.pipeline("deploy-beta.yml", "A", "passed")
+    await set_target(play, "beta", active=False)
+    await play.sleep(2.0)  # beta's automatic promotion to prod: does it fire?

@@ -180,6 +180,18 @@ async def test_an_emergency_deployment_during_a_freeze_never_cascades(redis_url:
     assert all(run.seconds(e.at) < requested for e in run.audit_of("prod"))  # prod never heard
 
 
+async def test_alone_an_emergency_promotion_to_beta_cascades_to_prod() -> None:
+    """DESIGN problem 6 on Semaphore alone: the hand-made promotion of A to beta fires beta's
+    automatic promotion, and A lands on prod during the freeze."""
+    run = await run_scenario("emergency-no-cascade", with_bot=False)
+
+    (manual,) = [p for p in run.promoted("beta") if p.label == "A"]
+    assert manual.result == "passed"
+    assert prod_promotions(run) == [(DEPLOY, "base"), (DEPLOY, "A")]
+    assert outcome(run)["stages"] == {"beta": run.commits["A"], "prod": run.commits["A"]}
+    assert run.audit == []
+
+
 @pytest.mark.redis
 async def test_an_emergency_to_prod_lands_on_prod_and_nothing_follows_it(redis_url: str) -> None:
     """Issue 13 item 1: prod hangs off beta's deploy pipeline; the emergency is promoted from
