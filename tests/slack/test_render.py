@@ -135,7 +135,7 @@ def test_running_deployment_links_its_semaphore_workflow_when_the_org_is_known()
     )
     with_org = texts(project_status(SHOP, {"prod": running}, NOW, org="acme"))
     assert (
-        "deploying `0707070` change 7 since Tue 24 Nov 10:57 CET (3m ago) by deploybot · <https://acme.semaphoreci.com/workflows/wf-7|workflow>"
+        "deploying `0707070` change 7 since Tue 24 Nov 10:57 CET (3m ago) automatically · <https://acme.semaphoreci.com/workflows/wf-7|workflow>"
         in with_org
     )
     assert "semaphoreci" not in texts(project_status(SHOP, {"prod": running}, NOW))

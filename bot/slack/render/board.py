@@ -25,10 +25,10 @@ from bot.slack.render.text import (
     blocker_line,
     deployment_label,
     local,
-    person,
     relative,
     sha7,
     span,
+    started_by,
     version,
     when,
     workflow_link,
@@ -121,7 +121,7 @@ def activity_line(board: StageBoard, now: datetime, org: str | None) -> str | No
         since = current.started_at or current.created_at
         return (
             f":arrows_counterclockwise: deploying {deployment_label(current)}"
-            f" since {when(since, now, board.zone)} by {person(current.triggered_by)}"
+            f" since {when(since, now, board.zone)} {started_by(current.triggered_by)}"
             f"{workflow_link(org, current.change)}"
         )
     if current.bake_until is not None and current.bake_until > now:

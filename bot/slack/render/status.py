@@ -21,7 +21,7 @@ from bot.slack.escape import escape
 from bot.slack.render.alerts import unblock_buttons
 from bot.slack.render.blocks import Block, actions, context, header, message, section, sections
 from bot.slack.render.board import StageBoard, activity_line, stage_board, stage_lines
-from bot.slack.render.text import deployment_label, outcome, person, sha7, when
+from bot.slack.render.text import deployment_label, outcome, sha7, started_by, when
 
 Message = dict[str, Any]
 
@@ -105,7 +105,7 @@ def queue_message(project: ProjectConfig, stage: str, state: StageState, now: da
     if not state.queue:
         return message(f"Nothing queued on {name}", [section(f"Nothing queued on *{name}*.")])
     lines = [
-        f"{index}. {deployment_label(d)} · by {person(d.triggered_by)} · queued {when(d.created_at, now, board.zone)}"
+        f"{index}. {deployment_label(d)} · {started_by(d.triggered_by)} · queued {when(d.created_at, now, board.zone)}"
         for index, d in enumerate(state.queue, start=1)
     ]
     held = [b for b in board.blockers if b.holds(state.queue[0])]
@@ -137,7 +137,7 @@ def history_message(
         why = f": {outcome(d.outcome)}" if d.outcome and ended else ""
         rows.append(
             f"{STATE_ICON.get(d.state, '')} {d.kind} `{sha7(d.change.sha)}` {d.state}{why}"
-            f" · {when(moment, now, zone)} · by {person(d.triggered_by)}"
+            f" · {when(moment, now, zone)} · {started_by(d.triggered_by)}"
         )
     more = len(deployments) - limit
     blocks = sections([f"*History of {name}*", *rows], block_id="history")

@@ -85,6 +85,11 @@ def person(actor: str) -> str:
     return mention(actor)
 
 
+def started_by(actor: str) -> str:
+    """Who started a deployment: `automatically` (deploybot itself), else `by @person`."""
+    return "automatically" if actor in ("deploybot", "") else f"by {person(actor)}"
+
+
 #: Outcomes the rules write with the person who acted first (`bot.core.rules`): that actor,
 #: and only that one, is shown as a person; what follows (a reason someone typed) is text.
 _ACTED = re.compile(r"^(rolled back by|reset by) (\S+?)(:.*)?$", re.DOTALL)
