@@ -113,7 +113,7 @@ class Orchestrator:
                     "wf_id": pipeline.wf_id or done.workflow.id,
                 }
             )
-            ready = change_ready(project, pipeline, webhook_author(done))
+            ready = change_ready(project, pipeline, webhook_author(done), done.repository.url)
             if ready is not None:
                 await self._change_ready(project, ready)
             return
@@ -132,17 +132,23 @@ class Orchestrator:
         except PERMANENT as exc:
             log.warning("CI pipeline %s: no exact time (%s); the webhook's whole second is used",
                         ready.change.ci_pipeline_id, exc)  # fmt: skip
-            await self.stages.handle(project.name, project.stages[0].name, ready)
+            await self._ready(project, ready)
             return
         if described.created_at is not None:
             change = ready.change.model_copy(update={"created_at": described.created_at})
             ready = ready.model_copy(update={"change": change})
+        await self._ready(project, ready)
+
+    async def _ready(self, project: ProjectConfig, ready: ev.ChangeReady) -> None:
+        """The change is remembered among the project's changes (what later deployments ship
+        is listed from them), then its first stage decides."""
+        await self.stages.store.record_change(project.name, ready.change)
         await self.stages.handle(project.name, project.stages[0].name, ready)
 
     async def _pipeline(self, project: ProjectConfig, pipeline: Pipeline) -> None:
         ready = change_ready(project, pipeline)
         if ready is not None:
-            await self.stages.handle(project.name, project.stages[0].name, ready)
+            await self._ready(project, ready)
             return
         if is_ci(pipeline) or not pipeline.is_done or pipeline.result is None:
             return

@@ -85,6 +85,7 @@ def change_ready(
     project: ProjectConfig,
     pipeline: Pipeline,
     author: str = "",
+    repository_url: str = "",
 ) -> ev.ChangeReady | None:
     """The first stage's ChangeReady for the project's CI pipeline that passed on the deploy
     branch."""
@@ -99,6 +100,7 @@ def change_ready(
         author=author,
         workflow_id=pipeline.wf_id,
         ci_pipeline_id=pipeline.ppl_id,
+        repository_url=repository_url,
         created_at=created,
     )
     return ev.ChangeReady(id=f"ci:{pipeline.ppl_id}", change=change)

@@ -112,6 +112,8 @@ class Change(Frozen):
     author: str = ""
     workflow_id: str = ""
     ci_pipeline_id: str = ""
+    #: The Git repository's web address, as Semaphore's webhook gives it ("" when unknown).
+    repository_url: str = ""
     created_at: datetime
 
 

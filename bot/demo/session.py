@@ -135,7 +135,7 @@ class Session:
             answer = await self.slack.command(parsed.text, person.user)
             self.feed.show_reply(answer.text if answer.status_code == 200 else "")
         elif isinstance(parsed, cmd.Push):
-            await self._push(parsed.message)
+            await self._push(parsed.message, person.name)
         elif isinstance(parsed, cmd.Script):
             await self._script(parsed)
         elif isinstance(parsed, cmd.Alarm):
@@ -151,10 +151,11 @@ class Session:
         elif isinstance(parsed, cmd.Home):
             await self.slack.open_home(person.user)
 
-    async def _push(self, message: str) -> None:
+    async def _push(self, message: str, author: str) -> None:
+        """A commit by `author` (the person at the keyboard: Semaphore reports who pushed)."""
         n = next(self._shas)
         sha = hashlib.sha1(f"demo {n} {message} {datetime.now(UTC)}".encode()).hexdigest()
-        await self.harness.push(sha, message)
+        await self.harness.push(sha, message, author=author)
         self.terminal.say(f"pushed {sha[:7]} {message!r} to main; Semaphore runs its CI")
 
     def _stage(self, stage: str) -> bool:

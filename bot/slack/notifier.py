@@ -39,6 +39,7 @@ from bot.core.model import (
     DeploymentState,
     StageState,
 )
+from bot.core.ships import SHOWN, Ships, window
 from bot.service.effects import EFFECT, Tell, encode
 from bot.service.inbox_worker import Unit
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
@@ -300,7 +301,8 @@ class SlackNotifier:
         }
         latest.update(shown)
         await self._earlier_stages(project, change.sha, view, latest)
-        parent = thread.change_thread(project, change, latest, states, now, self.org)
+        ships = await self._ships(project, latest, view)
+        parent = thread.change_thread(project, change, latest, states, now, self.org, ships)
         ts = view.thread
         if ts is None:
             if not create:
@@ -313,6 +315,32 @@ class SlackNotifier:
         while len(self._shown) > SHOWN_LIMIT:
             self._shown.pop(next(iter(self._shown)))
         return ts, view
+
+    async def _ships(
+        self, project: ProjectConfig, latest: dict[str, Deployment], view: ChangeView
+    ) -> dict[str, Ships]:
+        """What the change's deployments ship where they are queued or deploying."""
+        ships = {}
+        for stage, deployment in latest.items():
+            if deployment.state in (DeploymentState.QUEUED, DeploymentState.RUNNING):
+                found = await self.what_ships(project.name, deployment, view.states[stage],
+                                              view.history[stage])  # fmt: skip
+                if found is not None:
+                    ships[stage] = found
+        return ships
+
+    async def what_ships(
+        self, project: str, deployment: Deployment, state: StageState, history: list[Deployment]
+    ) -> Ships | None:
+        """The changes `deployment` carries to its stage (a rollback: takes away)."""
+        bounds = window(deployment, state, history)
+        if bounds is None:
+            return None
+        since, head = bounds
+        after = since.created_at if since is not None else None
+        changes, total = await self.store.changes(project, after, head.created_at, SHOWN)
+        reverts = deployment.kind is DeploymentKind.ROLLBACK
+        return Ships(head=head, since=since, changes=tuple(changes), total=total, reverts=reverts)
 
     async def _earlier_stages(
         self, project: ProjectConfig, sha: str, view: ChangeView, latest: dict[str, Deployment]

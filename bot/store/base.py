@@ -5,15 +5,21 @@
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from bot.core.model import AuditEntry, Deployment, Frozen, StageState
+from bot.core.model import AuditEntry, Change, Deployment, Frozen, StageState
 
 HISTORY_LIMIT = 1000
+#: Changes remembered per project (what ships is listed from them).
+CHANGES_LIMIT = 2000
+#: What `find_change` looks a change up by: a prefix of its sha.
+SHA_PREFIX = re.compile(r"[0-9a-fA-F]{4,40}")
 SEEN_TTL = timedelta(days=7)
 
 
@@ -86,6 +92,21 @@ class Store(Protocol):
 
     async def thread(self, project: str, sha: str) -> str | None: ...
 
+    async def record_change(self, project: str, change: Change) -> None:
+        """Remember a change that passed CI on the deploy branch (again: nothing new)."""
+        ...
+
+    async def changes(
+        self, project: str, after: datetime | None, upto: datetime, limit: int
+    ) -> tuple[list[Change], int]:
+        """The changes newer than `after` (all when None) up to `upto` included, newest first:
+        at most `limit` of them, and how many there are (one round trip on Redis)."""
+        ...
+
+    async def find_change(self, project: str, sha: str) -> Change | None:
+        """The recorded change whose sha starts with `sha` (the newest, if several)."""
+        ...
+
     async def change_view(
         self, project: str, stages: list[str], sha: str, history: int = 20
     ) -> ChangeView:
@@ -120,3 +141,15 @@ class Store(Protocol):
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+def change_member(change: Change) -> str:
+    """How a change's details are kept: its JSON without its time (kept as a score)."""
+    return change.model_dump_json(exclude={"created_at"})
+
+
+def stored_change(member: str | bytes, score: float) -> Change:
+    """The change a member of a project's changes stands for, its time from the score."""
+    return Change.model_validate(
+        {**json.loads(member), "created_at": datetime.fromtimestamp(score, UTC)}
+    )

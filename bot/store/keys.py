@@ -53,6 +53,17 @@ def seen(project: str, stage: str, event_id: str) -> str:
     return f"{PREFIX}:{stage_tag(project, stage)}:seen:{event_id}"
 
 
+def changes(project: str) -> str:
+    """Sorted set: the sha of every change that passed CI on the deploy branch, scored by the
+    change's time; the newest CHANGES_LIMIT are kept."""
+    return f"{PREFIX}:{{{project}}}:changes"
+
+
+def change_details(project: str) -> str:
+    """Hash: sha -> the change as JSON, without its time (the score in `changes`)."""
+    return f"{PREFIX}:{{{project}}}:change-details"
+
+
 def thread(project: str, sha: str) -> str:
     """The Slack thread timestamp of a change's status message."""
     return f"{PREFIX}:{{{project}}}:thread:{sha}"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot.core.model import AuditEntry, Deployment, StageState
+from bot.core.model import AuditEntry, Change, Deployment, StageState
 from bot.store.base import (
+    CHANGES_LIMIT,
     HISTORY_LIMIT,
     SEEN_TTL,
+    SHA_PREFIX,
     Applied,
     ChangeView,
     Commit,
@@ -36,6 +38,7 @@ class MemoryStore:
         self._outbox: dict[Stage, list[str]] = defaultdict(list)
         self._expiring: dict[str, float] = {}
         self._threads: dict[tuple[str, str], str] = {}
+        self._changes: dict[str, dict[str, Change]] = {}
         self._home: dict[str, float] = {}
 
     def _live(self, key: str) -> bool:
@@ -100,6 +103,35 @@ class MemoryStore:
             history={stage: self._history[(project, stage)][:history] for stage in stages},
             thread=self._threads.get((project, sha)),
         )
+
+    async def record_change(self, project: str, change: Change) -> None:
+        kept = self._changes.setdefault(project, {})
+        known = kept.get(change.sha)
+        if known is not None and not change.author:  # keep the richer record, in its place
+            change = known.model_copy(update={"created_at": change.created_at})
+        kept[change.sha] = change
+        if len(kept) > CHANGES_LIMIT:
+            oldest = sorted(kept.items(), key=lambda item: item[1].created_at)
+            for member, _ in oldest[: len(kept) - CHANGES_LIMIT]:
+                del kept[member]
+
+    async def changes(
+        self, project: str, after: datetime | None, upto: datetime, limit: int
+    ) -> tuple[list[Change], int]:
+        found = [
+            change
+            for change in self._changes.get(project, {}).values()
+            if (after is None or change.created_at > after) and change.created_at <= upto
+        ]
+        found.sort(key=lambda change: change.created_at, reverse=True)
+        return found[:limit], len(found)
+
+    async def find_change(self, project: str, sha: str) -> Change | None:
+        if not SHA_PREFIX.fullmatch(sha):
+            return None
+        kept = self._changes.get(project, {}).values()
+        matching = [c for c in kept if c.sha.startswith(sha.lower())]
+        return max(matching, key=lambda change: change.created_at, default=None)
 
     async def set_thread(self, project: str, sha: str, ts: str) -> str:
         return self._threads.setdefault((project, sha), ts)

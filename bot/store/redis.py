@@ -7,7 +7,7 @@ history, audit entries and outbox in one step. Loading is one HGET; applying is 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any, cast
 
@@ -15,16 +15,20 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from bot.core.model import AuditEntry, Deployment, StageState
+from bot.core.model import AuditEntry, Change, Deployment, StageState
 from bot.store import keys
 from bot.store.base import (
+    CHANGES_LIMIT,
     HISTORY_LIMIT,
     SEEN_TTL,
+    SHA_PREFIX,
     Applied,
     ChangeView,
     Commit,
     Done,
+    change_member,
     new_epoch,
+    stored_change,
 )
 
 APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
@@ -170,6 +174,60 @@ class RedisStore:
             },
             thread=str(ts) if ts is not None else None,
         )
+
+    async def record_change(self, project: str, change: Change) -> None:
+        order, details = keys.changes(project), keys.change_details(project)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(order, {change.sha: change.created_at.timestamp()})
+            if change.author:  # the webhook's record: the richest there is
+                pipe.hset(details, change.sha, change_member(change))
+            else:  # reconciliation's (no author): only when nothing better is known
+                pipe.hsetnx(details, change.sha, change_member(change))
+            pipe.zcard(order)
+            *_, count = await pipe.execute()
+        if int(count) > CHANGES_LIMIT:
+            old = await self._redis.zrange(order, 0, int(count) - CHANGES_LIMIT - 1)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(order, *old)
+                pipe.hdel(details, *old)
+                await pipe.execute()
+
+    async def changes(
+        self, project: str, after: datetime | None, upto: datetime, limit: int
+    ) -> tuple[list[Change], int]:
+        low = f"({after.timestamp()}" if after is not None else "-inf"
+        high = upto.timestamp()
+        order = keys.changes(project)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrevrangebyscore(order, high, low, start=0, num=limit, withscores=True)
+            pipe.zcount(order, low, high)
+            found, total = await pipe.execute()
+        if not found:
+            return [], int(total)
+        rows = await self._redis.hmget(keys.change_details(project), [sha for sha, _ in found])
+        return [
+            stored_change(row, score) for (_, score), row in zip(found, rows, strict=True) if row
+        ], int(total)
+
+    async def find_change(self, project: str, sha: str) -> Change | None:
+        if not SHA_PREFIX.fullmatch(sha):
+            return None
+        order, matches = keys.changes(project), []
+        async for found, _ in self._redis.zscan_iter(order, match=sha.lower() + "*"):
+            matches.append(found)
+        if not matches:
+            return None
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for found in matches:
+                pipe.zscore(order, found)
+                pipe.hget(keys.change_details(project), found)
+            answers = await pipe.execute()
+        changes = [
+            stored_change(row, score)
+            for score, row in zip(answers[0::2], answers[1::2], strict=True)
+            if row is not None and score is not None
+        ]
+        return max(changes, key=lambda change: change.created_at, default=None)
 
     async def set_thread(self, project: str, sha: str, ts: str) -> str:
         key = keys.thread(project, sha)

@@ -60,6 +60,7 @@ class ControlApi:
                 pipeline_file=_text(body, "pipeline_file", "") or None,
                 triggered_by=_trigger(body),
                 files=_files(body.get("files")),
+                author=_text(body, "author", "") or "simulator",
             )
         except KeyError as exc:
             raise SimError(400, f"unknown pipeline file {exc}") from None

@@ -170,6 +170,7 @@ class Engine:
         triggered_by: int = 0,
         rerun_of: str = "",
         files: dict[str, PipelineDef] | None = None,
+        author: str = "simulator",
     ) -> tuple[SimWorkflow, SimPipeline]:
         """A new workflow and its initial pipeline (a push, an API run, or a rerun); for a
         `tag`, `branch` is ignored; for a `pull_request` (its number) it is the head branch."""
@@ -192,6 +193,7 @@ class Engine:
             rerun_of=rerun_of,
             hook_id=str(uuid.uuid4()),
             files=dict(files or {}),
+            author=author,
         )
         self.workflows[workflow.wf_id] = workflow
         pipeline = self.create_pipeline(workflow, path)
@@ -213,6 +215,7 @@ class Engine:
             triggered_by=original.triggered_by,
             rerun_of=original.wf_id,
             files=original.files,
+            author=original.author,
         )
         self._reruns[request_token] = rerun.wf_id
         return rerun

@@ -50,6 +50,8 @@ class SimWorkflow:
     rerun_of: str = ""
     hook_id: str = ""
     pull_request: str = ""
+    #: Who pushed: the webhook's `revision.sender.login`.
+    author: str = "simulator"
     #: The commit's own versions of pipeline files (a push's `files`); others are the world's.
     files: dict[str, PipelineDef] = field(default_factory=dict)
 

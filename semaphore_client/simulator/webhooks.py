@@ -52,7 +52,7 @@ def revision(workflow: SimWorkflow, world: World) -> dict[str, Any]:
         "reference_type": kind,
         "commit_sha": sha,
         "commit_message": workflow.commit_message,
-        "sender": {"login": "simulator", "email": "", "avatar_url": ""},
+        "sender": {"login": workflow.author, "email": "", "avatar_url": ""},
         "branch": {"name": workflow.branch, "commit_range": ""} if kind == "branch" else None,
         "pull_request": pull_request if kind == "pull_request" else None,
         "tag": {"name": workflow.tag} if kind == "tag" else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from builders import T0, deployment
 
 from bot.core.model import AuditEntry, DeploymentState, StageState
@@ -166,3 +167,77 @@ async def test_a_released_claim_can_be_claimed_again(store: Store) -> None:
 
 async def test_ping(store: Store) -> None:
     assert await store.ping()
+
+
+async def test_changes_are_listed_between_two_times_newest_first_with_their_count(
+    store: Store,
+) -> None:
+    """What ships (issue 16): the changes after a stage's last good one, up to the one deployed."""
+    from builders import change
+
+    made = [change(n) for n in range(1, 8)]  # one a minute after T0
+    for c in reversed(made):
+        await store.record_change("shop", c)
+    await store.record_change("shop", made[3])  # recorded twice: still one change
+    shown, total = await store.changes("shop", made[1].created_at, made[5].created_at, limit=3)
+    assert [c.sha for c in shown] == [made[5].sha, made[4].sha, made[3].sha]
+    assert total == 4  # changes 3, 4, 5 and 6: after 2, up to 6 included
+    assert shown[0].message == made[5].message and shown[0].author == made[5].author
+    assert abs(shown[0].created_at - made[5].created_at) < timedelta(milliseconds=1)
+    everything, count = await store.changes("shop", None, made[-1].created_at, limit=100)
+    assert count == 7 and len(everything) == 7
+    assert await store.changes("other", None, made[-1].created_at, limit=10) == ([], 0)
+
+
+async def test_a_change_is_found_by_a_prefix_of_its_sha(store: Store) -> None:
+    from builders import change
+
+    one, two = change(11), change(12)
+    await store.record_change("shop", one)
+    await store.record_change("shop", two)
+    found = await store.find_change("shop", one.sha[:7])
+    assert found is not None and found.sha == one.sha
+    assert await store.find_change("shop", "deadbee") is None
+    assert await store.find_change("shop", "*") is None
+    assert await store.find_change("shop", "") is None
+
+
+async def test_a_change_recorded_twice_is_one_change_with_the_richest_details(
+    store: Store,
+) -> None:
+    """Reconciliation records a change without its author; the webhook's record has it.
+    Whichever comes first, the change is listed once, with its author."""
+    from builders import change
+
+    webhook, reconciled = change(21, author="alice"), change(21, author="")
+    other_webhook, other_reconciled = change(22, author="bob"), change(22, author="")
+    await store.record_change("shop", reconciled)
+    await store.record_change("shop", webhook)
+    await store.record_change("shop", other_webhook)
+    await store.record_change("shop", other_reconciled)
+    listed, total = await store.changes("shop", None, other_webhook.created_at, limit=10)
+    assert total == 2
+    assert [(c.sha, c.author) for c in listed] == [
+        (other_webhook.sha, "bob"),
+        (webhook.sha, "alice"),
+    ]
+    found = await store.find_change("shop", webhook.sha[:8])
+    assert found is not None and found.author == "alice"
+
+
+async def test_only_the_newest_changes_are_kept(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from builders import change
+
+    import bot.store.memory
+    import bot.store.redis
+
+    monkeypatch.setattr(bot.store.memory, "CHANGES_LIMIT", 3)
+    monkeypatch.setattr(bot.store.redis, "CHANGES_LIMIT", 3)
+    made = [change(n) for n in range(31, 36)]
+    for c in made:
+        await store.record_change("shop", c)
+    listed, total = await store.changes("shop", None, made[-1].created_at, limit=10)
+    assert total == 3 and [c.sha for c in listed] == [c.sha for c in reversed(made[2:])]
+    assert await store.find_change("shop", made[0].sha[:8]) is None

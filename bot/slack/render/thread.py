@@ -1,8 +1,9 @@
 """A change's status thread: the parent message, updated in place, and one reply per notice.
 
-    change_thread(project, change, deployments, states, now, org=None)
+    change_thread(project, change, deployments, states, now, org=None, ships=None)
         `deployments`: stage name -> this change's latest deployment there (absent: not yet);
-        `states`: stage name -> StageState (blockers, rollbacks). One line per stage.
+        `states`: stage name -> StageState (blockers, rollbacks). One line per stage; then,
+        for the stages in `ships`, what the deployment there ships.
     notice_reply(notice, zone, now, org=None)
         a threaded reply; `reply_broadcast` is True for `decision.BROADCAST` kinds, so
         failures and rollbacks also show in the channel.
@@ -23,9 +24,11 @@ from typing import Any
 from bot.config.models import ProjectConfig
 from bot.core.decision import BROADCAST, Notice, NoticeKind
 from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState, StageState
+from bot.core.ships import Ships
 from bot.slack.escape import escape
 from bot.slack.render.blocks import Block, context, message, section, sections
 from bot.slack.render.board import StageBoard, stage_board
+from bot.slack.render.ships import ships_lines
 from bot.slack.render.text import (
     blocker_line,
     local,
@@ -137,6 +140,7 @@ def change_thread(
     states: Mapping[str, StageState],
     now: datetime,
     org: str | None = None,
+    ships: Mapping[str, Ships] | None = None,
 ) -> Message:
     head = f"*{escape(project.name)}* {version(change)}"
     if change.author:
@@ -150,6 +154,13 @@ def change_thread(
             f"*{escape(stage.name)}*  {stage_progress(deployments.get(stage.name), board, now, org)}"
         )
     blocks.append(section("\n".join(lines), block_id=f"change:{sha7(change.sha)}:stages"))
+    shipping = []  # what ships where the change is on its way (issue 16)
+    for stage in project.stages:
+        if ships and stage.name in ships:
+            first, *rest = ships_lines(ships[stage.name])
+            shipping += [f"*{escape(stage.name)}*  {first}", *rest]
+    if shipping:
+        blocks += sections(shipping, block_id=f"change:{sha7(change.sha)}:ships")
     blocks.append(context(f"Updated {when(now, now, project.timezone)}"))
     fallback = f"{escape(project.name)} `{sha7(change.sha)}` {title(change)}"
     return message(fallback, blocks)
