@@ -54,7 +54,7 @@ def window(
 _HOSTS = {"github.com": "github", "gitlab.com": "gitlab", "bitbucket.org": "bitbucket"}
 _URL = re.compile(
     r"^(?:https?://(?:[^@/]+@)?(?P<host>[^/:]+)/|git@(?P<ssh>[^:]+):|ssh://git@(?P<sshurl>[^/]+)/)"
-    r"(?P<path>[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)+?)(?:\.git)?/?$"
+    r"(?P<path>[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)+)/?$"
 )
 
 
@@ -65,7 +65,7 @@ def compare_url(repository_url: str, base: str, head: str) -> str | None:
     if found is None:
         return None
     host = (found["host"] or found["ssh"] or found["sshurl"] or "").lower()
-    kind, path = _HOSTS.get(host), found["path"]
+    kind, path = _HOSTS.get(host), found["path"].removesuffix(".git")
     if kind == "github":
         return f"https://github.com/{path}/compare/{base}...{head}"
     if kind == "gitlab":

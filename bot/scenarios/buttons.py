@@ -18,7 +18,7 @@ from bot.standins.slack import SlackStandIn
 APPROVER = "U0APPROVE"
 
 
-def _slack(play: Play) -> tuple[SlackDriver, SlackStandIn]:
+def slack_of(play: Play) -> tuple[SlackDriver, SlackStandIn]:
     harness = play.harness
     if harness.slack is None or harness.standin is None:
         raise ScenarioError("this scenario needs the Slack stand-in (Variant(slack=True))")
@@ -42,7 +42,7 @@ async def _post_alert(play: Play, status: str, payload: dict[str, Any]) -> None:
 
 
 async def stale_approve_button(play: Play) -> None:
-    slack, standin = _slack(play)
+    slack, standin = slack_of(play)
     await play.push("first")
     await play.wait("first deployed to prod", lambda: play.deployed("prod", "first"))
     await play.push("second")

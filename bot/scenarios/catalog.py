@@ -16,6 +16,7 @@ from bot.scenarios import (
     emergencies,
     holds,
     seed,
+    ships,
     starts,
     state_loss,
     stops,
@@ -194,6 +195,12 @@ _ALL = [
             cordon.target_cordoned_alone,
             world=partial(worlds.seed_world, auto_cancel=None, automatic=True),
         ),
+    ),
+    Scenario(
+        "what-ships",
+        "prod is blocked while A, B and C pass beta; unblocked, prod deploys C, and C's message"
+        " lists the three changes that deployment carries, with their authors",
+        Variant(ships.what_ships, slack=True),
     ),
     Scenario(
         "stale-approve-button",

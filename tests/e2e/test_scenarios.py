@@ -430,3 +430,19 @@ def test_the_cli_refuses_a_redis_database_that_is_not_empty(
 
     assert main(["scenario", "window-opens"]) == 2
     assert "holds 1 keys; a scenario needs an empty one" in capsys.readouterr().err
+
+
+@pytest.mark.redis
+async def test_what_ships_lists_every_change_the_prod_deployment_carries(redis_url: str) -> None:
+    """Issue 16: prod blocked while A, B and C pass beta; unblocked, prod deploys C, and C's
+    message lists the three changes that deployment carries, newest first, with authors."""
+    run = await run_scenario("what-ships", redis_url=redis_url)
+
+    assert prod_promotions(run) == [(DEPLOY, "base"), (DEPLOY, "C")]
+    [said] = [text for _, text in run.notes if text.startswith("C's message, prod:")]
+    base, a, b, c = (run.commits[label][:7] for label in ("base", "A", "B", "C"))
+    assert f":package: 3 changes since `{base}`" in said
+    assert said.index(f"`{c}` change C (by carol)") < said.index(f"`{b}` change B (by bob)")
+    assert said.index(f"`{b}` change B (by bob)") < said.index(f"`{a}` change A (by alice)")
+    compare = f"https://github.com/demo-org/demo/compare/{run.commits['base']}...{run.commits['C']}"
+    assert compare in said
