@@ -110,9 +110,16 @@ class SlackNotifier:
         now = self.clock()
         alerting = notice.kind in ALERTS
         if alerting:
-            await self.post(
-                project.channel_for(notice.stage), alerts.rollback_alert(notice, zone, now)
-            )
+            target, failed = notice.rollback_target, notice.deployment
+            reverts = None  # what the rollback would take away, so the people affected know
+            if (
+                target is not None
+                and failed is not None
+                and failed.change.created_at > target.change.created_at
+            ):
+                reverts = await self._listed(project.name, target.change, failed.change, True)
+            alert = alerts.rollback_alert(notice, zone, now, reverts=reverts)
+            await self.post(project.channel_for(notice.stage), alert)
         if is_alarm_news(notice):
             self.boards.changed(project.name, notice.stage)
             return
@@ -336,10 +343,13 @@ class SlackNotifier:
         bounds = window(deployment, state, history)
         if bounds is None:
             return None
-        since, head = bounds
+        return await self._listed(project, *bounds, deployment.kind is DeploymentKind.ROLLBACK)
+
+    async def _listed(
+        self, project: str, since: Change | None, head: Change, reverts: bool = False
+    ) -> Ships:
         after = since.created_at if since is not None else None
         changes, total = await self.store.changes(project, after, head.created_at, SHOWN)
-        reverts = deployment.kind is DeploymentKind.ROLLBACK
         return Ships(head=head, since=since, changes=tuple(changes), total=total, reverts=reverts)
 
     async def _earlier_stages(

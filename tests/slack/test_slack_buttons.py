@@ -110,6 +110,11 @@ async def test_approve_rolls_back_and_the_alert_shows_who_acted(redis_server: st
             "rollback_dismiss",
         )
         assert "Roll back to: `bbbbbbb`" in json.dumps(message["blocks"])
+        # What the rollback would take away, so the people affected know (issue 16 item 2).
+        [reverts] = [b for b in message["blocks"] if b.get("block_id", "").endswith(":reverts:0")]
+        said = reverts["text"]["text"]
+        assert said.startswith(":rewind: reverts 1 change, back to `bbbbbbb`")
+        assert "`aaaaaaa` bad change (by simulator)" in said
         assert (await h.store.load("demo", "prod")).pending_rollback is not None
         ack = await slack.click(approve, "U0APPROVE", message=message)
         assert (ack.status_code, ack.text) == (200, "")

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from bot.core.decision import Notice, NoticeKind
 from bot.core.events import Shown
 from bot.core.model import Blocker, BlockerKind
+from bot.core.ships import Ships
 from bot.slack.escape import escape
 from bot.slack.render.blocks import (
     Block,
@@ -42,7 +43,9 @@ from bot.slack.render.blocks import (
     encode_value,
     message,
     section,
+    sections,
 )
+from bot.slack.render.ships import ships_lines
 from bot.slack.render.text import blocker_line, deployment_label, local, person
 
 Message = dict[str, Any]
@@ -101,8 +104,15 @@ def _short(blocker: Blocker) -> str:
     return blocker.reason
 
 
-def rollback_alert(notice: Notice, zone: str, now: datetime, acted: Acted | None = None) -> Message:
-    """For `rollback_needs_approval` and `alarm_after_bake` notices."""
+def rollback_alert(
+    notice: Notice,
+    zone: str,
+    now: datetime,
+    acted: Acted | None = None,
+    reverts: Ships | None = None,
+) -> Message:
+    """For `rollback_needs_approval` and `alarm_after_bake` notices; `reverts`: the changes
+    the rollback would take away (issue 16 item 2)."""
     name = f"{escape(notice.project)}/{escape(notice.stage)}"
     failed = notice.deployment
     target = notice.rollback_target
@@ -116,6 +126,8 @@ def rollback_alert(notice: Notice, zone: str, now: datetime, acted: Acted | None
     )
     block_id = f"rollback:{failed.id if failed else notice.stage}"
     blocks = [section("\n".join(lines), block_id=block_id)]
+    if reverts is not None:
+        blocks += sections(ships_lines(reverts), block_id=f"{block_id}:reverts")
     if acted is not None:
         blocks.append(_acted_line(acted, zone))
     else:
