@@ -7,6 +7,7 @@ times are UTC instants; reasons are verbatim (the renderer escapes them).
     /deploy status [project] [stage]            Status
     /deploy queue [project] stage               Queue
     /deploy history [project] stage             History
+    /deploy diff [project] stage [SHA]          Diff (what ships)
     /deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]
                                                 Block (one target per stage blocked)
     /deploy unblock [project] stage [id]        Unblock (no id: every manual blocker)
@@ -35,6 +36,7 @@ __all__ = [
     "BlockScope",
     "BlockTarget",
     "Command",
+    "Diff",
     "Emergency",
     "Freeze",
     "FreezeCancel",
@@ -54,6 +56,7 @@ USAGE: dict[str, str] = {
     "status": "/deploy status [project] [stage]",
     "queue": "/deploy queue [project] stage",
     "history": "/deploy history [project] stage",
+    "diff": "/deploy diff [project] stage [SHA]",
     "block": "/deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | until 2026-12-20 17:00]",
     "unblock": "/deploy unblock [project] stage [blocker-id]",
     "freeze": "/deploy freeze [project] stage 2026-12-20 09:00 .. 2027-01-04 09:00 REASON",
@@ -68,6 +71,7 @@ SUBCOMMANDS = (
     "status",
     "queue",
     "history",
+    "diff",
     "block",
     "unblock",
     "freeze",
@@ -111,6 +115,16 @@ class Queue:
 class History:
     project: str
     stage: str
+
+
+@dataclass(frozen=True)
+class Diff:
+    """What ships to `stage`: for the change queued or deploying there (else the one live),
+    or for `sha`."""
+
+    project: str
+    stage: str
+    sha: str | None = None
 
 
 class BlockScope(StrEnum):
@@ -204,6 +218,7 @@ Command = (
     | Status
     | Queue
     | History
+    | Diff
     | Block
     | Unblock
     | Freeze

@@ -39,9 +39,10 @@ from bot.core.model import (
     DeploymentState,
     StageState,
 )
-from bot.core.ships import SHOWN, Ships, window
+from bot.core.ships import Ships
 from bot.service.effects import EFFECT, Tell, encode
 from bot.service.inbox_worker import Unit
+from bot.service.ships import deployment_ships, listed
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
 from bot.slack.pacing import Pacer
 from bot.slack.render import alerts, announce, freeze_scheduled, thread
@@ -117,7 +118,7 @@ class SlackNotifier:
                 and failed is not None
                 and failed.change.created_at > target.change.created_at
             ):
-                reverts = await self._listed(project.name, target.change, failed.change, True)
+                reverts = await listed(self.store, project.name, target.change, failed.change, True)
             alert = alerts.rollback_alert(notice, zone, now, reverts=reverts)
             await self.post(project.channel_for(notice.stage), alert)
         if is_alarm_news(notice):
@@ -330,27 +331,11 @@ class SlackNotifier:
         ships = {}
         for stage, deployment in latest.items():
             if deployment.state in (DeploymentState.QUEUED, DeploymentState.RUNNING):
-                found = await self.what_ships(project.name, deployment, view.states[stage],
-                                              view.history[stage])  # fmt: skip
+                found = await deployment_ships(self.store, project.name, deployment,
+                                               view.states[stage], view.history[stage])  # fmt: skip
                 if found is not None:
                     ships[stage] = found
         return ships
-
-    async def what_ships(
-        self, project: str, deployment: Deployment, state: StageState, history: list[Deployment]
-    ) -> Ships | None:
-        """The changes `deployment` carries to its stage (a rollback: takes away)."""
-        bounds = window(deployment, state, history)
-        if bounds is None:
-            return None
-        return await self._listed(project, *bounds, deployment.kind is DeploymentKind.ROLLBACK)
-
-    async def _listed(
-        self, project: str, since: Change | None, head: Change, reverts: bool = False
-    ) -> Ships:
-        after = since.created_at if since is not None else None
-        changes, total = await self.store.changes(project, after, head.created_at, SHOWN)
-        return Ships(head=head, since=since, changes=tuple(changes), total=total, reverts=reverts)
 
     async def _earlier_stages(
         self, project: ProjectConfig, sha: str, view: ChangeView, latest: dict[str, Deployment]

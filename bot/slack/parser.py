@@ -25,6 +25,7 @@ from bot.slack.commands import (
     BlockScope,
     BlockTarget,
     Command,
+    Diff,
     Emergency,
     Freeze,
     FreezeCancel,
@@ -324,6 +325,21 @@ def _emergency(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     return Emergency(ref.project, ref.stage, sha, reason)
 
 
+def _diff(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("diff", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    if not rest.items:
+        return Diff(ref.project, ref.stage)
+    if len(rest.items) > 1:
+        return _extra("diff", rest.after(1))
+    sha = _sha(rest.items[0][0])
+    if sha is None:
+        return _error("diff", f"{shown(rest.items[0][0])} is not a commit sha (7 to 40 hex digits)")
+    return Diff(ref.project, ref.stage, sha)
+
+
 def _reset(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     found = _one_stage("reset", words, config)
     if isinstance(found, ParseError):
@@ -338,6 +354,7 @@ _HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
     "status": _status,
     "queue": _stage_view("queue", Queue),
     "history": _stage_view("history", History),
+    "diff": _diff,
     "block": _block,
     "unblock": _unblock,
     "freeze": _freeze,

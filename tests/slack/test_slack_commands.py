@@ -72,6 +72,47 @@ def blocks_text(call: Call) -> str:
 # -- reading ----------------------------------------------------------------------------------
 
 
+async def test_diff_says_what_ships_to_a_stage_for_anyone_and_only_to_them(
+    redis_server: str,
+) -> None:
+    """Issue 16 item 3: `/deploy diff STAGE [SHA]`, ephemeral, no role needed."""
+    async with started(redis_server, CONFIG) as h:
+        await h.push(BASE, "base")
+        await deployed_everywhere(h, BASE)
+        _, nothing = await ask(h, "diff prod", "U0NOBODY")  # only base, live: what it shipped
+        assert "`bbbbbbb` base: :package: 1 change, the first deployment here" in nothing.text()
+        await h.runtime.orchestrator.block("demo", "prod", "U0BLOCK", "hold it")
+        third = "c" * 40
+        await h.push(A, "<b>held</b> change", author="alice")
+        await h.push(third, "another change", author="bob")
+
+        async def both_queued_on_prod() -> bool:
+            queue = (await h.store.load("demo", "prod")).queue
+            return [d.change.sha for d in queue] == [third]
+
+        await h.until(both_queued_on_prod)
+        _, queued = await ask(h, "diff prod", "U0NOBODY")
+        said = queued.text()
+        assert (
+            "*demo/prod* with `ccccccc` another change: :package: 2 changes since `bbbbbbb`" in said
+        )
+        assert said.index("`ccccccc` another change (by bob)") < said.index("`aaaaaaa`")
+        assert "`aaaaaaa` &lt;b&gt;held&lt;/b&gt; change (by alice)" in said
+        assert "https://github.com/demo-org/demo/compare/" + BASE + "..." + third in said
+        _, one = await ask(h, "diff prod aaaaaaa", "U0NOBODY")
+        assert ":package: 1 change since `bbbbbbb`" in one.text()
+        _, old = await ask(h, "diff prod bbbbbbb", "U0NOBODY")
+        assert "`bbbbbbb` ships nothing new to demo/prod" in old.text()
+        _, unknown = await ask(h, "diff prod 0123456", "U0NOBODY")
+        assert "No change `0123456` passed CI on the deploy branch of demo" in unknown.text()
+        assert [c for c in standin_posts(h) if "ships" in c.text()] == []  # never in the channel
+
+
+def standin_posts(h: Harness) -> list[Call]:
+    _, standin = parts(h)
+    return [c for c in standin.of("chat.postMessage") if "diff" in json.dumps(c.blocks)]
+
+
 async def test_status_shows_each_stage_with_its_real_version(redis_server: str) -> None:
     async with started(redis_server, CONFIG) as h:
         await h.push(BASE, "base")

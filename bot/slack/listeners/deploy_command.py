@@ -12,6 +12,7 @@ from bot.core.events import Shown
 from bot.core.model import BlockerKind, DeploymentState
 from bot.service.drift import orphans
 from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
+from bot.service.ships import stage_ships
 from bot.slack import commands as cmd
 from bot.slack.escape import escape
 from bot.slack.listeners.context import SlackContext
@@ -30,6 +31,7 @@ from bot.slack.render import (
 )
 from bot.slack.render.announce import with_drift
 from bot.slack.render.modals import ConfirmKind
+from bot.slack.render.ships import diff_message
 from bot.slack.render.text import deployment_label, when
 from bot.slack.roles import DOES, Role
 from semaphore_client import SemaphoreError
@@ -136,6 +138,9 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
     if isinstance(parsed, cmd.History):
         deployments = await slack.store.history(parsed.project, parsed.stage, limit=20)
         return history_message(slack.config.project(parsed.project), parsed.stage, deployments, now)
+    if isinstance(parsed, cmd.Diff):
+        change, ships = await stage_ships(slack.store, parsed.project, parsed.stage, parsed.sha)
+        return diff_message(parsed.project, parsed.stage, parsed.sha, change, ships)
     if isinstance(parsed, cmd.FreezeList):
         return freeze_list_message(
             slack.config, await slack.all_states(), now, parsed.project, parsed.stage

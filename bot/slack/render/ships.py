@@ -8,8 +8,12 @@ ships_lines(ships)
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.core.model import Change
 from bot.core.ships import Ships, compare_url
 from bot.slack.escape import escape, link
+from bot.slack.render.blocks import message, section, sections
 from bot.slack.render.text import sha7, title
 
 
@@ -33,3 +37,22 @@ def ships_lines(ships: Ships) -> list[str]:
     if ships.total > len(ships.changes):
         lines.append(f"    and {ships.total - len(ships.changes)} more")
     return lines
+
+
+def diff_message(
+    project: str, stage: str, asked: str | None, change: Change | None, ships: Ships | None
+) -> dict[str, Any]:
+    """`/deploy diff`'s answer: what `change` ships to the stage, or why there is nothing."""
+    where = f"{escape(project)}/{escape(stage)}"
+    if change is None and asked is not None:
+        text = (f"No change `{escape(asked)}` passed CI on the deploy branch of {escape(project)} "
+                "(deploybot remembers the last 2,000).")  # fmt: skip
+    elif change is None:
+        text = f"Nothing is queued, deploying or live on {where}."
+    elif ships is None:
+        text = f"`{sha7(change.sha)}` ships nothing new to {where}: it is not newer than what runs there."
+    else:
+        lines = ships_lines(ships)
+        head = f"*{where}* with `{sha7(change.sha)}` {title(change)}: {lines[0]}"
+        return message(f"What ships to {where}", sections([head, *lines[1:]], block_id="diff"))
+    return message(text, [section(text, block_id="diff")])
