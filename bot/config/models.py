@@ -39,6 +39,7 @@ from bot.core.model import (
     DEFAULT_START_TIMEOUT,
     REASON_LIMIT,
     AfterRollback,
+    ApprovalPolicy,
     RollbackPolicy,
     StagePolicy,
 )
@@ -118,6 +119,16 @@ class EmergencyConfig(_Model):
     promotion: str = Field(min_length=1)
 
 
+class ApprovalConfig(_Model):
+    """`approval: {required: 2, allow_author: false, expires: 24h}` on a stage: roll-forwards
+    wait there for `required` distinct approvers with the approve role (issue 16)."""
+
+    required: int = Field(default=1, ge=1, le=10)
+    #: May someone who wrote one of the changes shipped approve? (Matched through `authors`.)
+    allow_author: bool = False
+    expires: PositiveDuration = timedelta(hours=24)
+
+
 class StageConfig(_Model):
     name: Slug
     #: The Semaphore deployment target; defaults to the stage name.
@@ -140,6 +151,7 @@ class StageConfig(_Model):
     #: How long a started deployment may wait for Semaphore to start its pipeline before the
     #: attempt counts as not started (and is tried again).
     start_timeout: PositiveDuration = DEFAULT_START_TIMEOUT
+    approval: ApprovalConfig | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -243,6 +255,15 @@ class ProjectConfig(_Model):
                 target=stage.target,
                 is_last=index == last,
                 start_timeout=stage.start_timeout,
+                approval=(
+                    ApprovalPolicy(
+                        required=stage.approval.required,
+                        allow_author=stage.approval.allow_author,
+                        expires=stage.approval.expires,
+                    )
+                    if stage.approval is not None
+                    else None
+                ),
             )
             for index, stage in enumerate(self.stages)
         ]
@@ -253,6 +274,9 @@ class DeploybotConfig(_Model):
 
     projects: Annotated[tuple[ProjectConfig, ...], not_empty("project")]
     roles: RolesConfig
+    #: Slack user id -> the names their commits carry as author (what Semaphore reports:
+    #: the Git host's login), so that an approval gate can tell an author from a reviewer.
+    authors: dict[SlackPrincipal, tuple[str, ...]] = Field(default_factory=dict)
     reconcile_interval: PositiveDuration = timedelta(seconds=60)
     freeze_announce: tuple[PositiveDuration, ...] = DEFAULT_FREEZE_ANNOUNCE
 

@@ -41,6 +41,11 @@ class NoticeKind(StrEnum):
     BLOCKER_LIFTED = "blocker_lifted"
     EMERGENCY_QUEUED = "emergency_queued"
     REFUSED = "refused"
+    #: A roll-forward reached the head of a stage requiring approval: it waits for it.
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    APPROVAL_REJECTED = "approval_rejected"
+    APPROVAL_EXPIRED = "approval_expired"
     #: A deployment deploybot did not start (promoted in Semaphore's UI) finished.
     OUTSIDE = "outside"
     #: ... on a stage that was blocked: someone went past the block.
@@ -58,6 +63,8 @@ BROADCAST = frozenset(
         NoticeKind.ALARM_AFTER_BAKE,
         NoticeKind.NO_ROLLBACK_TARGET,
         NoticeKind.OUTSIDE_PAST_BLOCK,
+        NoticeKind.APPROVAL_REJECTED,
+        NoticeKind.APPROVAL_EXPIRED,
     }
 )
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.decision import Decision, Notice, NoticeKind, Onward, Recall, StageSnapshot
+from bot.core.durations import format_duration
 from bot.core.model import (
     Blocker,
     BlockerKind,
@@ -249,8 +250,52 @@ class Draft:
                 return None
             if any(d.kind is DeploymentKind.ROLLBACK for d in self.state.queue):
                 return None
-            return None if self.holding(deployment) else deployment
+            if self.holding(deployment) or self.awaits_approval(deployment):
+                return None
+            return deployment
         return None
+
+    # -- approval (issue 16) --------------------------------------------------------------
+
+    def awaits_approval(self, deployment: Deployment) -> bool:
+        """A roll-forward on a stage requiring approval, without enough approvals yet.
+        Rollbacks and emergencies never wait for approval."""
+        gate = self.policy.approval
+        if gate is None or deployment.kind is not DeploymentKind.ROLLFORWARD:
+            return False
+        return len(deployment.approvals) < gate.required
+
+    def note_approval(self) -> None:
+        """The head roll-forward that would start now but for blockers starts waiting for
+        approval (told once; approvals may come while the stage is blocked); one that waited
+        past `expires` ends."""
+        gate = self.policy.approval
+        head = next((d for d in self.state.queue if d.kind is DeploymentKind.ROLLFORWARD), None)
+        if gate is None or head is None or not self.awaits_approval(head):
+            return
+        if head.approval_until is not None:
+            if self.now >= head.approval_until:
+                self.set(queue=tuple(d for d in self.state.queue if d.id != head.id))
+                done = self.finish(head, DeploymentState.CANCELLED, "approval expired")
+                self.tell(
+                    NoticeKind.APPROVAL_EXPIRED,
+                    f"{describe(done)} expired: {len(head.approvals)} of {gate.required} "
+                    f"approvals in {format_duration(gate.expires)}",
+                    deployment=done,
+                )
+            return
+        current, rollbacks = self.state.current, self.state.pending_rollback
+        if current is not None or rollbacks is not None or self.state.stopping:
+            return
+        if any(d.kind is DeploymentKind.ROLLBACK for d in self.state.queue):
+            return
+        waiting = head.model_copy(update={"approval_until": self.now + gate.expires})
+        self.set(queue=tuple(waiting if d.id == head.id else d for d in self.state.queue))
+        self.tell(
+            NoticeKind.AWAITING_APPROVAL,
+            f"{describe(waiting)} awaits approval: 0 of {gate.required}",
+            deployment=waiting,
+        )
 
     def start_next(self) -> None:
         chosen = self.next_startable()

@@ -163,6 +163,24 @@ class ResetRequested(_Event):
     shown: Shown
 
 
+class ApprovalGiven(_Event):
+    """A person with the approve role approves the roll-forward `deployment_id` waiting for
+    approval (issue 16); the service checked they wrote none of the changes it carries."""
+
+    type: Literal["approval_given"] = "approval_given"
+    deployment_id: str
+    by: str
+
+
+class ApprovalRejected(_Event):
+    """A person rejects the roll-forward `deployment_id`: its journey ends at this stage."""
+
+    type: Literal["approval_rejected"] = "approval_rejected"
+    deployment_id: str
+    by: str
+    reason: str
+
+
 class ChangeRecalled(_Event):
     """The change failed on an earlier stage after it went onward (a late alarm)."""
 
@@ -204,7 +222,9 @@ Event = Annotated[
     | RollbackRequested
     | OutsideDeployment
     | ChangeRecalled
-    | ResetRequested,
+    | ResetRequested
+    | ApprovalGiven
+    | ApprovalRejected,
     Field(discriminator="type"),
 ]
 

@@ -145,6 +145,10 @@ class Deployment(Frozen):
     #: When Semaphore recorded the trigger of the attempt before this one (its clock), if
     #: it did: this attempt's promotion is one triggered later.
     previous_trigger_at: datetime | None = None
+    #: A stage requiring approval: who approved this roll-forward (Slack user ids), and until
+    #: when it waits for them (set when it starts waiting: it reached the head of the queue).
+    approvals: tuple[str, ...] = ()
+    approval_until: datetime | None = None
 
     def moved(self, state: DeploymentState, **changes: object) -> Deployment:
         """This deployment in `state`, checked against the transition table."""
@@ -203,6 +207,15 @@ class PendingRollback(Frozen):
     created_at: datetime
 
 
+class ApprovalPolicy(Frozen):
+    """A stage's approval gate: `required` distinct approvers with the approve role, none of
+    them an author of the changes shipped unless `allow_author`; waiting at most `expires`."""
+
+    required: int = 1
+    allow_author: bool = False
+    expires: timedelta = timedelta(hours=24)
+
+
 class StagePolicy(Frozen):
     """What the rules need to know of a stage's configuration."""
 
@@ -225,6 +238,8 @@ class StagePolicy(Frozen):
     is_last: bool = False
     #: How long a started deployment may wait for Semaphore to start its pipeline.
     start_timeout: timedelta = DEFAULT_START_TIMEOUT
+    #: Roll-forwards wait for approval here (None: they do not).
+    approval: ApprovalPolicy | None = None
 
 
 class StageState(Frozen):

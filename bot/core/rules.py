@@ -40,6 +40,7 @@ def decide(snapshot: StageSnapshot, event: ev.Event, now: datetime) -> Decision:
     _HANDLERS[type(event)](draft, event)
     end_start_if_overdue(draft)
     draft.note_holds()
+    draft.note_approval()
     draft.start_next()
     return draft.decision()
 
@@ -537,6 +538,57 @@ def _reset_requested(draft: Draft, event: ev.ResetRequested) -> None:
     )
 
 
+def _waiting_for_approval(draft: Draft, deployment_id: str, by: str) -> Deployment | None:
+    """The roll-forward waiting for approval that a click or command names; else the person
+    is told why nothing happened (it moved on: superseded, rejected, expired or started)."""
+    found = next((d for d in draft.state.queue if d.id == deployment_id), None)
+    if found is None or not draft.awaits_approval(found):
+        draft.tell(
+            NoticeKind.REFUSED,
+            "That change is no longer waiting for approval on "
+            f"{draft.policy.stage} (it started, was superseded, rejected or expired)",
+            actor=by,
+        )
+        return None
+    return found
+
+
+def _approval_given(draft: Draft, event: ev.ApprovalGiven) -> None:
+    found = _waiting_for_approval(draft, event.deployment_id, event.by)
+    gate = draft.policy.approval
+    if found is None or gate is None:
+        return
+    if event.by in found.approvals:
+        left = gate.required - len(found.approvals)
+        draft.tell(
+            NoticeKind.REFUSED,
+            f"You approved {sha7(found)} already; it needs {left} more from someone else",
+            actor=event.by,
+        )
+        return
+    approved = found.model_copy(update={"approvals": (*found.approvals, event.by)})
+    draft.set(queue=tuple(approved if d.id == found.id else d for d in draft.state.queue))
+    count = f"{len(approved.approvals)} of {gate.required}"
+    draft.tell(
+        NoticeKind.APPROVED, f"{sha7(approved)} approved ({count})", deployment=approved,
+        actor=event.by,
+    )  # fmt: skip
+
+
+def _approval_rejected(draft: Draft, event: ev.ApprovalRejected) -> None:
+    found = _waiting_for_approval(draft, event.deployment_id, event.by)
+    if found is None:
+        return
+    draft.set(queue=tuple(d for d in draft.state.queue if d.id != found.id))
+    done = draft.finish(found, DeploymentState.CANCELLED, f"rejected by {event.by}: {event.reason}")
+    draft.tell(
+        NoticeKind.APPROVAL_REJECTED,
+        f"{sha7(done)} rejected for {draft.policy.stage}: {event.reason}",
+        deployment=done,
+        actor=event.by,
+    )
+
+
 def _change_recalled(draft: Draft, event: ev.ChangeRecalled) -> None:
     """Issue 13 item 14: the change failed on an earlier stage after it went onward. Here it
     is bad from now on (an onward still on its way is turned away); a copy deploying or baking
@@ -641,4 +693,6 @@ _HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.OutsideDeployment: _outside_deployment,
     ev.ChangeRecalled: _change_recalled,
     ev.ResetRequested: _reset_requested,
+    ev.ApprovalGiven: _approval_given,
+    ev.ApprovalRejected: _approval_rejected,
 }

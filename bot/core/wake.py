@@ -1,5 +1,6 @@
 """When a stage next needs looking at, without any event from outside: a bake ends, a
-blocker starts or expires, a window opens or closes, a freeze begins or ends, and, while a
+blocker starts or expires, a window opens or closes, a freeze begins or ends, a wait for
+approval expires, and, while a
 started deployment waits for Semaphore to start its pipeline, the next look for it (often at
 first, less often as it waits) until its `start_timeout`."""
 
@@ -38,6 +39,7 @@ def next_wake(
     if current is not None and waiting and not current.deploy_pipeline_id:
         started = current.started_at or current.created_at
         times.append(min(started + start_timeout, now + start_poll(now - started)))
+    times += [d.approval_until for d in state.queue if d.approval_until is not None]
     for blocker in state.blockers:
         times += [t for t in (blocker.starts_at, blocker.until) if t is not None and t > now]
     boundary = calendar.next_boundary(now)
