@@ -410,6 +410,23 @@ class Orchestrator:
         event = ev.RollbackApproved(id=f"approve:{request_id}", by=by, shown=shown)
         return await self.stages.handle(project, stage, event)
 
+    async def approve(
+        self, project: str, stage: str, by: str, deployment_id: str, request_id: str
+    ) -> Decision | None:
+        """An approval of the roll-forward waiting on `stage` (issue 16); `request_id` names
+        the click or command: each is a request of its own, so a repeated click is refused
+        by the rules (the same person), not lost."""
+        event = ev.ApprovalGiven(id=f"approval:{request_id}", deployment_id=deployment_id, by=by)
+        return await self.stages.handle(project, stage, event)
+
+    async def reject(
+        self, project: str, stage: str, by: str, deployment_id: str, reason: str, request_id: str
+    ) -> Decision | None:
+        event = ev.ApprovalRejected(
+            id=f"reject:{request_id}", deployment_id=deployment_id, by=by, reason=reason
+        )
+        return await self.stages.handle(project, stage, event)
+
     async def dismiss_rollback(
         self, project: str, stage: str, by: str, request_id: str, shown: ev.Shown | None = None
     ) -> Decision | None:

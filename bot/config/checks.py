@@ -47,6 +47,35 @@ def cross_problems(data: Any) -> list[tuple[Loc, str]]:
             )
         problems += _freeze_id_clashes(project, here)
         problems += _emergency_on_ci_stages(stages, here)
+        problems += _approvals_reachable(data, project, stages, here)
+    return problems
+
+
+def _approvals_reachable(
+    data: Any, project: Any, stages: list[Any], here: Loc
+) -> list[tuple[Loc, str]]:
+    """A stage requiring more approvals than people have the approve role would wait for ever
+    (user groups are counted as enough: their members are known only at run time)."""
+    roles = project.get("roles") if isinstance(project, dict) else None
+    approvers = roles.get("approve") if isinstance(roles, dict) else None
+    if approvers is None:
+        top = data.get("roles") if isinstance(data, dict) else None
+        approvers = top.get("approve") if isinstance(top, dict) else None
+    names = [str(a) for a in approvers or [] if isinstance(a, str)]
+    if any(name.startswith("S") for name in names):
+        return []
+    problems: list[tuple[Loc, str]] = []
+    for index, stage in enumerate(stages):
+        approval = stage.get("approval") if isinstance(stage, dict) else None
+        if not isinstance(approval, dict):
+            continue
+        required = approval.get("required", 1)
+        count = len(set(names))
+        if isinstance(required, int) and required > count:
+            who = "person has" if count == 1 else "people have"
+            problems.append(((*here, "stages", index, "approval", "required"),
+                             f"{required} approvals required, but {count} {who} the approve "
+                             "role: it would wait for ever"))  # fmt: skip
     return problems
 
 

@@ -28,7 +28,8 @@ EMOJI = {
     "fast_forward": "⏩", "rewind": "⏪", "double_vertical_bar": "⏸️", "ambulance": "🚑",
     "ballot_box_with_check": "☑️", "white_circle": "⚪", "sunny": "☀️", "information_source": "ℹ️",
     "heavy_multiplication_x": "✖️", "clock3": "🕒", "calendar": "📅", "boom": "💥",
-    "arrow_forward": "▶️", "package": "📦",
+    "arrow_forward": "▶️", "package": "📦", "raised_hand": "✋",
+    "hourglass": "⌛",
 }  # fmt: skip
 
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")

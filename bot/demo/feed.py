@@ -37,7 +37,9 @@ class Modal:
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, str):
+    """A form field that holds JSON (blocks, a view), decoded; any other value as it came (a
+    ts such as `1700000000.000010` is text: read as a number it would become message 1)."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
         try:
             return json.loads(value)
         except ValueError:

@@ -1,7 +1,8 @@
 """The people of the demo: one for each role in the configuration, and one with none.
 
 Names are given in order (alice, bob, carol, ...) to the first Slack user id (`U…`/`W…`) of
-each role; a user group (`S…`) has no face in the demo. `dave` holds no role, to show the
+each role, then to the others with a role (erin: the second approver, for two-person
+approval); a user group (`S…`) has no face in the demo. `dave` holds no role, to show the
 refusals."""
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def people(config: DeploybotConfig) -> list[Person]:
         ids = [u for u in getattr(config.roles, role) if u[:1] in ("U", "W")]
         if ids and ids[0] not in users:
             users.append(ids[0])
+    for role in ROLES:  # then everyone else with a role (erin: a second approver)
+        users += [u for u in getattr(config.roles, role) if u[:1] in ("U", "W") and u not in users]
     found = [
         Person(name, user, tuple(r for r in ROLES if user in getattr(config.roles, r)))
         for name, user in zip(NAMES, users, strict=False)

@@ -9,22 +9,34 @@ from bot.store.base import Store
 
 
 async def listed(
-    store: Store, project: str, since: Change | None, head: Change, reverts: bool = False
+    store: Store,
+    project: str,
+    since: Change | None,
+    head: Change,
+    reverts: bool = False,
+    limit: int = SHOWN,
 ) -> Ships:
-    """The changes after `since` (all, when None) up to `head`: the newest SHOWN, and a count."""
+    """The changes after `since` (all, when None) up to `head`: the newest `limit`, and a
+    count."""
     after = since.created_at if since is not None else None
-    changes, total = await store.changes(project, after, head.created_at, SHOWN)
+    changes, total = await store.changes(project, after, head.created_at, limit)
     return Ships(head=head, since=since, changes=tuple(changes), total=total, reverts=reverts)
 
 
 async def deployment_ships(
-    store: Store, project: str, deployment: Deployment, state: StageState, history: list[Deployment]
+    store: Store,
+    project: str,
+    deployment: Deployment,
+    state: StageState,
+    history: list[Deployment],
+    limit: int = SHOWN,
 ) -> Ships | None:
     """What `deployment` carries to its stage (a rollback: takes away); None when nothing."""
     bounds = window(deployment, state, history)
     if bounds is None:
         return None
-    return await listed(store, project, *bounds, deployment.kind is DeploymentKind.ROLLBACK)
+    reverts = deployment.kind is DeploymentKind.ROLLBACK
+    return await listed(store, project, *bounds, reverts, limit)
 
 
 async def stage_ships(

@@ -8,6 +8,8 @@ times are UTC instants; reasons are verbatim (the renderer escapes them).
     /deploy queue [project] stage               Queue
     /deploy history [project] stage             History
     /deploy diff [project] stage [SHA]          Diff (what ships)
+    /deploy approve [project] stage [SHA]       Approve (a roll-forward waiting for approval)
+    /deploy reject [project] stage [SHA] REASON Reject
     /deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]
                                                 Block (one target per stage blocked)
     /deploy unblock [project] stage [id]        Unblock (no id: every manual blocker)
@@ -32,6 +34,7 @@ from bot.slack.targets import StageRef
 
 __all__ = [
     "USAGE",
+    "Approve",
     "Block",
     "BlockScope",
     "BlockTarget",
@@ -45,6 +48,7 @@ __all__ = [
     "History",
     "ParseError",
     "Queue",
+    "Reject",
     "Reset",
     "Rollback",
     "StageRef",
@@ -57,6 +61,8 @@ USAGE: dict[str, str] = {
     "queue": "/deploy queue [project] stage",
     "history": "/deploy history [project] stage",
     "diff": "/deploy diff [project] stage [SHA]",
+    "approve": "/deploy approve [project] stage [SHA]",
+    "reject": "/deploy reject [project] stage [SHA] REASON",
     "block": "/deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | until 2026-12-20 17:00]",
     "unblock": "/deploy unblock [project] stage [blocker-id]",
     "freeze": "/deploy freeze [project] stage 2026-12-20 09:00 .. 2027-01-04 09:00 REASON",
@@ -72,6 +78,8 @@ SUBCOMMANDS = (
     "queue",
     "history",
     "diff",
+    "approve",
+    "reject",
     "block",
     "unblock",
     "freeze",
@@ -125,6 +133,23 @@ class Diff:
     project: str
     stage: str
     sha: str | None = None
+
+
+@dataclass(frozen=True)
+class Approve:
+    """Approve the roll-forward waiting for approval on `stage` (of `sha`, when given)."""
+
+    project: str
+    stage: str
+    sha: str | None = None
+
+
+@dataclass(frozen=True)
+class Reject:
+    project: str
+    stage: str
+    sha: str | None
+    reason: str
 
 
 class BlockScope(StrEnum):
@@ -219,6 +244,8 @@ Command = (
     | Queue
     | History
     | Diff
+    | Approve
+    | Reject
     | Block
     | Unblock
     | Freeze

@@ -46,6 +46,8 @@ from bot.service.ships import deployment_ships, listed
 from bot.slack.alarm_boards import AlarmBoards, is_alarm_news
 from bot.slack.pacing import Pacer
 from bot.slack.render import alerts, announce, freeze_scheduled, thread
+from bot.slack.render.approvals import approval_message
+from bot.slack.render.text import outcome as outcome_words
 from bot.store.base import ChangeView, Store
 from bot.store.inbox import Inbox, InboxItem
 
@@ -110,6 +112,8 @@ class SlackNotifier:
         zone = project.calendar(notice.stage).timezone
         now = self.clock()
         alerting = notice.kind in ALERTS
+        if _approval_news(notice):
+            await self._approval(project, notice, zone, now)
         if alerting:
             target, failed = notice.rollback_target, notice.deployment
             reverts = None  # what the rollback would take away, so the people affected know
@@ -194,9 +198,11 @@ class SlackNotifier:
         return units
 
     def _threaded(self, notice: Notice) -> bool:
-        """A notice that is only a line in its change's thread (and an edit of its message)."""
+        """A notice that is only a line in its change's thread (and an edit of its message);
+        not one about a roll-forward that waited for approval (its approval message too)."""
         return (
             notice.deployment is not None
+            and not _approval_news(notice)
             and notice.project in self.config.project_names
             and notice.kind not in (*ALERTS, *SINGLE)
             and not is_alarm_news(notice)
@@ -337,6 +343,32 @@ class SlackNotifier:
                     ships[stage] = found
         return ships
 
+    async def _approval(
+        self, project: ProjectConfig, notice: Notice, zone: str, now: datetime
+    ) -> None:
+        """The message asking for approval of a roll-forward: posted when it starts waiting,
+        redrawn as approvals come and when the wait ends (issue 16)."""
+        deployment, gate = notice.deployment, project.stage(notice.stage).approval
+        if deployment is None or gate is None:
+            return
+        key = f"approval:{deployment.id}"
+        ts = await self.store.thread(project.name, key)
+        if notice.kind is not NoticeKind.AWAITING_APPROVAL and ts is None:
+            return  # never asked (or its message is gone): nothing to redraw
+        ended = _approval_ended(notice, gate.required)
+        state = await self.store.load(project.name, notice.stage)
+        ships = await deployment_ships(self.store, project.name, deployment, state, [])
+        drawn = approval_message(
+            project.name, notice.stage, deployment, gate.required, ships, zone, now, ended
+        )
+        channel = project.channel_for(notice.stage)
+        if ts is None:
+            posted = await self.post(channel, drawn)
+            if posted.get("ts"):
+                await self.store.set_thread(project.name, key, str(posted["ts"]))
+        else:
+            await self.update(channel, ts, drawn)
+
     async def _earlier_stages(
         self, project: ProjectConfig, sha: str, view: ChangeView, latest: dict[str, Deployment]
     ) -> None:
@@ -384,6 +416,37 @@ def _notice(item: InboxItem) -> Notice | None:
     except ValidationError:
         return None
     return effect.notice if isinstance(effect, Tell) else None
+
+
+#: What becomes of a roll-forward that waited for approval, told on its approval message.
+APPROVAL_NEWS = frozenset({
+    NoticeKind.AWAITING_APPROVAL, NoticeKind.APPROVED, NoticeKind.APPROVAL_REJECTED,
+    NoticeKind.APPROVAL_EXPIRED, NoticeKind.SUPERSEDED, NoticeKind.CANCELLED,
+})  # fmt: skip
+
+
+def _approval_news(notice: Notice) -> bool:
+    deployment = notice.deployment
+    waited = deployment is not None and deployment.approval_until is not None
+    return waited and notice.kind in APPROVAL_NEWS
+
+
+def _approval_ended(notice: Notice, required: int) -> str | None:
+    """How a wait for approval ended, in words (None: it still waits)."""
+    deployment = notice.deployment
+    if deployment is None or notice.kind is NoticeKind.AWAITING_APPROVAL:
+        return None
+    if notice.kind is NoticeKind.APPROVED:
+        if len(deployment.approvals) < required:
+            return None
+        return ":white_check_mark: Approved: it deploys once nothing blocks the stage."
+    if notice.kind is NoticeKind.APPROVAL_EXPIRED:
+        return ":hourglass: Expired: not enough approvals in time; a newer change asks again."
+    if notice.kind is NoticeKind.SUPERSEDED:
+        return ":fast_forward: Superseded by a newer change, which waits for its own approval."
+    if deployment.outcome:  # rejected, or reset
+        return f":no_entry_sign: {outcome_words(deployment.outcome)}"
+    return None
 
 
 def _newest(state: StageState) -> Deployment | None:

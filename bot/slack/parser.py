@@ -21,6 +21,7 @@ from bot.slack.commands import (
     HELP_SUMMARY,
     SUBCOMMANDS,
     USAGE,
+    Approve,
     Block,
     BlockScope,
     BlockTarget,
@@ -34,6 +35,7 @@ from bot.slack.commands import (
     History,
     ParseError,
     Queue,
+    Reject,
     Reset,
     Rollback,
     Status,
@@ -340,6 +342,37 @@ def _diff(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     return Diff(ref.project, ref.stage, sha)
 
 
+def _approve(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("approve", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    if not rest.items:
+        return Approve(ref.project, ref.stage)
+    sha = _sha(rest.items[0][0])
+    if sha is None:
+        return _error(
+            "approve", f"{shown(rest.items[0][0])} is not a commit sha (7 to 40 hex digits)"
+        )
+    if len(rest.items) > 1:
+        return _extra("approve", rest.after(1))
+    return Approve(ref.project, ref.stage, sha)
+
+
+def _reject(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    found = _one_stage("reject", words, config)
+    if isinstance(found, ParseError):
+        return found
+    ref, rest = found
+    sha = _sha(rest.items[0][0]) if rest.items else None
+    reason = (rest.after(1) if sha is not None else rest).verbatim()
+    if not reason:
+        return _error("reject", f"say why: /deploy reject {ref.stage} Fails the load test")
+    if too_long := _too_long("reject", reason):
+        return too_long
+    return Reject(ref.project, ref.stage, sha, reason)
+
+
 def _reset(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     found = _one_stage("reset", words, config)
     if isinstance(found, ParseError):
@@ -355,6 +388,8 @@ _HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
     "queue": _stage_view("queue", Queue),
     "history": _stage_view("history", History),
     "diff": _diff,
+    "approve": _approve,
+    "reject": _reject,
     "block": _block,
     "unblock": _unblock,
     "freeze": _freeze,

@@ -83,7 +83,7 @@ BROKEN = {
         [
             "projects[0].stages[0].windos: unknown key 'windos' (did you mean 'windows'?);"
             " allowed keys: name, target, promotion, hangs_off, rollback, emergency, bake, supersede,"
-            " enforce, timezone, windows, holidays, freezes, channel, alarms, start_timeout"
+            " enforce, timezone, windows, holidays, freezes, channel, alarms, start_timeout, approval"
         ],
     ),
     "missing promotion": (
@@ -244,7 +244,7 @@ projects:
         " (first at projects[0].stages[0])",
         "projects[0].stages[1].colour: unknown key 'colour'; allowed keys: name, target,"
         " promotion, hangs_off, rollback, emergency, bake, supersede, enforce, timezone, windows, holidays,"
-        " freezes, channel, alarms, start_timeout",
+        " freezes, channel, alarms, start_timeout, approval",
         "projects[1].name: 'Billing' is not a lower-case name (letters, digits, '-' and '_',"
         " e.g. 'shop')",
         "projects[1].holidays[0]: 'XX' is not a known holiday calendar"
@@ -296,3 +296,24 @@ def test_the_command_accepts_the_example_as_a_subprocess() -> None:
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith(f"{EXAMPLE}: ok, 2 projects, 6 stages")
+
+
+def test_an_approval_gate_is_validated(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Issue 16 item 8: `approval` is checked, and a gate no one could satisfy is refused."""
+    file = tmp_path / "deploybot.yml"
+    file.write_text(
+        VALID.replace("  block: [U024BE7LH]", "  block: [U024BE7LH]\n  approve: [U0APPROVE]")
+        + "        approval: {required: 2, expires: 0s, allow_author: maybe}\n"
+    )
+    code, out, err = check(capsys, file)
+    assert (code, out) == (2, [])
+    assert err[1:] == [
+        "projects[0].stages[1].approval.allow_author: expected true or false, got the text 'maybe'",
+        "projects[0].stages[1].approval.expires: '0s' must be longer than zero",
+        "projects[0].stages[1].approval.required: 2 approvals required, but 1 person has the approve role: it would wait for ever",
+    ]
+    file.write_text(
+        VALID.replace("  block: [U024BE7LH]", "  block: [U024BE7LH]\n  approve: [U0A, U0B]")
+        + "        approval: {required: 2}\n"
+    )
+    assert check(capsys, file)[0] == 0

@@ -117,11 +117,12 @@ def test_message_numbers_come_from_the_stand_ins_timestamps() -> None:
     assert message_number("1700000000.000012") == "12"
 
 
-def test_the_demo_has_one_person_per_role_and_one_without() -> None:
+def test_the_demo_has_one_person_per_role_a_second_approver_and_one_without() -> None:
     everyone = people(DEMO)
     assert [p.label for p in everyone] == [
-        "alice (block)", "bob (approve)", "carol (emergency)", "dave (no role)",
+        "alice (block)", "bob (approve)", "carol (emergency)", "erin (approve)", "dave (no role)",
     ]  # fmt: skip
+    assert everyone[3].user == "U0APPROVE2"  # two-person approval can be tried (issue 16)
     assert find(everyone, "approver") == everyone[1]
     assert find(everyone, "U0EMERGENCY") == everyone[2]
     assert find(everyone, "nobody") is None
@@ -163,3 +164,10 @@ def test_a_broken_configuration_is_named_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "is not a valid configuration" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_timestamp_in_a_call_stays_text_so_message_ten_is_not_message_one() -> None:
+    from bot.demo.feed import _json, message_number
+
+    assert message_number(str(_json("1700000000.000010"))) == "10"
+    assert _json('[{"type": "section"}]') == [{"type": "section"}]

@@ -10,11 +10,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.events import Shown
 from bot.core.model import BlockerKind, DeploymentState
+from bot.service.approvals import awaiting
 from bot.service.drift import orphans
 from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
 from bot.service.ships import stage_ships
 from bot.slack import commands as cmd
 from bot.slack.escape import escape
+from bot.slack.listeners.approvals import approval_answer
 from bot.slack.listeners.context import SlackContext
 from bot.slack.parser import parse
 from bot.slack.render import (
@@ -96,7 +98,7 @@ async def _run(
 def _role(parsed: cmd.Command) -> Role | None:
     if isinstance(parsed, cmd.Block | cmd.Unblock | cmd.Freeze | cmd.FreezeCancel):
         return Role.BLOCK
-    if isinstance(parsed, cmd.Rollback):
+    if isinstance(parsed, cmd.Rollback | cmd.Approve | cmd.Reject):
         return Role.APPROVE
     if isinstance(parsed, cmd.Emergency | cmd.Reset):
         return Role.EMERGENCY
@@ -138,6 +140,16 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
     if isinstance(parsed, cmd.History):
         deployments = await slack.store.history(parsed.project, parsed.stage, limit=20)
         return history_message(slack.config.project(parsed.project), parsed.stage, deployments, now)
+    if isinstance(parsed, cmd.Approve | cmd.Reject):
+        state = await slack.store.load(parsed.project, parsed.stage)
+        waiting = awaiting(state, parsed.sha)
+        if waiting is None:
+            of = f" with `{escape(parsed.sha)}`" if parsed.sha else ""
+            where = f"{escape(parsed.project)}/{escape(parsed.stage)}"
+            return _text(f":information_source: Nothing on {where}{of} waits for approval.")
+        reason = parsed.reason if isinstance(parsed, cmd.Reject) else None
+        answer = await approval_answer(slack, parsed.project, parsed.stage, waiting, user, reason)
+        return _text(answer)
     if isinstance(parsed, cmd.Diff):
         change, ships = await stage_ships(slack.store, parsed.project, parsed.stage, parsed.sha)
         return diff_message(parsed.project, parsed.stage, parsed.sha, change, ships)

@@ -27,6 +27,7 @@ from bot.core.decision import Decision, NoticeKind
 from bot.core.model import REASON_LIMIT, DeploymentKind
 from bot.orchestrator import EmergencyRefused
 from bot.slack.escape import escape
+from bot.slack.listeners.approvals import approval_answer
 from bot.slack.listeners.context import SlackContext
 from bot.slack.listeners.home import publish_home
 from bot.slack.render import (
@@ -49,6 +50,7 @@ from bot.slack.render import (
     without_buttons,
 )
 from bot.slack.render.alerts import Acted, blocker_message
+from bot.slack.render.approvals import APPROVAL_APPROVE, APPROVAL_REJECT
 from bot.slack.render.blocks import Block
 from bot.slack.roles import DOES, Role
 from semaphore_client import SemaphoreError
@@ -85,6 +87,8 @@ def register(app: AsyncApp, slack: SlackContext) -> None:
     app.action(ROLLBACK_APPROVE)(clicked)
     app.action(ROLLBACK_DISMISS)(clicked)
     app.action(UNBLOCK_ACTION)(clicked)
+    app.action(APPROVAL_APPROVE)(clicked)
+    app.action(APPROVAL_REJECT)(clicked)
 
     async def confirmed(ack: AsyncAck, body: Body, view: dict[str, Any]) -> None:
         request = read_modal(str(view.get("callback_id", "")), str(view.get("private_metadata")))
@@ -131,6 +135,9 @@ async def _click(
     if clicked is None:
         await _tell(slack, body, user, respond, _text(NOT_OURS))
         return
+    if clicked.kind in ("approval_approve", "approval_reject"):
+        await _tell(slack, body, user, respond, _text(await _approval(slack, clicked, body, user)))
+        return
     decision = await _act(slack, clicked, user, _request_id(body, action_id))
     if decision is None:
         await _tell(slack, body, user, respond, _text(ALREADY))
@@ -148,6 +155,26 @@ async def _click(
     waiting = _waits(decision, clicked.stage)
     if waiting is not None:
         await _tell(slack, body, user, respond, _text(waiting))
+
+
+async def _approval(slack: SlackContext, clicked: Clicked, body: Body, user: str) -> str:
+    """Approve or Reject on an approval message: every click is a request of its own (two
+    people approve; the same person twice is told why not). The message itself is redrawn by
+    the notifier, from what the rules decided."""
+    state = await slack.store.load(clicked.project, clicked.stage)
+    wanted = clicked.shown.deployment_id
+    waiting = next((d for d in state.queue if d.id == wanted), None)
+    if waiting is None or waiting.approval_until is None:
+        return (
+            ":warning: Nothing was done: that change no longer waits for approval (it started, "
+            "or was superseded, rejected or expired); the message says what came of it."
+        )
+    reason = "rejected in Slack" if clicked.kind == "approval_reject" else None
+    action_ts = next((str(a.get("action_ts", "")) for a in body.get("actions", [])), "")
+    request = f"{_request_id(body, clicked.kind)}:{user}:{action_ts or slack.clock().timestamp()}"
+    return await approval_answer(
+        slack, clicked.project, clicked.stage, waiting, user, reason, request
+    )
 
 
 async def _lifted(

@@ -34,6 +34,7 @@ from bot.core.events import Shown
 from bot.core.model import Blocker, BlockerKind
 from bot.core.ships import Ships
 from bot.slack.escape import escape
+from bot.slack.render.approvals import APPROVAL_APPROVE, APPROVAL_REJECT
 from bot.slack.render.blocks import (
     Block,
     actions,
@@ -203,7 +204,7 @@ def alarm_board(
     return message(f"{name} is blocked by {count}: {reasons}", blocks)
 
 
-ClickKind = Literal["approve", "dismiss", "unblock"]
+ClickKind = Literal["approve", "dismiss", "unblock", "approval_approve", "approval_reject"]
 #: The longest id or sha a button value may carry (deploybot's own are far shorter).
 _ID_LIMIT = 200
 
@@ -233,6 +234,16 @@ def read_button(action_id: str, value: str) -> Clicked | None:
         shown = Shown(blocker_id=blocker, blocker_since=since)
         return Clicked("unblock", project, stage, shown) if blocker else None
     kind: ClickKind
+    if action_id in (APPROVAL_APPROVE, APPROVAL_REJECT):
+        approval: ClickKind = (
+            "approval_approve" if action_id == APPROVAL_APPROVE else "approval_reject"
+        )
+        deployment = fields.get("deployment", "")
+        return (
+            Clicked(approval, project, stage, Shown(deployment_id=deployment))
+            if deployment
+            else None
+        )
     if action_id == ROLLBACK_APPROVE:
         kind = "approve"
     elif action_id == ROLLBACK_DISMISS:

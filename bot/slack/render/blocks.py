@@ -27,6 +27,9 @@ SECTION_TEXT = 3000
 HEADER_TEXT = 150
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
+#: A confirmation dialog's title and button labels, and its text.
+DIALOG_TITLE = 30
+DIALOG_TEXT = 300
 ID_LENGTH = 255
 MODAL_TITLE = 24
 PRIVATE_METADATA = 3000
@@ -93,8 +96,15 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
-def button(text: str, action_id: str, value: str | None = None, style: str | None = None) -> Block:
-    """A button; `style` is `primary` or `danger`."""
+def button(
+    text: str,
+    action_id: str,
+    value: str | None = None,
+    style: str | None = None,
+    confirm: tuple[str, str, str] | None = None,
+) -> Block:
+    """A button; `style` is `primary` or `danger`; `confirm`: (title, text, confirm label),
+    Slack's "are you sure?" dialog before the click is sent."""
     element: Block = {
         "type": "button",
         "text": plain(text, BUTTON_TEXT),
@@ -104,6 +114,14 @@ def button(text: str, action_id: str, value: str | None = None, style: str | Non
         element["value"] = truncate(value, BUTTON_VALUE)
     if style is not None:
         element["style"] = style
+    if confirm is not None:
+        title, text_, yes = confirm
+        element["confirm"] = {
+            "title": plain(title, DIALOG_TITLE),
+            "text": plain(text_, DIALOG_TEXT),
+            "confirm": plain(yes, DIALOG_TITLE),
+            "deny": plain("Cancel", DIALOG_TITLE),
+        }
     return element
 
 

@@ -76,6 +76,8 @@ class StageBoard:
     #: Stored, active blockers a person may lift with an Unblock button.
     liftable: tuple[Blocker, ...]
     upcoming: Upcoming | None
+    #: Approvals a roll-forward needs here (0: the stage has no approval gate).
+    approvals_required: int = 0
 
     @property
     def deployed(self) -> Deployment | None:
@@ -110,7 +112,9 @@ def stage_board(
         upcoming = min(freezes, key=lambda u: u.at, default=None)
     zone = stage.timezone or project.timezone
     liftable = tuple(b for b in stored if b.kind is not BlockerKind.WINDOW)
-    return StageBoard(project.name, stage.name, zone, state, stored + computed, liftable, upcoming)
+    required = stage.approval.required if stage.approval is not None else 0
+    return StageBoard(project.name, stage.name, zone, state, stored + computed, liftable, upcoming,
+                      required)  # fmt: skip
 
 
 def activity_line(board: StageBoard, now: datetime, org: str | None) -> str | None:
@@ -138,11 +142,21 @@ def queue_line(board: StageBoard) -> str | None:
     if not queue:
         return None
     named = ", ".join(
-        f"`{sha7(d.change.sha)}`" + ("" if d.kind == "rollforward" else f" ({d.kind})")
+        f"`{sha7(d.change.sha)}`"
+        + ("" if d.kind == "rollforward" else f" ({d.kind})")
+        + (f" (:raised_hand: {waits})" if (waits := awaits_approval(d, board)) else "")
         for d in queue[:QUEUE_SHOWN]
     )
     more = f" +{len(queue) - QUEUE_SHOWN} more" if len(queue) > QUEUE_SHOWN else ""
     return f":inbox_tray: queued: {named}{more}"
+
+
+def awaits_approval(deployment: Deployment, board: StageBoard) -> str:
+    """`awaiting approval (1 of 2)` for a roll-forward waiting for approval, else ""."""
+    required = board.approvals_required
+    if deployment.approval_until is None or len(deployment.approvals) >= required:
+        return ""
+    return f"awaiting approval ({len(deployment.approvals)} of {required})"
 
 
 def stage_lines(board: StageBoard, now: datetime, org: str | None) -> list[str]:

@@ -27,7 +27,7 @@ from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState, 
 from bot.core.ships import Ships
 from bot.slack.escape import escape
 from bot.slack.render.blocks import Block, context, message, section, sections
-from bot.slack.render.board import StageBoard, stage_board
+from bot.slack.render.board import StageBoard, awaits_approval, stage_board
 from bot.slack.render.ships import ships_lines
 from bot.slack.render.text import (
     blocker_line,
@@ -73,6 +73,10 @@ NOTICE_ICON: dict[NoticeKind, str] = {
     NoticeKind.EMERGENCY_QUEUED: ":ambulance:",
     NoticeKind.REFUSED: ":no_entry_sign:",
     NoticeKind.OUTSIDE: ":bust_in_silhouette:",
+    NoticeKind.AWAITING_APPROVAL: ":raised_hand:",
+    NoticeKind.APPROVED: ":ballot_box_with_check:",
+    NoticeKind.APPROVAL_REJECTED: ":no_entry_sign:",
+    NoticeKind.APPROVAL_EXPIRED: ":hourglass:",
     NoticeKind.OUTSIDE_PAST_BLOCK: ":warning:",
 }
 
@@ -109,10 +113,12 @@ def stage_progress(
     state = deployment.state
     if state is DeploymentState.QUEUED:
         held = [b for b in board.blockers if b.holds(deployment)]
+        approval = awaits_approval(deployment, board)
         if held:
-            return ":double_vertical_bar: waiting on " + "; ".join(
-                blocker_line(b, now, board.zone) for b in held
-            )
+            waits = "; ".join(blocker_line(b, now, board.zone) for b in held)
+            return f":double_vertical_bar: waiting on {waits}{'; ' + approval if approval else ''}"
+        if approval:
+            return f":raised_hand: {approval}"
         return f":inbox_tray: queued{kind}"
     if state is DeploymentState.RUNNING:
         since = deployment.started_at or deployment.created_at
@@ -177,6 +183,8 @@ def notice_line(notice: Notice, zone: str, now: datetime, org: str | None = None
         NoticeKind.ROLLBACK_DISMISSED,
         NoticeKind.EMERGENCY_QUEUED,
         NoticeKind.REFUSED,
+        NoticeKind.APPROVED,
+        NoticeKind.APPROVAL_REJECTED,
     ):
         line += f" ({person(notice.actor)})"
     if notice.kind in (NoticeKind.STARTED, NoticeKind.FAILED) and notice.deployment is not None:

@@ -1,0 +1,55 @@
+"""Approving and rejecting a roll-forward that waits for approval (issue 16), from a button
+or `/deploy approve|reject`: the author check (the service), then the rules (waiting still,
+not the same person twice). The answer is for the person alone; the approval message in the
+channel is redrawn by the notifier from what the rules told."""
+
+from __future__ import annotations
+
+import uuid
+
+from bot.core.decision import NoticeKind
+from bot.core.model import Deployment
+from bot.service.approvals import author_refusal
+from bot.slack.escape import escape
+from bot.slack.listeners.context import SlackContext
+
+
+async def approval_answer(
+    slack: SlackContext,
+    project: str,
+    stage: str,
+    deployment: Deployment,
+    user: str,
+    reject: str | None = None,
+    request_id: str | None = None,
+) -> str:
+    """Approve `deployment` (or reject it, with `reject` as the reason) as `user`: what to
+    tell them."""
+    sha = f"`{deployment.change.sha[:7]}`"
+    request = request_id or uuid.uuid4().hex
+    if reject is None:
+        refusal = await author_refusal(slack.config, slack.store, project, stage, deployment, user)
+        if refusal is not None:
+            return f":no_entry_sign: Nothing was done: {escape(refusal)}."
+        decision = await slack.orchestrator.approve(project, stage, user, deployment.id, request)
+    else:
+        decision = await slack.orchestrator.reject(
+            project, stage, user, deployment.id, reject, request
+        )
+    if decision is None:
+        return "Nothing was done: this request was handled already."
+    refused = [n.text for n in decision.notices if n.kind is NoticeKind.REFUSED]
+    if refused:
+        return f":no_entry_sign: Nothing was done: {escape('; '.join(refused))}."
+    where = f"{escape(project)}/{escape(stage)}"
+    if reject is not None:
+        return f":no_entry_sign: You rejected {sha} for {where}: {escape(reject)}"
+    gate = slack.config.project(project).stage(stage).approval
+    required = gate.required if gate is not None else 1
+    if decision.start is not None and decision.start.id == deployment.id:
+        return f":white_check_mark: You approved {sha} ({required} of {required}): it deploys to {where} now."
+    now = next((d for d in decision.state.queue if d.id == deployment.id), deployment)
+    count = f"{len(now.approvals)} of {required}"
+    if len(now.approvals) >= required:
+        return f":white_check_mark: You approved {sha} ({count}): it deploys to {where} once nothing blocks it."
+    return f":ballot_box_with_check: You approved {sha} ({count}); it waits for {required - len(now.approvals)} more."
