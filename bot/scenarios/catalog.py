@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import partial
 
 from bot.scenarios import (
+    approvals,
     buttons,
     cordon,
     crash,
@@ -195,6 +196,12 @@ _ALL = [
             cordon.target_cordoned_alone,
             world=partial(worlds.seed_world, auto_cancel=None, automatic=True),
         ),
+    ),
+    Scenario(
+        "two-person-approval",
+        "prod requires two approvals: A waits; bob approves, then again (refused); erin"
+        " approves, and A deploys",
+        Variant(approvals.two_person_approval, config=approvals.CONFIG),
     ),
     Scenario(
         "what-ships",

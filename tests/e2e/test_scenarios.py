@@ -446,3 +446,21 @@ async def test_what_ships_lists_every_change_the_prod_deployment_carries(redis_u
     assert said.index(f"`{b}` change B (by bob)") < said.index(f"`{a}` change A (by alice)")
     compare = f"https://github.com/demo-org/demo/compare/{run.commits['base']}...{run.commits['C']}"
     assert compare in said
+
+
+@pytest.mark.redis
+async def test_two_person_approval_waits_for_two_distinct_people(redis_url: str) -> None:
+    """Issue 16: A waits at prod; one approval leaves it waiting; the same person again is
+    refused; a second person's approval deploys it; the audit shows both approvals."""
+    run = await run_scenario("two-person-approval", redis_url=redis_url)
+
+    assert prod_promotions(run) == [(DEPLOY, "A")]
+    notes = [text for _, text in run.notes]
+    assert any(n.startswith("bob approves:") and "(1 of 2)" in n for n in notes)
+    assert any("You approved" in n and "already" in n for n in notes)
+    given = [e for e in run.audit_of("prod", "approval_given")]
+    assert [e.actor for e in given] == ["U0APPROVE", "U0APPROVE", "U0APPROVE2"]
+    promoted = min(p.created for p in run.promoted("prod"))
+    assert promoted >= run.seconds(given[-1].at, bot_clock=True) - 0.05  # only after the second
+    payload = run.to_json()
+    assert sum(1 for e in payload["audit"] if e["action"] == "approval_given") == 3
