@@ -144,6 +144,8 @@ async def test_an_author_cannot_approve_and_a_stale_button_changes_nothing(
         assert "has no `authors:` entry" in unknown
         state = await h.store.load("demo", "prod")
         assert state.queue[0].approvals == ()
+        refusals = [e for e in await h.audit_log() if e.action == "approval_refused"]
+        assert [e.actor for e in refusals] == ["U0APPROVE", "U0APPROVE3"]  # in the audit log
         assert "You approved `aaaaaaa` (1 of 2)" in await command(h, "approve prod", "U0APPROVE2")
         await h.push(C, "newer change", author="erin")
         newer = await asked(h, C)  # a newer change asks again: nothing carries over

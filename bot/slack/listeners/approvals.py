@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 from bot.core.decision import NoticeKind
-from bot.core.model import Deployment
+from bot.core.model import AuditEntry, Deployment
 from bot.service.approvals import author_refusal
 from bot.slack.escape import escape
 from bot.slack.listeners.context import SlackContext
@@ -29,7 +29,10 @@ async def approval_answer(
     request = request_id or uuid.uuid4().hex
     if reject is None:
         refusal = await author_refusal(slack.config, slack.store, project, stage, deployment, user)
-        if refusal is not None:
+        if refusal is not None:  # in the audit log too: every refusal of an approval is
+            entry = AuditEntry(at=slack.clock(), project=project, stage=stage, actor=user,
+                               action="approval_refused", detail=f"{sha}: {refusal}")  # fmt: skip
+            await slack.store.record(entry)
             return f":no_entry_sign: Nothing was done: {escape(refusal)}."
         decision = await slack.orchestrator.approve(project, stage, user, deployment.id, request)
     else:
