@@ -327,36 +327,28 @@ def _emergency(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     return Emergency(ref.project, ref.stage, sha, reason)
 
 
-def _diff(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-    found = _one_stage("diff", words, config)
-    if isinstance(found, ParseError):
-        return found
-    ref, rest = found
-    if not rest.items:
-        return Diff(ref.project, ref.stage)
-    if len(rest.items) > 1:
-        return _extra("diff", rest.after(1))
-    sha = _sha(rest.items[0][0])
-    if sha is None:
-        return _error("diff", f"{shown(rest.items[0][0])} is not a commit sha (7 to 40 hex digits)")
-    return Diff(ref.project, ref.stage, sha)
+def _stage_and_sha(
+    name: str, make: Callable[[str, str, str | None], Command]
+) -> Callable[[Words, DeploybotConfig, datetime], Result]:
+    """`/deploy NAME [project] stage [SHA]` (`diff`, `approve`)."""
 
+    def parse_it(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+        found = _one_stage(name, words, config)
+        if isinstance(found, ParseError):
+            return found
+        ref, rest = found
+        if not rest.items:
+            return make(ref.project, ref.stage, None)
+        sha = _sha(rest.items[0][0])
+        if sha is None:
+            return _error(
+                name, f"{shown(rest.items[0][0])} is not a commit sha (7 to 40 hex digits)"
+            )
+        if len(rest.items) > 1:
+            return _extra(name, rest.after(1))
+        return make(ref.project, ref.stage, sha)
 
-def _approve(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-    found = _one_stage("approve", words, config)
-    if isinstance(found, ParseError):
-        return found
-    ref, rest = found
-    if not rest.items:
-        return Approve(ref.project, ref.stage)
-    sha = _sha(rest.items[0][0])
-    if sha is None:
-        return _error(
-            "approve", f"{shown(rest.items[0][0])} is not a commit sha (7 to 40 hex digits)"
-        )
-    if len(rest.items) > 1:
-        return _extra("approve", rest.after(1))
-    return Approve(ref.project, ref.stage, sha)
+    return parse_it
 
 
 def _reject(words: Words, config: DeploybotConfig, now: datetime) -> Result:
@@ -387,8 +379,8 @@ _HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
     "status": _status,
     "queue": _stage_view("queue", Queue),
     "history": _stage_view("history", History),
-    "diff": _diff,
-    "approve": _approve,
+    "diff": _stage_and_sha("diff", Diff),
+    "approve": _stage_and_sha("approve", Approve),
     "reject": _reject,
     "block": _block,
     "unblock": _unblock,
