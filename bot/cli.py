@@ -78,8 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--log", metavar="FILE", help="write the bot's log to FILE (default: no log)")
     _dev_parser(commands)
     from bot.inbox_command import add_parser as inbox_parser
+    from bot.stats_command import add_parser as stats_parser
 
     inbox_parser(commands)
+    stats_parser(commands)
     return parser
 
 
@@ -156,5 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.inbox_command import inbox_command
 
         return inbox_command(args.action, args.id, args.name)
+    if args.command == "stats":
+        from bot.stats_command import stats_command
+
+        return stats_command(args.project, args.stage, args.since, args.json)
     parser.print_help()
     return 2

@@ -14,6 +14,7 @@ from bot.scenarios import (
     buttons,
     cordon,
     crash,
+    delivery,
     emergencies,
     holds,
     seed,
@@ -202,6 +203,12 @@ _ALL = [
         "prod requires two approvals: A waits; bob approves, then again (refused); erin"
         " approves, and A deploys",
         Variant(approvals.two_person_approval, config=approvals.CONFIG),
+    ),
+    Scenario(
+        "delivery-metrics",
+        "A deploys, B fails on prod and is rolled back, C deploys: the JSON's stats for prod"
+        " count 2 good roll-forwards, a failure rate of 1/3 and one restore",
+        Variant(delivery.delivery_metrics),
     ),
     Scenario(
         "what-ships",

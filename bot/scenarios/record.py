@@ -52,6 +52,8 @@ class ScenarioRun:
     events: list[dict[str, Any]]
     audit: list[AuditEntry]
     history: dict[str, list[Deployment]] = field(default_factory=dict)
+    #: Each stage's delivery metrics at the end (bot.service.delivery.figures), with the bot.
+    stats: dict[str, Any] = field(default_factory=dict)
     #: What the scenario did that no log shows (a crash, a restart), by wall clock.
     notes: list[tuple[datetime, str]] = field(default_factory=list)
     #: Wall-clock start of the scenario.
@@ -128,4 +130,5 @@ class ScenarioRun:
             "events": self.events,
             "audit": [a.model_dump(mode="json") for a in self.audit],
             "outcome": outcome(self),
+            "stats": self.stats,
         }

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.scenarios.catalog import find
-from bot.scenarios.harness import running
+from bot.scenarios.harness import Harness, running
 from bot.scenarios.play import Play
 from bot.scenarios.record import ScenarioRun
+from bot.service.delivery import figures, stage_delivery
 from bot.service.stages import utcnow
 
 
@@ -54,6 +56,7 @@ async def run_scenario(
         events = await harness.sim_events()
         audit = await harness.audit_log() if with_bot else []
         history = await harness.histories() if with_bot else {}
+        stats = await _stats(harness) if with_bot else {}
     return ScenarioRun(
         scenario=name,
         with_bot=with_bot,
@@ -61,7 +64,20 @@ async def run_scenario(
         events=events,
         audit=audit,
         history=history,
+        stats=stats,
         notes=list(play.notes),
         started_at=started,
         clock_offset=offset,
     )
+
+
+async def _stats(harness: Harness) -> dict[str, Any]:
+    """Each stage's delivery metrics over the last day (the scenario's whole life)."""
+    now = datetime.now(UTC)
+    stats = {}
+    for stage in harness.config.project(harness.project).stage_names:
+        current, _ = await stage_delivery(
+            harness.store, harness.project, stage, timedelta(days=1), now
+        )
+        stats[stage] = figures(current)
+    return stats

@@ -10,6 +10,7 @@ times are UTC instants; reasons are verbatim (the renderer escapes them).
     /deploy diff [project] stage [SHA]          Diff (what ships)
     /deploy approve [project] stage [SHA]       Approve (a roll-forward waiting for approval)
     /deploy reject [project] stage [SHA] REASON Reject
+    /deploy stats [project] [stage] [7d|30d|90d]                Stats (delivery metrics)
     /deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]
                                                 Block (one target per stage blocked)
     /deploy unblock [project] stage [id]        Unblock (no id: every manual blocker)
@@ -52,6 +53,7 @@ __all__ = [
     "Reset",
     "Rollback",
     "StageRef",
+    "Stats",
     "Status",
     "Unblock",
 ]
@@ -63,6 +65,7 @@ USAGE: dict[str, str] = {
     "diff": "/deploy diff [project] stage [SHA]",
     "approve": "/deploy approve [project] stage [SHA]",
     "reject": "/deploy reject [project] stage [SHA] REASON",
+    "stats": "/deploy stats [project] [stage] [7d|30d|90d]",
     "block": "/deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | until 2026-12-20 17:00]",
     "unblock": "/deploy unblock [project] stage [blocker-id]",
     "freeze": "/deploy freeze [project] stage 2026-12-20 09:00 .. 2027-01-04 09:00 REASON",
@@ -80,6 +83,7 @@ SUBCOMMANDS = (
     "diff",
     "approve",
     "reject",
+    "stats",
     "block",
     "unblock",
     "freeze",
@@ -150,6 +154,15 @@ class Reject:
     stage: str
     sha: str | None
     reason: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Delivery metrics of `stage` (the project's last stage when None) over `days`."""
+
+    project: str
+    stage: str | None = None
+    days: int = 30
 
 
 class BlockScope(StrEnum):
@@ -246,6 +259,7 @@ Command = (
     | Diff
     | Approve
     | Reject
+    | Stats
     | Block
     | Unblock
     | Freeze

@@ -38,6 +38,7 @@ from bot.slack.commands import (
     Reject,
     Reset,
     Rollback,
+    Stats,
     Status,
     Unblock,
 )
@@ -63,7 +64,9 @@ def parse(text: str, config: DeploybotConfig, now: datetime) -> Result:
         return _help(rest)
     handler = _HANDLERS.get(name)
     if handler is None:
-        close = difflib.get_close_matches(name[:100], SUBCOMMANDS, n=2)
+        close = difflib.get_close_matches(name[:100], SUBCOMMANDS, n=3)
+        # Two letters swapped ('stauts') first: same letters, so surely what was meant.
+        close = sorted(close, key=lambda c: sorted(c) != sorted(name))[:2]
         if not close:
             return ParseError(f"unknown command {shown(words.items[0][0])}", HELP_SUMMARY)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?"
@@ -107,6 +110,28 @@ def _status(words: Words, config: DeploybotConfig, now: datetime) -> Result:
     if taken < len(words.items):
         return _extra("status", words.after(taken))
     return Status(project, stage)
+
+
+#: The windows `/deploy stats` offers.
+STATS_WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
+
+
+def _stats(words: Words, config: DeploybotConfig, now: datetime) -> Result:
+    plain, days = words.plain, 30
+    if plain and plain[-1].lower() in STATS_WINDOWS:
+        days, plain = STATS_WINDOWS[plain[-1].lower()], plain[:-1]
+    elif plain and plain[-1][-1:].lower() == "d" and plain[-1][:-1].isdigit():
+        return _error("stats", f"{shown(plain[-1])} is not a window; use 7d, 30d or 90d")
+    found = targets.optional_stage(config, plain)
+    if isinstance(found, str):
+        return _error("stats", found)
+    project, stage, taken = found
+    if taken < len(plain):
+        return _extra("stats", words.after(taken))
+    if project is None:
+        names = ", ".join(config.project_names)
+        return _error("stats", f"name a project ({names})")
+    return Stats(project, stage, days)
 
 
 def _one_stage(
@@ -382,6 +407,7 @@ _HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
     "diff": _stage_and_sha("diff", Diff),
     "approve": _stage_and_sha("approve", Approve),
     "reject": _reject,
+    "stats": _stats,
     "block": _block,
     "unblock": _unblock,
     "freeze": _freeze,

@@ -464,3 +464,19 @@ async def test_two_person_approval_waits_for_two_distinct_people(redis_url: str)
     assert promoted >= run.seconds(given[-1].at, bot_clock=True) - 0.05  # only after the second
     payload = run.to_json()
     assert sum(1 for e in payload["audit"] if e["action"] == "approval_given") == 3
+
+
+@pytest.mark.redis
+async def test_delivery_metrics_count_the_failure_and_its_restore(redis_url: str) -> None:
+    """Issue 17: A deploys, B fails on prod and is rolled back, C deploys."""
+    run = await run_scenario("delivery-metrics", redis_url=redis_url)
+
+    prod = run.to_json()["stats"]["prod"]
+    assert (prod["deployments"], prod["failures"], prod["attempts"]) == (2, 1, 3)
+    assert prod["change_failure_rate"] == pytest.approx(1 / 3)
+    [restore] = prod["restores_s"]
+    failed = next(p for p in run.ran("prod") if p.label == "B")
+    rollback = next(d for d in run.history["prod"] if d.kind is DeploymentKind.ROLLBACK)
+    assert rollback.finished_at is not None
+    assert 0 < restore < 30 and prod["unrestored"] == 0
+    assert failed.result == "failed" and prod["changes"] == 3  # A, B (carried by C) and C

@@ -108,6 +108,33 @@ async def test_diff_says_what_ships_to_a_stage_for_anyone_and_only_to_them(
         assert [c for c in standin_posts(h) if "ships" in c.text()] == []  # never in the channel
 
 
+async def test_stats_shows_the_four_delivery_metrics_of_the_last_stage(redis_server: str) -> None:
+    """Issue 17: `/deploy stats`, for anyone, ephemeral; a typo in the window is explained."""
+    async with started(redis_server, CONFIG) as h:
+        await h.push(BASE, "base")
+        await deployed_everywhere(h, BASE)
+        await h.push(A, "second change")
+        await deployed_everywhere(h, A)
+        _, reply = await ask(h, "stats", "U0NOBODY")
+        said = reply.text()
+        assert "*demo/prod*, the last 30 days" in said
+        assert "*Deployment frequency:* 0.07/day (2 deployments)" in said
+        assert "*Change failure rate:* 0% (0 of 2)" in said
+        assert "*Time to restore:* no failure to restore from" in said
+        assert "Lead time for changes:* p50" in said and "(2 changes)" in said
+        _, beta = await ask(h, "stats demo beta 7d", "U0NOBODY")
+        assert "*demo/beta*, the last 7 days" in beta.text()
+        typo = await answered_at_once(h, "stats 12d", "U0NOBODY")
+        assert "'12d' is not a window; use 7d, 30d or 90d" in typo
+
+
+async def answered_at_once(h: Harness, text: str, user: str) -> str:
+    slack, _ = parts(h)
+    ack = await slack.command(text, user)
+    assert ack.status_code == 200
+    return str(ack.json()["text"])
+
+
 def standin_posts(h: Harness) -> list[Call]:
     _, standin = parts(h)
     return [c for c in standin.of("chat.postMessage") if "diff" in json.dumps(c.blocks)]

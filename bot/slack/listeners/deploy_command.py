@@ -3,6 +3,7 @@ ephemerally. Changes of state are announced in the channel by the notices they c
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -11,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.events import Shown
 from bot.core.model import BlockerKind, DeploymentState
 from bot.service.approvals import awaiting
+from bot.service.delivery import stage_delivery
 from bot.service.drift import orphans
 from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
 from bot.service.ships import stage_ships
@@ -32,6 +34,7 @@ from bot.slack.render import (
     refusal_message,
 )
 from bot.slack.render.announce import with_drift
+from bot.slack.render.delivery import stats_message
 from bot.slack.render.modals import ConfirmKind
 from bot.slack.render.ships import diff_message
 from bot.slack.render.text import deployment_label, when
@@ -150,6 +153,13 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
         reason = parsed.reason if isinstance(parsed, cmd.Reject) else None
         answer = await approval_answer(slack, parsed.project, parsed.stage, waiting, user, reason)
         return _text(answer)
+    if isinstance(parsed, cmd.Stats):
+        project = slack.config.project(parsed.project)
+        stage = parsed.stage or project.stage_names[-1]
+        current, previous = await stage_delivery(
+            slack.store, project.name, stage, timedelta(days=parsed.days), now
+        )
+        return stats_message(project.name, stage, parsed.days, current, previous)
     if isinstance(parsed, cmd.Diff):
         change, ships = await stage_ships(slack.store, parsed.project, parsed.stage, parsed.sha)
         return diff_message(parsed.project, parsed.stage, parsed.sha, change, ships)

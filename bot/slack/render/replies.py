@@ -24,6 +24,17 @@ _ABOUT = {
     "freeze": "Schedule a change freeze in the stage's time zone; `freeze list`, `freeze cancel`.",
     "rollback": "Roll a stage back to the last good deployment, or to a given commit.",
     "emergency": "Deploy a commit now past every blocker; it does not go on to later stages.",
+    "diff": "What a stage's deployment ships: the changes since its last good one, with authors.",
+    "approve": "Approve the roll-forward waiting for approval on a stage (not your own changes).",
+    "reject": "Reject the roll-forward waiting for approval: it will not deploy to that stage.",
+    "stats": (
+        "Delivery metrics of a stage (default: the project's last), over 7, 30 or 90 days, "
+        "each against the window before: deployment frequency (good roll-forwards a day); "
+        "lead time (CI pipeline created to the end of the first good roll-forward carrying "
+        "the change), p50 and p90; change failure rate (roll-forwards failed or rolled back, "
+        "of those that ran); time to restore (a failure to the next good deployment), p50 "
+        "and max."
+    ),
     "help": "This help; `/deploy help block` explains one command.",
 }
 
