@@ -21,12 +21,15 @@ from prometheus_client import (
 )
 
 from bot.core.decision import Decision
+from bot.core.model import GOOD, DeploymentKind
 
 #: The classic text format (what generate_latest writes for these names); every Prometheus
 #: version scrapes it.
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 SOURCES = ("semaphore", "alertmanager", "slack")
+#: Lead time buckets: minutes to a week.
+LEAD_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800)
 
 
 class Metrics:
@@ -74,6 +77,21 @@ class Metrics:
             ["project", "stage"],
             registry=r,
         )
+        self.deployments = Counter(
+            "deploybot_deployments",
+            "Deployments that ended, by stage, kind and result (done, succeeded, failed, "
+            "superseded, cancelled)",
+            ["project", "stage", "kind", "result"],
+            registry=r,
+        )
+        self.lead_time = Histogram(
+            "deploybot_lead_time_seconds",
+            "From a change's CI pipeline being created to the end of its own good roll-forward "
+            "to a stage, by stage",
+            ["project", "stage"],
+            buckets=LEAD_BUCKETS,
+            registry=r,
+        )
         self.handler_seconds = Histogram(
             "deploybot_handler_seconds",
             "Time spent answering an HTTP request, by route",
@@ -115,6 +133,13 @@ class Metrics:
         """Count the decision's notices by kind; set the stage's queue and blocker gauges."""
         for notice in decision.notices:
             self.decisions.labels(project=project, stage=stage, kind=notice.kind.value).inc()
+        for done in decision.finished:
+            labels = {"project": project, "stage": stage, "kind": done.kind.value}
+            self.deployments.labels(**labels, result=done.state.value).inc()
+            good = done.state in GOOD and done.kind is DeploymentKind.ROLLFORWARD
+            if good and done.finished_at is not None:
+                lead = (done.finished_at - done.change.created_at).total_seconds()
+                self.lead_time.labels(project=project, stage=stage).observe(max(lead, 0.0))
         self.queue_length.labels(project=project, stage=stage).set(len(decision.state.queue))
         self.blockers_active.labels(project=project, stage=stage).set(len(decision.blocked_by))
 

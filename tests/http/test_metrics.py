@@ -55,3 +55,39 @@ def test_two_instances_do_not_share_a_registry() -> None:
     body, content_type = one.render()
     assert b'deploybot_events_received_total{source="slack"} 1.0' in body
     assert content_type.startswith("text/plain")
+
+
+def test_deployments_that_ended_are_counted_and_their_lead_time_observed() -> None:
+    """Issue 17: deploybot_deployments_total{project,stage,kind,result} and a lead time
+    histogram, for Grafana."""
+    from datetime import timedelta
+
+    from builders import T0, change
+
+    from bot.core.model import DeploymentKind, DeploymentState
+
+    metrics = Metrics()
+    made = change(1, created_at=T0)
+    done = deployment(1, DeploymentState.DONE, change=made, finished_at=T0 + timedelta(minutes=30))
+    failed = deployment(2, DeploymentState.FAILED, finished_at=T0)
+    back = deployment(3, DeploymentState.SUCCEEDED, kind=DeploymentKind.ROLLBACK, finished_at=T0)
+    metrics.observe_decision(
+        "shop", "prod", Decision(state=StageState(), changed=True, finished=(done, failed, back))
+    )
+    sample = metrics.registry.get_sample_value
+    stage = {"project": "shop", "stage": "prod"}
+    assert (
+        sample("deploybot_deployments_total", {**stage, "kind": "rollforward", "result": "done"})
+        == 1
+    )
+    assert (
+        sample("deploybot_deployments_total", {**stage, "kind": "rollforward", "result": "failed"})
+        == 1
+    )
+    assert (
+        sample("deploybot_deployments_total", {**stage, "kind": "rollback", "result": "succeeded"})
+        == 1
+    )
+    assert sample("deploybot_lead_time_seconds_count", stage) == 1  # the good roll-forward only
+    assert sample("deploybot_lead_time_seconds_sum", stage) == 1800
+    assert sample("deploybot_lead_time_seconds_bucket", {**stage, "le": "1800.0"}) == 1
