@@ -187,6 +187,7 @@ class Timers:
         with self._job():
             try:
                 await self.announcer.announce(since, now, late_before=late_before)
+                await self.announcer.digests(since, now)
                 self._announced_until = now
             except Exception:
                 log.exception("freeze announcements failed; the next run tries again")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, PlainValidator
 
 from bot.core.calendar import Window, check_holiday_calendar, check_timezone, parse_window
+from bot.core.digest import DigestAt, parse_digest
 from bot.core.durations import DURATION_EXAMPLES, format_duration, parse_duration
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -71,6 +72,14 @@ def _window(value: Any) -> Window:
     return parse_window(value)
 
 
+def _digest(value: Any) -> DigestAt:
+    if isinstance(value, DigestAt):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a day and a time like 'mon 09:00', got {value!r}")
+    return parse_digest(value)
+
+
 def not_empty(what: str) -> AfterValidator:
     """Checked after the items validate, so broken items are not also reported as missing."""
 
@@ -92,6 +101,7 @@ PositiveDuration = Annotated[
     timedelta, PlainValidator(_positive_duration), PlainSerializer(format_duration)
 ]
 WindowSpec = Annotated[Window, PlainValidator(_window), PlainSerializer(str)]
+DigestSpec = Annotated[DigestAt, PlainValidator(_digest), PlainSerializer(str)]
 #: A stage's channel override: absent means the project's, but an explicit empty value is a
 #: mistake (usually an unquoted `#name`, which YAML reads as a comment).
 OptionalChannel = Annotated[str | None, BeforeValidator(_channel)]

@@ -24,6 +24,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from bot.config.checks import cross_problems, default_freeze_id
 from bot.config.fields import (
     Channel,
+    DigestSpec,
     Duration,
     HolidayCalendar,
     OptionalChannel,
@@ -195,6 +196,9 @@ class ProjectConfig(_Model):
     holidays: tuple[HolidayCalendar, ...] = ()
     freezes: tuple[FreezeConfig, ...] = ()
     roles: ProjectRolesConfig | None = None
+    #: A weekly digest of the last stage's delivery metrics, posted to the channel at this
+    #: day and time of the project's time zone (`mon 09:00`); None: no digest.
+    digest: DigestSpec | None = None
     stages: Annotated[tuple[StageConfig, ...], not_empty("stage")]
 
     @model_validator(mode="before")

@@ -26,6 +26,15 @@ from datetime import datetime, timedelta
 from bot.core.model import GOOD, Change, Deployment, DeploymentKind, DeploymentState, Frozen
 
 
+class Failure(Frozen):
+    """A failure in the window: the change, and who restored the stage (the next good
+    deployment's starter: `deploybot` when automatic) and how long it took; None: not yet."""
+
+    sha: str
+    restored_by: str | None = None
+    took: timedelta | None = None
+
+
 class Delivery(Frozen):
     since: datetime
     until: datetime
@@ -42,6 +51,9 @@ class Delivery(Frozen):
     restores: tuple[timedelta, ...] = ()
     #: A failure in the window with no good deployment after it yet.
     unrestored: int = 0
+    #: The change with the longest lead time in the window, and that lead time.
+    slowest: tuple[str, timedelta] | None = None
+    failed: tuple[Failure, ...] = ()
 
     @property
     def failure_rate(self) -> float | None:
@@ -81,14 +93,17 @@ def delivery(
 
     # Lead time: each change, to the first good roll-forward of it or of a newer change.
     leads: list[timedelta] = []
+    slowest: tuple[str, timedelta] | None = None
     by_time = sorted({c.sha: c for c in changes}.values(), key=lambda c: c.created_at)
     for change in by_time:
         carrier = next((d for d in good_forwards if d.change.created_at >= change.created_at), None)
         if carrier is not None and since <= _ended(carrier) < until:
-            leads.append(_ended(carrier) - change.created_at)
+            leads.append(lead := _ended(carrier) - change.created_at)
+            if slowest is None or lead > slowest[1]:
+                slowest = (change.sha, lead)
 
     # Failures: failed roll-forwards, and good ones a rollback undid afterwards.
-    failed_at: list[datetime] = []
+    failed_at: list[tuple[str, datetime]] = []
     attempts = 0
     for deployment in forwards:
         ended = _ended(deployment)
@@ -98,20 +113,21 @@ def delivery(
             continue
         attempts += 1
         if deployment.state is DeploymentState.FAILED:
-            failed_at.append(ended)
+            failed_at.append((deployment.change.sha, ended))
             continue
         undone = _rolled_back_after(deployment, ordered)
         if undone is not None:
-            failed_at.append(undone)
+            failed_at.append((deployment.change.sha, undone))
 
     restores: list[timedelta] = []
-    unrestored = 0
-    for moment in failed_at:
+    failures: list[Failure] = []
+    for sha, moment in failed_at:
         back = next((d for d in good if _ended(d) > moment), None)
         if back is None:
-            unrestored += 1
+            failures.append(Failure(sha=sha))
         else:
-            restores.append(_ended(back) - moment)
+            restores.append(took := _ended(back) - moment)
+            failures.append(Failure(sha=sha, restored_by=back.triggered_by, took=took))
     return Delivery(
         since=since,
         until=until,
@@ -123,7 +139,9 @@ def delivery(
         failures=len(failed_at),
         attempts=attempts,
         restores=tuple(restores),
-        unrestored=unrestored,
+        unrestored=sum(1 for f in failures if f.took is None),
+        slowest=slowest,
+        failed=tuple(failures),
     )
 
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.calendar import Calendar, Freeze
+from bot.core.digest import digest_moments
 from bot.core.model import BlockerKind
+from bot.service.delivery import stage_delivery
 from bot.slack.render import freeze_announcement
+from bot.slack.render.delivery import digest_message
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,9 @@ Post = Callable[[str, dict[str, Any]], Awaitable[object]]
 CLAIM = timedelta(days=60)
 #: How far back the first look after a start goes, for announcements missed while down.
 CATCH_UP = timedelta(days=7)
+#: The weekly digest's window, and how late a missed one is still posted.
+WEEK = timedelta(days=7)
+DIGEST_LATE = timedelta(days=1)
 
 
 @dataclass
@@ -91,6 +97,32 @@ class Announcer:
                 )
             calendars[stage] = calendar
         return calendars
+
+    async def digests(self, after: datetime, until: datetime) -> int:
+        """Post each project's weekly digest due in (after, until], once across replicas (a
+        claim per project and moment); one missed while down is posted at the next look
+        within CATCH_UP. Returns how many this replica posted."""
+        posted = 0
+        for project in self.config.projects:
+            if project.digest is None:
+                continue
+            since = max(after, until - DIGEST_LATE)  # a week-old digest is not news
+            for moment in digest_moments(project.digest, project.timezone, since, until):
+                claim = f"digest:{project.name}:{moment:%Y%m%dT%H%M}"
+                if not await self.store.claim(claim, CLAIM):
+                    continue
+                stage = project.stage_names[-1]
+                current, previous = await stage_delivery(
+                    self.store, project.name, stage, WEEK, moment.astimezone(UTC)
+                )
+                digest = digest_message(project.name, stage, current, previous, project.timezone)
+                try:
+                    await self.post(project.channel, digest)
+                    posted += 1
+                except Exception:
+                    log.exception("the digest of %s failed; trying again later", project.name)
+                    await self.store.release(claim)
+        return posted
 
     async def announce(
         self, after: datetime, until: datetime, *, late_before: datetime | None = None

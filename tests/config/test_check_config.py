@@ -317,3 +317,19 @@ def test_an_approval_gate_is_validated(capsys: pytest.CaptureFixture[str], tmp_p
         + "        approval: {required: 2}\n"
     )
     assert check(capsys, file)[0] == 0
+
+
+def test_a_digest_schedule_is_validated(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    file = tmp_path / "deploybot.yml"
+    file.write_text(
+        VALID.replace("    channel: C0123ABC", "    channel: C0123ABC\n    digest: funday 09:00")
+    )
+    code, _, err = check(capsys, file)
+    assert code == 2
+    assert err[1:] == [
+        "projects[0].digest: expected a day and a time like 'mon 09:00', got 'funday 09:00'"
+    ]
+    file.write_text(
+        VALID.replace("    channel: C0123ABC", "    channel: C0123ABC\n    digest: mon 09:00")
+    )
+    assert check(capsys, file)[0] == 0

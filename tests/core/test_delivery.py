@@ -57,6 +57,8 @@ def test_a_day_with_a_failure_a_superseded_change_and_a_late_alarm() -> None:
     assert (day.failures, day.attempts, day.failure_rate) == (2, 4, 0.5)
     assert sorted(day.restores) == [10 * M, 20 * M]
     assert (day.restore_p50, day.restore_max, day.unrestored) == (10 * M, 20 * M, 0)
+    assert day.slowest == (b.sha, 3 * H)  # type: ignore[attr-defined]
+    assert [(f.sha, f.took) for f in day.failed] == [(b.sha, 20 * M), (e.sha, 10 * M)]  # type: ignore[attr-defined]
 
 
 def test_an_unrestored_failure_and_an_empty_window() -> None:

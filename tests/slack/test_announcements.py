@@ -3,6 +3,7 @@ window-opened announcement when a waiting queue starts to drain."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -166,3 +167,55 @@ async def test_announcements_missed_while_down_are_posted_late_once_if_the_freez
     after_end = Announcer(load_config_text(CONFIG), MemoryStore(), posts)
     assert await after_end.announce(ended - timedelta(days=7), ended + timedelta(hours=1),
                                     late_before=ended + timedelta(minutes=59)) == 0  # fmt: skip
+
+
+DIGEST_CONFIG = """
+roles: {block: [U0BLOCK]}
+projects:
+  - name: shop
+    channel: C0SHOP
+    timezone: Europe/Berlin
+    digest: mon 09:00
+    stages:
+      - {name: beta, promotion: beta}
+      - {name: prod, promotion: prod}
+"""
+
+
+async def test_the_weekly_digest_is_posted_once_with_the_weeks_figures() -> None:
+    """Issue 17: last week's figures of the last stage, the slowest change, the failures and
+    who restored the stage, posted at the project's day and time, once across replicas."""
+    from bot.core.model import DeploymentKind, DeploymentState
+    from bot.store.base import Commit
+    from tests.builders import change, deployment
+
+    store, posts = MemoryStore(), Posts()
+    config = load_config_text(DIGEST_CONFIG)
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    a = change(1, created_at=monday - timedelta(days=3), author="alice")
+    b = change(2, created_at=monday - timedelta(days=2))
+    ran = [
+        deployment(1, DeploymentState.DONE, change=a, finished_at=a.created_at + timedelta(hours=2)),
+        deployment(2, DeploymentState.FAILED, change=b, finished_at=b.created_at + timedelta(hours=1)),
+        deployment(3, DeploymentState.SUCCEEDED, change=a, kind=DeploymentKind.ROLLBACK,
+                   triggered_by="U0APPROVE", finished_at=b.created_at + timedelta(hours=1, minutes=5)),
+    ]  # fmt: skip
+    for n, done in enumerate(ran):
+        state = await store.load("shop", "prod")
+        await store.apply(Commit(project="shop", stage="prod", event_id=f"e{n}",
+                                 expected_version=state.version,
+                                 state=state.model_copy(update={"version": state.version + 1}),
+                                 finished=(done,)))  # fmt: skip
+    for c in (a, b):
+        await store.record_change("shop", c)
+    replicas = [Announcer(config, store, posts) for _ in range(2)]
+    before = monday - timedelta(minutes=1)
+    assert await replicas[0].digests(before - timedelta(days=1), before) == 0  # not yet
+    assert [await r.digests(before, monday) for r in replicas] == [1, 0]
+    [(channel, message)] = posts.messages
+    text = json.dumps(message["blocks"])
+    assert channel == "C0SHOP" and "shop/prod*: the week to Mon 07 Dec 09:00 CET" in text
+    assert "Deployment frequency:* 0.14/day (1 deployment)" in text
+    assert "Change failure rate:* 50% (1 of 2)" in text
+    assert f"Slowest change:* `{a.sha[:7]}`, 2h from its CI pipeline to prod" in text
+    assert f":x: `{b.sha[:7]}` failed; restored by <@U0APPROVE> in 5m" in text

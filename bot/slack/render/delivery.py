@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.core.delivery import Delivery
 from bot.slack.escape import escape
-from bot.slack.render.blocks import context, message, section
-from bot.slack.render.text import span
+from bot.slack.render.blocks import context, message, section, sections
+from bot.slack.render.text import local, span, started_by
 
 
 def _trend(now: float | None, before: float | None) -> str:
@@ -22,6 +22,10 @@ def _seconds(value: timedelta | None) -> float | None:
     return value.total_seconds() if value is not None else None
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 def _span(value: timedelta | None) -> str:
     return span(value) if value is not None else "n/a"
 
@@ -31,16 +35,14 @@ def stats_lines(current: Delivery, previous: Delivery) -> list[str]:
     failure = (
         f"{rate:.0%} ({current.failures} of {current.attempts})" if rate is not None else "n/a"
     )
-    lead = (
-        f"p50 {_span(current.lead_p50)}, p90 {_span(current.lead_p90)} ({current.changes} changes)"
-    )
+    lead = f"p50 {_span(current.lead_p50)}, p90 {_span(current.lead_p90)} ({_count(current.changes, 'change')})"
     restore = f"p50 {_span(current.restore_p50)}, max {_span(current.restore_max)}"
     if not current.restores and not current.unrestored:
         restore = "no failure to restore from"
     if current.unrestored:
         restore += f"; {current.unrestored} not restored yet"
     return [
-        f"*Deployment frequency:* {current.per_day:.2f}/day ({current.deployments} deployments)"
+        f"*Deployment frequency:* {current.per_day:.2f}/day ({_count(current.deployments, 'deployment')})"
         + _trend(current.per_day, previous.per_day),
         f"*Lead time for changes:* {lead}"
         + _trend(_seconds(current.lead_p50), _seconds(previous.lead_p50)),
@@ -60,3 +62,25 @@ def stats_message(
         f"Delivery metrics of {where}, last {days} days",
         [section(body, block_id="stats"), context("Definitions: `/deploy help stats`.")],
     )
+
+
+def digest_message(
+    project: str, stage: str, current: Delivery, previous: Delivery, zone: str
+) -> dict[str, Any]:
+    """The weekly digest: last week's figures with their trend, the slowest change, and the
+    failures with who restored the stage and how fast."""
+    where = f"{escape(project)}/{escape(stage)}"
+    lines = [f":bar_chart: *{where}*: the week to {local(current.until, zone)}"]
+    lines += stats_lines(current, previous)
+    if current.slowest is not None:
+        sha, lead = current.slowest
+        lines.append(
+            f"*Slowest change:* `{sha[:7]}`, {span(lead)} from its CI pipeline to {escape(stage)}"
+        )
+    for failure in current.failed:
+        if failure.took is None:
+            lines.append(f":x: `{failure.sha[:7]}` failed; not restored yet")
+        else:
+            who = started_by(failure.restored_by or "deploybot")
+            lines.append(f":x: `{failure.sha[:7]}` failed; restored {who} in {span(failure.took)}")
+    return message(f"Weekly delivery digest of {where}", sections(lines, block_id="digest"))
