@@ -17,8 +17,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from bot.inbox_command import TRUE
+
 WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
-TRUE = {"1", "true", "yes", "on"}
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
