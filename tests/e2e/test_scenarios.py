@@ -374,7 +374,8 @@ def test_the_cli_prints_one_json_object(redis_url: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "state in Redis at" in done.stderr
     run = json.loads(done.stdout)
-    assert set(run) == {"scenario", "with_bot", "commits", "events", "audit", "outcome"}
+    assert set(run) == {"scenario", "with_bot", "commits", "events", "audit", "outcome", "stats"}
+    assert run["stats"]["prod"]["deployments"] == 1  # issue 17: B, the one good roll-forward
     assert run["outcome"] == {
         "text": "beta ran A, B: beta runs B; prod ran B: prod runs B",
         "stages": {"beta": run["commits"]["B"], "prod": run["commits"]["B"]},
