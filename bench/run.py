@@ -164,7 +164,7 @@ async def main(quick: bool, out: Path | None) -> int:
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short runs (well under 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short runs (about 2 minutes)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
     sys.exit(asyncio.run(main(args.quick, args.json)))
