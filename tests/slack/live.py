@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import redis.asyncio as aioredis
 
 from bot.scenarios.harness import Harness, running
@@ -38,3 +39,28 @@ def responses(standin: SlackStandIn) -> list[Call]:
 def posted_ts(call: Call) -> str:
     """The ts Slack (the stand-in) gave the message `call` posted."""
     return str(call.answer["ts"])
+
+
+async def ask(h: Harness, text: str, user: str) -> tuple[httpx.Response, Call]:
+    """Run `/deploy text` as `user`: the ack (empty, 200) and the ephemeral reply that follows."""
+    slack, standin = parts(h)
+    before = len(responses(standin))
+    ack = await slack.command(text, user)
+    assert ack.status_code == 200, ack.text
+    assert ack.text == "", f"/deploy {text} should ack at once and answer later: {ack.text}"
+
+    async def replied() -> bool:
+        return len(responses(standin)) > before
+
+    await h.until(replied, timeout=10)
+    reply = responses(standin)[before]
+    assert reply.args.get("response_type", "ephemeral") == "ephemeral", reply.args
+    return ack, reply
+
+
+async def answered(h: Harness, text: str, user: str) -> str:
+    """`/deploy text` that Slack's ack answers at once (a mistake): the text it shows."""
+    slack, _ = parts(h)
+    ack = await slack.command(text, user)
+    assert ack.status_code == 200
+    return str(ack.json()["text"])

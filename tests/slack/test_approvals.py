@@ -13,7 +13,7 @@ from bot.core.model import DeploymentState
 from bot.scenarios.harness import Harness
 from bot.scenarios.slack_driver import buttons
 from bot.standins.slack import Call
-from tests.slack.live import BASE, A, C, parts, posted_ts, responses, started
+from tests.slack.live import BASE, A, C, ask, parts, posted_ts, responses, started
 
 pytestmark = pytest.mark.redis
 
@@ -77,16 +77,8 @@ async def click(h: Harness, message: dict[str, Any], label: str, user: str) -> s
 
 
 async def command(h: Harness, text: str, user: str) -> str:
-    slack, standin = parts(h)
-    before = len(responses(standin))
-    ack = await slack.command(text, user)
-    assert ack.status_code == 200 and ack.text == ""
-
-    async def answered() -> bool:
-        return len(responses(standin)) > before
-
-    await h.until(answered, timeout=10)
-    return responses(standin)[before].text()
+    """`/deploy text` as `user`: the answer only they see."""
+    return (await ask(h, text, user))[1].text()
 
 
 async def test_two_people_approve_and_it_deploys_the_same_person_twice_is_told_why(

@@ -9,21 +9,12 @@ import subprocess
 
 import pytest
 
-from bot.scenarios.harness import Harness
 from bot.slack.listeners.context import STORE_DOWN
 from tests.conftest import _free_port, _wait_for_redis
-from tests.slack.live import parts, started
+from tests.slack.live import answered, started
 from tests.slack.test_modal_checks import CONFIG, ask
 
 pytestmark = pytest.mark.redis
-
-
-async def answered(h: Harness, text: str, user: str) -> str:
-    """`/deploy text` that Slack's ack answers at once (a mistake): the text it shows."""
-    slack, _ = parts(h)
-    ack = await slack.command(text, user)
-    assert ack.status_code == 200
-    return str(ack.json()["text"])
 
 
 async def test_mistakes_get_a_short_answer_that_says_what_is_right(redis_server: str) -> None:

@@ -12,13 +12,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.core.model import BlockerKind, DeploymentKind, DeploymentState
 from bot.scenarios.harness import Harness
 from bot.standins.slack import Call
-from tests.slack.live import BASE, A, parts, responses, started
+from tests.slack.live import BASE, A, answered, ask, parts, responses, started
 
 pytestmark = pytest.mark.redis
 
@@ -35,23 +34,6 @@ projects:
         promotion: prod
         rollback: {policy: approve}
 """
-
-
-async def ask(h: Harness, text: str, user: str) -> tuple[httpx.Response, Call]:
-    """Run `/deploy text` as `user`: the ack (empty, 200) and the ephemeral reply that follows."""
-    slack, standin = parts(h)
-    before = len(responses(standin))
-    ack = await slack.command(text, user)
-    assert ack.status_code == 200, ack.text
-    assert ack.text == "", f"/deploy {text} should ack at once and answer later: {ack.text}"
-
-    async def replied() -> bool:
-        return len(responses(standin)) > before
-
-    await h.until(replied, timeout=10)
-    reply = responses(standin)[before]
-    assert reply.args.get("response_type", "ephemeral") == "ephemeral", reply.args
-    return ack, reply
 
 
 async def deployed_everywhere(h: Harness, sha: str) -> None:
@@ -124,15 +106,8 @@ async def test_stats_shows_the_four_delivery_metrics_of_the_last_stage(redis_ser
         assert "Lead time for changes:* p50" in said and "(2 changes)" in said
         _, beta = await ask(h, "stats demo beta 7d", "U0NOBODY")
         assert "*demo/beta*, the last 7 days" in beta.text()
-        typo = await answered_at_once(h, "stats 12d", "U0NOBODY")
+        typo = await answered(h, "stats 12d", "U0NOBODY")
         assert "'12d' is not a window; use 7d, 30d or 90d" in typo
-
-
-async def answered_at_once(h: Harness, text: str, user: str) -> str:
-    slack, _ = parts(h)
-    ack = await slack.command(text, user)
-    assert ack.status_code == 200
-    return str(ack.json()["text"])
 
 
 def standin_posts(h: Harness) -> list[Call]:
