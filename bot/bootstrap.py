@@ -53,4 +53,11 @@ def build_stage_service(
         return calendars[(project, stage)].blockers(now)
 
     pipelines = {project.name: project.policies() for project in config.projects}
-    return StageService(store, pipelines, calendar=calendar, effects=effects, clock=clock)
+    return StageService(
+        store,
+        pipelines,
+        calendar=calendar,
+        effects=effects,
+        clock=clock,
+        retention=config.history_retention,
+    )

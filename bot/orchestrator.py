@@ -142,7 +142,7 @@ class Orchestrator:
     async def _ready(self, project: ProjectConfig, ready: ev.ChangeReady) -> None:
         """The change is remembered among the project's changes (what later deployments ship
         is listed from them), then its first stage decides."""
-        await self.stages.store.record_change(project.name, ready.change)
+        await self.stages.store.record_change(project.name, ready.change, self.stages.retention)
         await self.stages.handle(project.name, project.stages[0].name, ready)
 
     async def _pipeline(self, project: ProjectConfig, pipeline: Pipeline) -> None:

@@ -74,11 +74,18 @@ def stats_command(
             print(f"no stage {stage!r} in {name} (stages: {', '.join(stages)})", file=err)
             return 2
         targets.append((name, stage or stages[-1]))
-    return asyncio.run(_print(url, targets, WINDOWS[since], as_json, out, err))
+    keep = config.history_retention
+    return asyncio.run(_print(url, targets, WINDOWS[since], keep, as_json, out, err))
 
 
 async def _print(
-    url: str, targets: list[tuple[str, str]], days: int, as_json: bool, out: TextIO, err: TextIO
+    url: str,
+    targets: list[tuple[str, str]],
+    days: int,
+    keep: timedelta,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
 ) -> int:
     from redis.exceptions import RedisError
 
@@ -93,7 +100,7 @@ async def _print(
         store = RedisStore(client)
         for project, stage in targets:
             current, previous = await stage_delivery(
-                store, project, stage, timedelta(days=days), now
+                store, project, stage, timedelta(days=days), now, keep
             )
             if as_json:
                 print(json.dumps(_doc(project, stage, days, current, previous)), file=out)
@@ -115,4 +122,5 @@ def _doc(project: str, stage: str, days: int, current: Any, previous: Any) -> di
     from bot.service.delivery import figures
 
     return {"project": project, "stage": stage, "days": days,
-            "current": figures(current), "previous": figures(previous)}  # fmt: skip
+            "current": figures(current),
+            "previous": figures(previous) if previous is not None else None}  # fmt: skip

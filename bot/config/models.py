@@ -36,6 +36,7 @@ from bot.config.fields import (
     not_empty,
 )
 from bot.core.calendar import Calendar, Freeze
+from bot.core.delivery import HISTORY_RETENTION
 from bot.core.model import (
     DEFAULT_START_TIMEOUT,
     REASON_LIMIT,
@@ -282,6 +283,9 @@ class DeploybotConfig(_Model):
     #: the Git host's login), so that an approval gate can tell an author from a reviewer.
     authors: dict[SlackPrincipal, tuple[str, ...]] = Field(default_factory=dict)
     reconcile_interval: PositiveDuration = timedelta(seconds=60)
+    #: How long the delivery figures' records and the changes are kept (a stage's whole
+    #: deployments: the last 1,000).
+    history_retention: PositiveDuration = HISTORY_RETENTION
     freeze_announce: tuple[PositiveDuration, ...] = DEFAULT_FREEZE_ANNOUNCE
 
     @model_validator(mode="wrap")

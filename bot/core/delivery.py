@@ -1,6 +1,7 @@
 """The four delivery metrics of a stage over a window, from its history (issue 17).
 
-    delivery(history, changes, since, until) -> Delivery
+    delivery(records, changes, since, until) -> Delivery
+    record_of(deployment) -> DeliveryRecord
 
 Definitions (docs/design.md, "Delivery metrics"):
 - deployment frequency: roll-forwards to the stage that ended good (done, or succeeded) in the
@@ -15,15 +16,50 @@ Definitions (docs/design.md, "Delivery metrics"):
 - time to restore: from such a failure (the failed deployment's end, or the rollback's request)
   to the end of the next good deployment of any kind on the stage; p50 and max.
 
-`history` is the stage's finished deployments (any order); `changes` every remembered change
-of the project (any order). Pure: no clock, no store.
+`records` is the stage's finished deployments as `DeliveryRecord`s (any order): the few
+facts the figures need, so that 90 days of them stay small in the store; `changes` maps every
+remembered change of the project to when its CI pipeline was created. Pure: no clock, no store.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from bot.core.model import GOOD, Change, Deployment, DeploymentKind, DeploymentState, Frozen
+from bot.core.model import GOOD, Deployment, DeploymentKind, DeploymentState, Frozen
+
+#: How long delivery records (and the changes lead times are measured from) are kept, unless
+#: configured (`history_retention`): the longest window the figures are asked for.
+HISTORY_RETENTION = timedelta(days=90)
+
+
+class DeliveryRecord(NamedTuple):
+    """What the figures need of one finished deployment (kept for `history_retention`)."""
+
+    kind: DeploymentKind
+    state: DeploymentState
+    sha: str
+    #: When the change's CI pipeline was created.
+    change_at: datetime
+    #: When the deployment was asked for (a rollback's request is a failure's moment).
+    asked_at: datetime
+    ended_at: datetime
+    #: Who started it: a Slack user id, or `deploybot` when automatic.
+    by: str
+
+
+def record_of(deployment: Deployment) -> DeliveryRecord:
+    return DeliveryRecord(
+        kind=deployment.kind,
+        state=deployment.state,
+        sha=deployment.change.sha,
+        change_at=deployment.change.created_at,
+        asked_at=deployment.created_at,
+        ended_at=deployment.finished_at or deployment.started_at or deployment.created_at,
+        by=deployment.triggered_by,
+    )
 
 
 class Failure(Frozen):
@@ -77,57 +113,55 @@ def percentile(values: list[timedelta], p: int) -> timedelta | None:
     return ordered[rank - 1]
 
 
-def _ended(deployment: Deployment) -> datetime:
-    return deployment.finished_at or deployment.started_at or deployment.created_at
-
-
 def delivery(
-    history: list[Deployment], changes: list[Change], since: datetime, until: datetime
+    records: Sequence[DeliveryRecord],
+    changes: Mapping[str, datetime],
+    since: datetime,
+    until: datetime,
 ) -> Delivery:
-    ordered = sorted(history, key=_ended)
-    forwards = [d for d in ordered if d.kind is DeploymentKind.ROLLFORWARD]
-    good = [d for d in ordered if d.state in GOOD]
-    good_forwards = [d for d in forwards if d.state in GOOD]
-    inside = [d for d in good_forwards if since <= _ended(d) < until]
+    ordered = sorted(records, key=lambda r: r.ended_at)
+    forwards = [r for r in ordered if r.kind is DeploymentKind.ROLLFORWARD]
+    good = [r for r in ordered if r.state in GOOD]
+    good_forwards = [r for r in forwards if r.state in GOOD]
+    inside = [r for r in good_forwards if since <= r.ended_at < until]
     days = max((until - since).total_seconds() / 86400, 1e-9)
 
-    # Lead time: each change, to the first good roll-forward of it or of a newer change.
     leads: list[timedelta] = []
     slowest: tuple[str, timedelta] | None = None
-    by_time = sorted({c.sha: c for c in changes}.values(), key=lambda c: c.created_at)
-    for change in by_time:
-        carrier = next((d for d in good_forwards if d.change.created_at >= change.created_at), None)
-        if carrier is not None and since <= _ended(carrier) < until:
-            leads.append(lead := _ended(carrier) - change.created_at)
+    for sha, made, carrier in _carriers(changes, good_forwards):
+        if since <= carrier.ended_at < until:
+            leads.append(lead := carrier.ended_at - made)
             if slowest is None or lead > slowest[1]:
-                slowest = (change.sha, lead)
+                slowest = (sha, lead)
 
     # Failures: failed roll-forwards, and good ones a rollback undid afterwards.
     failed_at: list[tuple[str, datetime]] = []
     attempts = 0
-    for deployment in forwards:
-        ended = _ended(deployment)
-        if deployment.state not in (*GOOD, DeploymentState.FAILED):
+    undone = _undone(ordered)
+    for index, record in enumerate(ordered):
+        if record.kind is not DeploymentKind.ROLLFORWARD:
+            continue
+        if record.state not in (*GOOD, DeploymentState.FAILED):
             continue  # superseded or cancelled: it never ran to an end
-        if not since <= ended < until:
+        if not since <= record.ended_at < until:
             continue
         attempts += 1
-        if deployment.state is DeploymentState.FAILED:
-            failed_at.append((deployment.change.sha, ended))
-            continue
-        undone = _rolled_back_after(deployment, ordered)
-        if undone is not None:
-            failed_at.append((deployment.change.sha, undone))
+        if record.state is DeploymentState.FAILED:
+            failed_at.append((record.sha, record.ended_at))
+        elif index in undone:
+            failed_at.append((record.sha, undone[index]))
 
     restores: list[timedelta] = []
     failures: list[Failure] = []
+    ends = [r.ended_at for r in good]
     for sha, moment in failed_at:
-        back = next((d for d in good if _ended(d) > moment), None)
-        if back is None:
+        after = bisect_right(ends, moment)
+        if after == len(good):
             failures.append(Failure(sha=sha))
         else:
-            restores.append(took := _ended(back) - moment)
-            failures.append(Failure(sha=sha, restored_by=back.triggered_by, took=took))
+            back = good[after]
+            restores.append(took := back.ended_at - moment)
+            failures.append(Failure(sha=sha, restored_by=back.by, took=took))
     return Delivery(
         since=since,
         until=until,
@@ -145,21 +179,38 @@ def delivery(
     )
 
 
-def _rolled_back_after(deployment: Deployment, ordered: list[Deployment]) -> datetime | None:
-    """When a rollback to an older change was asked for while `deployment` was the stage's
-    latest roll-forward (it was undone); None when it never was."""
-    ended = _ended(deployment)
-    for later in ordered:
-        if _ended(later) <= ended:
-            continue
-        if later.kind is DeploymentKind.ROLLFORWARD and later.state in (
+def _carriers(
+    changes: Mapping[str, datetime], good_forwards: list[DeliveryRecord]
+) -> list[tuple[str, datetime, DeliveryRecord]]:
+    """Each change with the first good roll-forward (in the order they ended) of it or of a
+    newer change: the one that carried it. Changes nothing carried yet are left out."""
+    pending = sorted(changes.items(), key=lambda item: item[1])
+    carried: list[tuple[str, datetime, DeliveryRecord]] = []
+    next_change = 0
+    for record in good_forwards:
+        while next_change < len(pending) and pending[next_change][1] <= record.change_at:
+            sha, made = pending[next_change]
+            carried.append((sha, made, record))
+            next_change += 1
+    return carried
+
+
+def _undone(ordered: list[DeliveryRecord]) -> dict[int, datetime]:
+    """Good roll-forwards (by index in `ordered`) that a rollback to an older change undid
+    while they were the stage's latest roll-forward, with when the rollback was asked for."""
+    undone: dict[int, datetime] = {}
+    latest: int | None = None  # the latest roll-forward that ran to an end, if good
+    for index, record in enumerate(ordered):
+        if record.kind is DeploymentKind.ROLLFORWARD and record.state in (
             *GOOD,
             DeploymentState.FAILED,
         ):
-            return None  # a newer change went out (or failed) first
-        if (
-            later.kind is DeploymentKind.ROLLBACK
-            and later.change.created_at < deployment.change.created_at
+            latest = index if record.state in GOOD else None
+        elif (
+            record.kind is DeploymentKind.ROLLBACK
+            and latest is not None
+            and record.change_at < ordered[latest].change_at
         ):
-            return later.created_at
-    return None
+            undone.setdefault(latest, record.asked_at)
+            latest = None
+    return undone

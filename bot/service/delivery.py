@@ -1,24 +1,32 @@
-"""Delivery metrics of a stage, read from the store (issue 17): its history and the project's
-remembered changes, for a window and the one before it (the trend)."""
+"""Delivery metrics of a stage, read from the store (issue 17): its delivery records and when
+the project's remembered changes were made, for a window and the one before it (the trend).
+One stage's records and one project's changes are read, nothing else."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.delivery import Delivery, delivery
-from bot.store.base import CHANGES_LIMIT, HISTORY_LIMIT, Store
+from bot.core.delivery import HISTORY_RETENTION, Delivery, delivery
+from bot.store.base import Store
 
 
 async def stage_delivery(
-    store: Store, project: str, stage: str, window: timedelta, now: datetime
-) -> tuple[Delivery, Delivery]:
-    """(the last `window`, the `window` before it)."""
-    history = await store.history(project, stage, limit=HISTORY_LIMIT)
-    changes, _ = await store.changes(project, None, now, CHANGES_LIMIT)
-    current = delivery(history, changes, now - window, now)
-    previous = delivery(history, changes, now - 2 * window, now - window)
-    return current, previous
+    store: Store,
+    project: str,
+    stage: str,
+    window: timedelta,
+    now: datetime,
+    retention: timedelta = HISTORY_RETENTION,
+) -> tuple[Delivery, Delivery | None]:
+    """(the last `window`, the `window` before it); None for the one before when it reaches
+    further back than the records are kept (it would look emptier than it was)."""
+    records = await store.deliveries(project, stage)
+    changes = await store.change_times(project)
+    current = delivery(records, changes, now - window, now)
+    if 2 * window > retention:
+        return current, None
+    return current, delivery(records, changes, now - 2 * window, now - window)
 
 
 def figures(d: Delivery) -> dict[str, Any]:

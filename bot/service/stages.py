@@ -24,11 +24,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.core import events as ev
 from bot.core.decision import Decision, StageSnapshot
+from bot.core.delivery import HISTORY_RETENTION
 from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy, StageState
 from bot.core.rules import decide
 from bot.errors import DeploybotError, EffectFailed
@@ -97,9 +98,12 @@ class StageService:
         effects: Effects = no_effects,
         notices: Notices | None = None,
         clock: Callable[[], datetime] = utcnow,
+        retention: timedelta = HISTORY_RETENTION,
     ) -> None:
         self.store = store
         self.pipelines = pipelines
+        #: How long delivery records and changes are kept (`history_retention`).
+        self.retention = retention
         self._calendar = calendar
         self.last_good = last_good
         self.effects = effects
@@ -183,6 +187,7 @@ class StageService:
                 finished=decision.finished,
                 audit=_audit(project, stage, event, decision, now),
                 effects=tuple(encode(e) for e in effects_of(decision, event.id, project, stage)),
+                keep=self.retention,
             )
             result = await self.store.apply(commit)
             if result is Applied.DUPLICATE:

@@ -113,7 +113,12 @@ class Announcer:
                     continue
                 stage = project.stage_names[-1]
                 current, previous = await stage_delivery(
-                    self.store, project.name, stage, WEEK, moment.astimezone(UTC)
+                    self.store,
+                    project.name,
+                    stage,
+                    WEEK,
+                    moment.astimezone(UTC),
+                    self.config.history_retention,
                 )
                 digest = digest_message(project.name, stage, current, previous, project.timezone)
                 try:

@@ -13,11 +13,24 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from bot.core.model import AuditEntry, Change, Deployment, Frozen, StageState
+from bot.core.delivery import HISTORY_RETENTION, DeliveryRecord, record_of
+from bot.core.model import (
+    AuditEntry,
+    Change,
+    Deployment,
+    DeploymentKind,
+    DeploymentState,
+    Frozen,
+    StageState,
+)
 
+#: Finished deployments kept per stage, whole (what `/deploy history` and messages show).
 HISTORY_LIMIT = 1000
-#: Changes remembered per project (what ships is listed from them).
-CHANGES_LIMIT = 2000
+#: The most delivery records kept per stage, however young: 90 days at 220 a day.
+DELIVERIES_LIMIT = 20_000
+#: The most changes remembered per project (what ships, and lead times, are worked out from
+#: them), however young.
+CHANGES_LIMIT = 20_000
 #: What `find_change` looks a change up by: a prefix of its sha.
 SHA_PREFIX = re.compile(r"[0-9a-fA-F]{4,40}")
 SEEN_TTL = timedelta(days=7)
@@ -49,6 +62,8 @@ class Commit(Frozen):
     finished: tuple[Deployment, ...] = ()
     audit: tuple[AuditEntry, ...] = ()
     effects: tuple[str, ...] = ()
+    #: How long the stage's delivery records are kept (before the newest).
+    keep: timedelta = HISTORY_RETENTION
 
 
 #: Carried-out effects, as stored, per (project, stage).
@@ -77,6 +92,10 @@ class Store(Protocol):
 
     async def history(self, project: str, stage: str, limit: int = 50) -> list[Deployment]: ...
 
+    async def deliveries(self, project: str, stage: str) -> list[DeliveryRecord]:
+        """The stage's delivery records that are kept (the last `Commit.keep`), newest first."""
+        ...
+
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]: ...
 
     async def record(self, entry: AuditEntry) -> None:
@@ -92,8 +111,16 @@ class Store(Protocol):
 
     async def thread(self, project: str, sha: str) -> str | None: ...
 
-    async def record_change(self, project: str, change: Change) -> None:
-        """Remember a change that passed CI on the deploy branch (again: nothing new)."""
+    async def record_change(
+        self, project: str, change: Change, keep: timedelta = HISTORY_RETENTION
+    ) -> None:
+        """Remember a change that passed CI on the deploy branch (again: nothing new), and
+        forget those made more than `keep` before it."""
+        ...
+
+    async def change_times(self, project: str) -> dict[str, datetime]:
+        """Every remembered change's sha -> when its CI pipeline was created (one round trip
+        on Redis; the details are not read)."""
         ...
 
     async def changes(
@@ -146,6 +173,28 @@ class Store(Protocol):
 def change_member(change: Change) -> str:
     """How a change's details are kept: its JSON without its time (kept as a score)."""
     return change.model_dump_json(exclude={"created_at"})
+
+
+def delivery_member(deployment: Deployment) -> str:
+    """How a finished deployment is kept for the delivery figures: a JSON array of its
+    record, times in seconds since the epoch (the store's script reads the end, [5]). The
+    change's time is the float its score among the changes is, so the two compare exactly."""
+    r = record_of(deployment)
+    seconds = [t.timestamp() for t in (r.change_at, r.asked_at, r.ended_at)]
+    return json.dumps([r.kind.value, r.state.value, r.sha, *seconds, r.by], separators=(",", ":"))
+
+
+def stored_delivery(member: str | bytes) -> DeliveryRecord:
+    kind, state, sha, change_at, asked_at, ended_at, by = json.loads(member)
+    return DeliveryRecord(
+        DeploymentKind(kind),
+        DeploymentState(state),
+        sha,
+        datetime.fromtimestamp(change_at, UTC),
+        datetime.fromtimestamp(asked_at, UTC),
+        datetime.fromtimestamp(ended_at, UTC),
+        by,
+    )
 
 
 def stored_change(member: str | bytes, score: float) -> Change:

@@ -38,6 +38,12 @@ def history(project: str, stage: str) -> str:
     return f"{PREFIX}:{stage_tag(project, stage)}:history"
 
 
+def deliveries(project: str, stage: str) -> str:
+    """List of delivery records (compact JSON arrays), newest first, kept for the history
+    retention and capped."""
+    return f"{PREFIX}:{stage_tag(project, stage)}:deliveries"
+
+
 def audit(project: str, stage: str) -> str:
     """Stream: the append-only audit log of the stage (field `entry`, an AuditEntry as JSON)."""
     return f"{PREFIX}:{stage_tag(project, stage)}:audit"
@@ -55,7 +61,7 @@ def seen(project: str, stage: str, event_id: str) -> str:
 
 def changes(project: str) -> str:
     """Sorted set: the sha of every change that passed CI on the deploy branch, scored by the
-    change's time; the newest CHANGES_LIMIT are kept."""
+    change's time; kept for the history retention, at most CHANGES_LIMIT."""
     return f"{PREFIX}:{{{project}}}:changes"
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from bot.core.delivery import HISTORY_RETENTION, DeliveryRecord
 from bot.core.model import AuditEntry, Change, Deployment, StageState
 from bot.store.base import (
     CHANGES_LIMIT,
+    DELIVERIES_LIMIT,
     HISTORY_LIMIT,
     SEEN_TTL,
     SHA_PREFIX,
@@ -20,7 +22,9 @@ from bot.store.base import (
     ChangeView,
     Commit,
     Done,
+    delivery_member,
     new_epoch,
+    stored_delivery,
 )
 
 Stage = tuple[str, str]
@@ -34,6 +38,7 @@ class MemoryStore:
         self._states: dict[Stage, StageState] = {}
         self._epoch = new_epoch()
         self._history: dict[Stage, list[Deployment]] = defaultdict(list)
+        self._deliveries: dict[Stage, list[DeliveryRecord]] = defaultdict(list)
         self._audit: dict[Stage, list[AuditEntry]] = defaultdict(list)
         self._outbox: dict[Stage, list[str]] = defaultdict(list)
         self._expiring: dict[str, float] = {}
@@ -68,6 +73,15 @@ class MemoryStore:
         history = self._history[stage]
         history[:0] = reversed(commit.finished)
         del history[HISTORY_LIMIT:]
+        if commit.finished:
+            # As kept on Redis (times as float seconds), trimmed the same way.
+            records = [stored_delivery(delivery_member(d)) for d in commit.finished]
+            kept = self._deliveries[stage]
+            kept[:0] = reversed(records)
+            cutoff = max(r.ended_at for r in records) - commit.keep
+            while kept and kept[-1].ended_at < cutoff:
+                kept.pop()
+            del kept[DELIVERIES_LIMIT:]
         self._audit[stage].extend(commit.audit)
         self._outbox[stage].extend(commit.effects)
         self._mark(seen, SEEN_TTL)
@@ -75,6 +89,9 @@ class MemoryStore:
 
     async def history(self, project: str, stage: str, limit: int = 50) -> list[Deployment]:
         return self._history[(project, stage)][:limit]
+
+    async def deliveries(self, project: str, stage: str) -> list[DeliveryRecord]:
+        return list(self._deliveries[(project, stage)])
 
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
         return self._audit[(project, stage)][-limit:]
@@ -104,16 +121,27 @@ class MemoryStore:
             thread=self._threads.get((project, sha)),
         )
 
-    async def record_change(self, project: str, change: Change) -> None:
+    async def record_change(
+        self, project: str, change: Change, keep: timedelta = HISTORY_RETENTION
+    ) -> None:
         kept = self._changes.setdefault(project, {})
         known = kept.get(change.sha)
         if known is not None and not change.author:  # keep the richer record, in its place
             change = known.model_copy(update={"created_at": change.created_at})
         kept[change.sha] = change
+        cutoff = change.created_at - keep
+        for old in [sha for sha, c in kept.items() if c.created_at < cutoff]:
+            del kept[old]
         if len(kept) > CHANGES_LIMIT:
             oldest = sorted(kept.items(), key=lambda item: item[1].created_at)
             for member, _ in oldest[: len(kept) - CHANGES_LIMIT]:
                 del kept[member]
+
+    async def change_times(self, project: str) -> dict[str, datetime]:
+        return {  # as Redis keeps them: a score (float seconds), as delivery records do
+            sha: datetime.fromtimestamp(c.created_at.timestamp(), UTC)
+            for sha, c in self._changes.get(project, {}).items()
+        }
 
     async def changes(
         self, project: str, after: datetime | None, upto: datetime, limit: int

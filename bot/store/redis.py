@@ -2,12 +2,12 @@
 
 A decision is applied by one Lua script (`apply.lua`): it checks the event was not applied
 before and the stage's version is the one the decision was made on, then writes the state,
-history, audit entries and outbox in one step. Loading is one HGET; applying is one EVALSHA.
+history, delivery records, audit entries and outbox in one step. Loading is one HGET; applying is one EVALSHA.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any, cast
 
@@ -15,10 +15,12 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
+from bot.core.delivery import HISTORY_RETENTION, DeliveryRecord
 from bot.core.model import AuditEntry, Change, Deployment, StageState
 from bot.store import keys
 from bot.store.base import (
     CHANGES_LIMIT,
+    DELIVERIES_LIMIT,
     HISTORY_LIMIT,
     SEEN_TTL,
     SHA_PREFIX,
@@ -27,8 +29,10 @@ from bot.store.base import (
     Commit,
     Done,
     change_member,
+    delivery_member,
     new_epoch,
     stored_change,
+    stored_delivery,
 )
 
 APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
@@ -104,8 +108,11 @@ class RedisStore:
             commit.state.model_dump_json(),
             int(SEEN_TTL.total_seconds()),
             HISTORY_LIMIT,
+            DELIVERIES_LIMIT,
+            int(commit.keep.total_seconds()),
             len(commit.finished),
             *(d.model_dump_json() for d in commit.finished),
+            *(delivery_member(d) for d in commit.finished),
             len(commit.audit),
             *(a.model_dump_json() for a in commit.audit),
             *commit.effects,
@@ -116,6 +123,7 @@ class RedisStore:
             keys.audit(p, s),
             keys.outbox(p, s),
             keys.seen(p, s, commit.event_id),
+            keys.deliveries(p, s),
         ]
         result = await self._apply(keys=stage_keys, args=args)
         return Applied(result)
@@ -123,6 +131,10 @@ class RedisStore:
     async def history(self, project: str, stage: str, limit: int = 50) -> list[Deployment]:
         rows = await self._redis.lrange(keys.history(project, stage), 0, limit - 1)
         return [Deployment.model_validate_json(row) for row in rows]
+
+    async def deliveries(self, project: str, stage: str) -> list[DeliveryRecord]:
+        rows = await self._redis.lrange(keys.deliveries(project, stage), 0, -1)
+        return [stored_delivery(row) for row in rows]
 
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
         rows = await self._redis.xrevrange(keys.audit(project, stage), count=limit) or []
@@ -175,22 +187,34 @@ class RedisStore:
             thread=str(ts) if ts is not None else None,
         )
 
-    async def record_change(self, project: str, change: Change) -> None:
+    async def record_change(
+        self, project: str, change: Change, keep: timedelta = HISTORY_RETENTION
+    ) -> None:
         order, details = keys.changes(project), keys.change_details(project)
+        forget = f"({(change.created_at - keep).timestamp()}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(order, {change.sha: change.created_at.timestamp()})
             if change.author:  # the webhook's record: the richest there is
                 pipe.hset(details, change.sha, change_member(change))
             else:  # reconciliation's (no author): only when nothing better is known
                 pipe.hsetnx(details, change.sha, change_member(change))
+            pipe.zrangebyscore(order, "-inf", forget)
             pipe.zcard(order)
-            *_, count = await pipe.execute()
-        if int(count) > CHANGES_LIMIT:
-            old = await self._redis.zrange(order, 0, int(count) - CHANGES_LIMIT - 1)
+            *_, old, count = await pipe.execute()
+        if int(count) - len(old) > CHANGES_LIMIT:
+            old += await self._redis.zrange(order, len(old), int(count) - CHANGES_LIMIT - 1)
+        if old:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(order, *old)
                 pipe.hdel(details, *old)
                 await pipe.execute()
+
+    async def change_times(self, project: str) -> dict[str, datetime]:
+        found = cast(
+            list[tuple[str, float]],
+            await self._redis.zrange(keys.changes(project), 0, -1, withscores=True),
+        )
+        return {str(sha): datetime.fromtimestamp(float(score), UTC) for sha, score in found}
 
     async def changes(
         self, project: str, after: datetime | None, upto: datetime, limit: int

@@ -106,6 +106,11 @@ async def test_stats_shows_the_four_delivery_metrics_of_the_last_stage(redis_ser
         assert "Lead time for changes:* p50" in said and "(2 changes)" in said
         _, beta = await ask(h, "stats demo beta 7d", "U0NOBODY")
         assert "*demo/beta*, the last 7 days" in beta.text()
+        assert "against the 7 days before" in beta.text()
+        _, quarter = await ask(h, "stats 90d", "U0NOBODY")  # the 90 days before are not kept
+        read = json.dumps(quarter.blocks, ensure_ascii=False)
+        assert "no trend: the 90 days before are older than the history kept" in read
+        assert "↑" not in read and "↓" not in read and "0.02/day (2 deployments)" in read
         typo = await answered(h, "stats 12d", "U0NOBODY")
         assert "'12d' is not a window; use 7d, 30d or 90d" in typo
 

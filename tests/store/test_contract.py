@@ -73,6 +73,43 @@ async def test_history_is_newest_first(store: Store) -> None:
     assert [d.id for d in await store.history("shop", "prod", limit=1)] == [second.id]
 
 
+async def test_delivery_records_are_kept_for_the_retention_then_dropped(store: Store) -> None:
+    """Each finished deployment leaves a compact record; those that ended more than `keep`
+    before the newest are dropped, however few there are."""
+    from bot.core.delivery import record_of
+
+    day = timedelta(days=1)
+    old = deployment(1, DeploymentState.DONE, finished_at=T0, triggered_by="U0ALICE")
+    week = deployment(2, DeploymentState.FAILED, finished_at=T0 + 6 * day)
+    await store.apply(commit(0, "e1", finished=(old,), keep=7 * day))
+    await store.apply(commit(1, "e2", finished=(week,), keep=7 * day))
+    kept = await store.deliveries("shop", "prod")
+    assert kept == [record_of(week), record_of(old)]
+    assert kept[1].by == "U0ALICE" and kept[1].ended_at == T0
+    later = deployment(3, DeploymentState.DONE, finished_at=T0 + 8 * day)
+    await store.apply(commit(2, "e3", finished=(later,), keep=7 * day))
+    assert [r.sha for r in await store.deliveries("shop", "prod")] == [
+        later.change.sha,
+        week.change.sha,
+    ]
+    assert len(await store.history("shop", "prod")) == 3  # the history is capped by count
+
+
+async def test_delivery_records_are_capped(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.store.memory
+    import bot.store.redis
+
+    monkeypatch.setattr(bot.store.memory, "DELIVERIES_LIMIT", 2)
+    monkeypatch.setattr(bot.store.redis, "DELIVERIES_LIMIT", 2)
+    for n in range(3):
+        done = deployment(n, DeploymentState.DONE, finished_at=T0 + timedelta(minutes=n))
+        await store.apply(commit(n, f"e{n}", finished=(done,)))
+    assert [r.ended_at for r in await store.deliveries("shop", "prod")] == [
+        T0 + timedelta(minutes=2),
+        T0 + timedelta(minutes=1),
+    ]
+
+
 async def test_stages_are_independent(store: Store) -> None:
     await store.apply(commit(0, "e1"))
     assert await store.apply(commit(0, "e1", stage="beta")) is Applied.APPLIED
@@ -241,3 +278,16 @@ async def test_only_the_newest_changes_are_kept(
     listed, total = await store.changes("shop", None, made[-1].created_at, limit=10)
     assert total == 3 and [c.sha for c in listed] == [c.sha for c in reversed(made[2:])]
     assert await store.find_change("shop", made[0].sha[:8]) is None
+
+
+async def test_changes_made_before_the_retention_are_forgotten(store: Store) -> None:
+    from builders import change
+
+    old, recent = change(41, created_at=T0), change(42, created_at=T0 + timedelta(days=5))
+    await store.record_change("shop", old, keep=timedelta(days=7))
+    await store.record_change("shop", recent, keep=timedelta(days=7))
+    assert await store.change_times("shop") == {old.sha: T0, recent.sha: recent.created_at}
+    newest = change(43, created_at=T0 + timedelta(days=8))
+    await store.record_change("shop", newest, keep=timedelta(days=7))
+    assert set(await store.change_times("shop")) == {recent.sha, newest.sha}
+    assert await store.find_change("shop", old.sha[:8]) is None

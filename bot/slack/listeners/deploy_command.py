@@ -156,8 +156,9 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
     if isinstance(parsed, cmd.Stats):
         project = slack.config.project(parsed.project)
         stage = parsed.stage or project.stage_names[-1]
+        window, keep = timedelta(days=parsed.days), slack.config.history_retention
         current, previous = await stage_delivery(
-            slack.store, project.name, stage, timedelta(days=parsed.days), now
+            slack.store, project.name, stage, window, now, keep
         )
         return stats_message(project.name, stage, parsed.days, current, previous)
     if isinstance(parsed, cmd.Diff):

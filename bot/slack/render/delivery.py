@@ -30,8 +30,10 @@ def _span(value: timedelta | None) -> str:
     return span(value) if value is not None else "n/a"
 
 
-def stats_lines(current: Delivery, previous: Delivery) -> list[str]:
-    rate, before = current.failure_rate, previous.failure_rate
+def stats_lines(current: Delivery, previous: Delivery | None) -> list[str]:
+    """The four figures, each with its trend against `previous` (none when None)."""
+    before_window = previous if previous is not None else current  # no trend
+    rate, before = current.failure_rate, before_window.failure_rate
     failure = (
         f"{rate:.0%} ({current.failures} of {current.attempts})" if rate is not None else "n/a"
     )
@@ -43,20 +45,23 @@ def stats_lines(current: Delivery, previous: Delivery) -> list[str]:
         restore += f"; {current.unrestored} not restored yet"
     return [
         f"*Deployment frequency:* {current.per_day:.2f}/day ({_count(current.deployments, 'deployment')})"
-        + _trend(current.per_day, previous.per_day),
+        + _trend(current.per_day, before_window.per_day),
         f"*Lead time for changes:* {lead}"
-        + _trend(_seconds(current.lead_p50), _seconds(previous.lead_p50)),
+        + _trend(_seconds(current.lead_p50), _seconds(before_window.lead_p50)),
         f"*Change failure rate:* {failure}" + _trend(rate, before),
         f"*Time to restore:* {restore}"
-        + _trend(_seconds(current.restore_p50), _seconds(previous.restore_p50)),
+        + _trend(_seconds(current.restore_p50), _seconds(before_window.restore_p50)),
     ]
 
 
 def stats_message(
-    project: str, stage: str, days: int, current: Delivery, previous: Delivery
+    project: str, stage: str, days: int, current: Delivery, previous: Delivery | None
 ) -> dict[str, Any]:
     where = f"{escape(project)}/{escape(stage)}"
-    head = f"*{where}*, the last {days} days (↑/↓: against the {days} days before)"
+    trend = f"↑/↓: against the {days} days before"
+    if previous is None:
+        trend = f"no trend: the {days} days before are older than the history kept"
+    head = f"*{where}*, the last {days} days ({trend})"
     body = "\n".join([head, *stats_lines(current, previous)])
     return message(
         f"Delivery metrics of {where}, last {days} days",
@@ -65,7 +70,7 @@ def stats_message(
 
 
 def digest_message(
-    project: str, stage: str, current: Delivery, previous: Delivery, zone: str
+    project: str, stage: str, current: Delivery, previous: Delivery | None, zone: str
 ) -> dict[str, Any]:
     """The weekly digest: last week's figures with their trend, the slowest change, and the
     failures with who restored the stage and how fast."""
