@@ -92,6 +92,14 @@ class Metrics:
             buckets=LEAD_BUCKETS,
             registry=r,
         )
+        self.restore_time = Histogram(
+            "deploybot_time_to_restore_seconds",
+            "From a stage breaking (a roll-forward failed there, or a rollback was asked for) "
+            "to the end of the next good deployment of any kind on it, by stage",
+            ["project", "stage"],
+            buckets=LEAD_BUCKETS,
+            registry=r,
+        )
         self.handler_seconds = Histogram(
             "deploybot_handler_seconds",
             "Time spent answering an HTTP request, by route",
@@ -140,6 +148,8 @@ class Metrics:
             if good and done.finished_at is not None:
                 lead = (done.finished_at - done.change.created_at).total_seconds()
                 self.lead_time.labels(project=project, stage=stage).observe(max(lead, 0.0))
+        for took in decision.restored:
+            self.restore_time.labels(project=project, stage=stage).observe(took.total_seconds())
         self.queue_length.labels(project=project, stage=stage).set(len(decision.state.queue))
         self.blockers_active.labels(project=project, stage=stage).set(len(decision.blocked_by))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 from bot.core.model import Blocker, Change, Deployment, Frozen, StagePolicy, StageState
@@ -117,3 +118,6 @@ class Decision(Frozen):
     #: For `enforce: true`: activate (True) or deactivate (False) the Semaphore deployment
     #: target; None when it stays as it is.
     target_active: bool | None = None
+    #: Times to restore: for each good deployment that ended a failure here, how long since
+    #: the failure (`StageState.broken_since`).
+    restored: tuple[timedelta, ...] = ()

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.decision import Decision, Notice, NoticeKind, Onward, Recall, StageSnapshot
@@ -38,6 +38,8 @@ class Draft:
         self.stop: list[Deployment] = []
         self.onward: Onward | None = None
         self.recall: Recall | None = None
+        #: How long the stage was broken, for each time a good deployment ended that.
+        self.restored: list[timedelta] = []
         self._seq = 0
 
     # -- building blocks ------------------------------------------------------------------
@@ -56,6 +58,8 @@ class Draft:
         self, kind: DeploymentKind, change: Change, source: str, **extra: Any
     ) -> Deployment:
         self._seq += 1
+        if kind is DeploymentKind.ROLLBACK and self.state.broken_since is None:
+            self.set(broken_since=self.now)  # undoing a change that went out: it failed
         epoch = f"{self.state.epoch}." if self.state.epoch else ""
         return Deployment(
             id=f"{self.policy.project}/{self.policy.stage}/{epoch}{self.state.version + 1}.{self._seq}",
@@ -71,8 +75,14 @@ class Draft:
     def finish(self, deployment: Deployment, state: DeploymentState, outcome: str) -> Deployment:
         done = deployment.moved(state, finished_at=self.now, outcome=outcome)
         self.finished.append(done)
+        broken = self.state.broken_since
         if state in (DeploymentState.SUCCEEDED, DeploymentState.DONE):
-            self.set(good=(done, *self.state.good)[:GOOD_LIMIT])
+            self.set(good=(done, *self.state.good)[:GOOD_LIMIT], broken_since=None)
+            if broken is not None:
+                self.restored.append(self.now - broken)
+        elif state is DeploymentState.FAILED and deployment.kind is DeploymentKind.ROLLFORWARD:
+            if broken is None:
+                self.set(broken_since=self.now)
         return done
 
     def enqueue(self, deployment: Deployment) -> None:
@@ -393,6 +403,7 @@ class Draft:
             notices=tuple(self.notices),
             blocked_by=self.active_blockers(),
             target_active=target_active,
+            restored=tuple(self.restored),
         )
 
 

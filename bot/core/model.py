@@ -273,6 +273,9 @@ class StageState(Frozen):
     #: never takes one of them (a deployment stopped before its pipeline was known is in the
     #: history without it).
     claimed: tuple[str, ...] = ()
+    #: Since when the stage is broken: a roll-forward failed here, or a rollback was asked
+    #: for, and no deployment has ended good since (time to restore is measured from it).
+    broken_since: datetime | None = None
 
 
 #: How many claimed pipeline ids a stage remembers.

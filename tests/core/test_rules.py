@@ -238,6 +238,23 @@ def test_rule5_auto_policy_rolls_back_to_last_good_at_once() -> None:
     assert {NoticeKind.FAILED, NoticeKind.ROLLBACK_QUEUED} <= set(kinds(decision))
 
 
+def test_a_rollback_that_ends_a_failure_reports_the_time_to_restore_once() -> None:
+    """Issue 17: the stage is broken from the failure to the end of the rollback; that span
+    is reported by exactly one decision (the metrics observe it)."""
+    stage = Stage()
+    stage.deploy_good(1)
+    stage.ready(2)
+    stage.finish("failed", after=timedelta(minutes=5))
+    failed_at = stage.now
+    assert stage.state.broken_since == failed_at
+    assert stage.tick(timedelta(minutes=1)).restored == ()
+    restored = stage.finish("succeeded", after=timedelta(minutes=12))  # the rollback
+    assert restored.restored == (timedelta(minutes=13),)
+    assert stage.state.broken_since is None
+    stage.ready(3)
+    assert stage.finish(after=timedelta(minutes=1)).restored == ()  # nothing was broken
+
+
 def test_rule5_a_failed_change_is_never_promoted_there_again_automatically() -> None:
     stage = Stage(snapshot(state=StageState(bad=frozenset({change(7).sha}))))
     decision = stage.ready(7)

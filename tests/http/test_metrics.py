@@ -72,7 +72,14 @@ def test_deployments_that_ended_are_counted_and_their_lead_time_observed() -> No
     failed = deployment(2, DeploymentState.FAILED, finished_at=T0)
     back = deployment(3, DeploymentState.SUCCEEDED, kind=DeploymentKind.ROLLBACK, finished_at=T0)
     metrics.observe_decision(
-        "shop", "prod", Decision(state=StageState(), changed=True, finished=(done, failed, back))
+        "shop",
+        "prod",
+        Decision(
+            state=StageState(),
+            changed=True,
+            finished=(done, failed, back),
+            restored=(timedelta(minutes=7),),
+        ),
     )
     sample = metrics.registry.get_sample_value
     stage = {"project": "shop", "stage": "prod"}
@@ -91,3 +98,5 @@ def test_deployments_that_ended_are_counted_and_their_lead_time_observed() -> No
     assert sample("deploybot_lead_time_seconds_count", stage) == 1  # the good roll-forward only
     assert sample("deploybot_lead_time_seconds_sum", stage) == 1800
     assert sample("deploybot_lead_time_seconds_bucket", {**stage, "le": "1800.0"}) == 1
+    assert sample("deploybot_time_to_restore_seconds_count", stage) == 1
+    assert sample("deploybot_time_to_restore_seconds_sum", stage) == 420
