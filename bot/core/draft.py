@@ -80,9 +80,12 @@ class Draft:
             self.set(good=(done, *self.state.good)[:GOOD_LIMIT], broken_since=None)
             if broken is not None:
                 self.restored.append(self.now - broken)
-        elif state is DeploymentState.FAILED and deployment.kind is DeploymentKind.ROLLFORWARD:
-            if broken is None:
-                self.set(broken_since=self.now)
+        elif (
+            state is DeploymentState.FAILED
+            and deployment.kind is DeploymentKind.ROLLFORWARD
+            and broken is None
+        ):
+            self.set(broken_since=self.now)
         return done
 
     def enqueue(self, deployment: Deployment) -> None:
