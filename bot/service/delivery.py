@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.delivery import HISTORY_RETENTION, Delivery, delivery
+from bot.core.delivery import HISTORY_RETENTION, Delivery, DeliveryRecord, delivery
 from bot.store.base import Store
 
 
@@ -21,12 +21,17 @@ async def stage_delivery(
 ) -> tuple[Delivery, Delivery | None]:
     """(the last `window`, the `window` before it); None for the one before when it reaches
     further back than the records are kept (it would look emptier than it was)."""
-    records = await store.deliveries(project, stage)
-    changes = await store.change_times(project)
+    records, changes = await _read(store, project, stage)
     current = delivery(records, changes, now - window, now)
     if 2 * window > retention:
         return current, None
     return current, delivery(records, changes, now - 2 * window, now - window)
+
+
+async def _read(
+    store: Store, project: str, stage: str
+) -> tuple[list[DeliveryRecord], dict[str, datetime]]:
+    return await store.deliveries(project, stage), await store.change_times(project)
 
 
 def figures(d: Delivery) -> dict[str, Any]:
@@ -49,3 +54,42 @@ def figures(d: Delivery) -> dict[str, Any]:
         "restores_s": [r.total_seconds() for r in d.restores],
         "unrestored": d.unrestored,
     }
+
+
+#: The window the App Home shows each project's figures for.
+BOARD_WINDOW = timedelta(days=30)
+#: How long the App Home's figures are reused before they are worked out again: figures over
+#: 30 days move slowly, and a replica that saw a deployment end forgets them at once.
+BOARD_FIGURES_TTL = timedelta(minutes=5)
+
+
+class BoardFigures:
+    """The last 30 days' figures of each project's last stage, as the App Home shows them:
+    worked out at most once per `ttl` per project, and again after this replica saw a
+    deployment end on that stage (`forget`), so re-publishing the board after every decision
+    reads no history."""
+
+    def __init__(
+        self,
+        store: Store,
+        last_stages: dict[str, str],
+        ttl: timedelta = BOARD_FIGURES_TTL,
+    ) -> None:
+        self.store, self.last_stages, self.ttl = store, last_stages, ttl
+        self._kept: dict[str, tuple[datetime, Delivery]] = {}
+
+    async def of(self, projects: list[str], now: datetime) -> dict[str, Delivery]:
+        figures: dict[str, Delivery] = {}
+        for project in projects:
+            kept = self._kept.get(project)
+            if kept is None or now - kept[0] >= self.ttl or now < kept[0]:
+                records, changes = await _read(self.store, project, self.last_stages[project])
+                current = delivery(records, changes, now - BOARD_WINDOW, now)
+                kept = self._kept[project] = (now, current)
+            figures[project] = kept[1]
+        return figures
+
+    def forget(self, project: str, stage: str) -> None:
+        """A deployment ended on `stage`: the project's figures are worked out again."""
+        if self.last_stages.get(project) == stage:
+            self._kept.pop(project, None)

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config.models import DeploybotConfig
 from bot.metrics import Metrics
 from bot.orchestrator import Orchestrator
+from bot.service.delivery import BoardFigures
 from bot.service.inbox_worker import InboxWorker
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app, web_client
@@ -62,7 +63,9 @@ def build_slack(
 
     store = orchestrator.stages.store
     org = settings.semaphore_web_url  # workflow links follow a self-hosted Semaphore
-    context = SlackContext(config, orchestrator, store, Roles(config, members), clock, client, org)
+    last_stages = {project.name: project.stage_names[-1] for project in config.projects}
+    context = SlackContext(config, orchestrator, store, Roles(config, members), clock, client, org,
+                           figures=BoardFigures(store, last_stages))  # fmt: skip
     register(bolt, context)
     orchestrator.stages.listeners.append(republisher(context))
     notifier = SlackNotifier(client, config, store, clock=clock, org=org, pacer=pacer)

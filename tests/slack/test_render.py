@@ -441,3 +441,19 @@ def test_home_shows_each_stage_and_the_window_blocker_has_no_button() -> None:
     shown = texts(view)
     assert "outside deploy windows" in shown and "DB migration" in shown
     assert [e["text"]["text"] for e in elements(view)] == ["Unblock prod: DB migration"]
+
+
+def test_home_shows_the_last_stages_figures_of_the_last_30_days() -> None:
+    from bot.core.delivery import Delivery
+
+    figures = Delivery(since=NOW - timedelta(days=30), until=NOW, deployments=6, per_day=0.2,
+                       lead_p50=timedelta(hours=2), failures=1, attempts=7,
+                       restores=(timedelta(minutes=12),), unrestored=1)  # fmt: skip
+    view = valid_view(home_view(CONFIG, {"shop": {}}, NOW, figures={"shop": figures}))
+    assert (
+        ":bar_chart: _last 30 days:_ 0.20/day · lead time p50 2h · failure rate 14% · "
+        "restore p50 12m, 1 not restored yet"
+    ) in texts(view)
+    quiet = Delivery(since=NOW - timedelta(days=30), until=NOW, deployments=0, per_day=0.0)
+    view = valid_view(home_view(CONFIG, {"shop": {}}, NOW, figures={"shop": quiet}))
+    assert "_last 30 days: no deployment ended_" in texts(view)

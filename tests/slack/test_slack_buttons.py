@@ -295,3 +295,31 @@ async def test_a_viewer_of_one_replica_gets_the_board_after_a_change_decided_by_
         published = await h.standin.wait_for("views.publish", 2)
         assert published[1].args["user_id"] == "U0VIEWER"
         assert "hold prod" in json.dumps(published[1].blocks)
+
+
+async def test_the_app_home_shows_each_projects_figures_and_counts_a_new_deployment(
+    redis_server: str,
+) -> None:
+    """Issue 17: the board shows the last stage's figures of the last 30 days; a deployment
+    that ends there shows in the next board this replica publishes, not five minutes later."""
+    async with started(redis_server, CONFIG) as h:
+        slack, standin = parts(h)
+        await h.push(BASE, "base")
+
+        async def deployed(sha: str) -> bool:
+            return await h.deployed("prod", sha)
+
+        await h.until(lambda: deployed(BASE))
+        await slack.open_home("U0VIEWER")
+        [first] = await standin.wait_for("views.publish")
+        board = json.dumps(first.blocks, ensure_ascii=False)
+        assert "_last 30 days:_ 0.03/day · lead time p50 " in board, board
+        assert "failure rate 0% · nothing to restore" in board
+        await h.push(A, "second change")
+        await h.until(lambda: deployed(A))
+
+        async def counted() -> bool:
+            latest = json.dumps(standin.of("views.publish")[-1].blocks, ensure_ascii=False)
+            return "_last 30 days:_ 0.07/day" in latest
+
+        await h.until(counted)

@@ -18,6 +18,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.config.models import DeploybotConfig
 from bot.core.model import AuditEntry, StageState
 from bot.orchestrator import Orchestrator
+from bot.service.delivery import BoardFigures
 from bot.slack.roles import Role, Roles
 from bot.slack.work import AfterAck
 from bot.store import UNREACHABLE
@@ -42,6 +43,8 @@ class SlackContext:
     org: str | None = None
     #: The work requests leave after their ack.
     work: AfterAck = field(default_factory=AfterAck)
+    #: The App Home's delivery figures, kept a while (None: the board shows none).
+    figures: BoardFigures | None = None
 
     async def allowed(
         self, user: str, project: str, stage: str | None, role: Role, what: str

@@ -1,6 +1,7 @@
 """The App Home: the live board, published when someone opens it, and re-published to people
 who opened it in the last ten minutes whenever a stage changes (at most once a second per
-replica). Who opened it is kept in the store, so the replica that decides a change re-publishes
+replica). Each project shows its last stage's delivery figures of the last 30 days, worked out
+again when a deployment ended there (or after five minutes, for those other replicas saw). Who opened it is kept in the store, so the replica that decides a change re-publishes
 the board for viewers whichever replica they opened it on."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.decision import Decision
 from bot.slack.listeners.context import SlackContext
 from bot.slack.render import home_view
+from bot.slack.render.home import shown
 
 RECENT = 600.0
 DEBOUNCE = 1.0
@@ -37,7 +39,11 @@ async def publish_home(slack: SlackContext, *users: str) -> None:
     """The board as it is now, drawn once, published for each of `users`."""
     if not users:
         return
-    view = home_view(slack.config, await slack.all_states(), slack.clock(), slack.org)
+    now = slack.clock()
+    figures = None
+    if slack.figures is not None:
+        figures = await slack.figures.of(shown(slack.config), now)
+    view = home_view(slack.config, await slack.all_states(), now, slack.org, figures)
     for user in users:
         await slack.client.views_publish(user_id=user, view=view)
 
@@ -52,6 +58,8 @@ def republisher(slack: SlackContext) -> Any:
         await publish_home(slack, *await slack.store.home_viewers(since=time.time() - RECENT))
 
     async def changed(project: str, stage: str, decision: Decision) -> None:
+        if decision.finished and slack.figures is not None:
+            slack.figures.forget(project, stage)
         if not pending:
             pending.append(True)
             asyncio.get_running_loop().call_later(DEBOUNCE, due)

@@ -54,6 +54,20 @@ def stats_lines(current: Delivery, previous: Delivery | None) -> list[str]:
     ]
 
 
+def board_line(d: Delivery) -> str:
+    """One line for the App Home: the four figures of the last 30 days, without trends."""
+    if not d.attempts and not d.deployments and not d.failures:
+        return ":bar_chart: _last 30 days: no deployment ended_"
+    rate = f"{d.failure_rate:.0%}" if d.failure_rate is not None else "n/a"
+    restore = f"restore p50 {_span(d.restore_p50)}" if d.restores else "nothing to restore"
+    if d.unrestored:
+        restore += f", {d.unrestored} not restored yet"
+    return (
+        f":bar_chart: _last 30 days:_ {d.per_day:.2f}/day · lead time p50 {_span(d.lead_p50)}"
+        f" · failure rate {rate} · {restore}"
+    )
+
+
 def stats_message(
     project: str, stage: str, days: int, current: Delivery, previous: Delivery | None
 ) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """The App Home tab: the live board of every project.
 
-    home_view(config, states, now, org=None) -> {"type": "home", "blocks": [...]}
+    home_view(config, states, now, org=None, figures=None) -> {"type": "home", "blocks": [...]}
+    shown(config) -> the projects the view has room for
 
 `states` maps project name -> stage name -> `StageState`. Per project: a header, one section
 per stage (version and since when, running / baking / queued, blockers, next window or
-freeze) and ONE actions block with the project's Unblock buttons (`blocker_unblock:<n>`),
+freeze; the last stage's section ends with the project's delivery figures of the last 30
+days, given in `figures`) and ONE actions block with the project's Unblock buttons (`blocker_unblock:<n>`),
 then a divider. That is 3 + stages blocks per project, so 10 projects of 5 stages take 82 of
 the 100 blocks a home view may have. Block ids: `home:<project>:<stage>`,
 `home:<project>:unblock`.
@@ -17,11 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.config.models import DeploybotConfig
+from bot.core.delivery import Delivery
 from bot.core.model import StageState
 from bot.slack.escape import escape
 from bot.slack.render.alerts import unblock_buttons
 from bot.slack.render.blocks import (
     ACTIONS_ELEMENTS,
+    VIEW_BLOCKS,
     Block,
     actions,
     context,
@@ -31,6 +35,7 @@ from bot.slack.render.blocks import (
     section,
 )
 from bot.slack.render.board import stage_lines
+from bot.slack.render.delivery import board_line
 from bot.slack.render.status import boards
 from bot.slack.render.text import local
 
@@ -40,7 +45,9 @@ def home_view(
     states: Mapping[str, Mapping[str, StageState]],
     now: datetime,
     org: str | None = None,
+    figures: Mapping[str, Delivery] | None = None,
 ) -> dict[str, Any]:
+    figures = figures or {}
     blocks: list[Block] = [
         header("deploybot: live board"),
         context(f"Updated {local(now, 'UTC')} · `/deploy help` for commands"),
@@ -51,6 +58,8 @@ def home_view(
         buttons: list[Block] = []
         for board in stage_boards:
             lines = stage_lines(board, now, org)
+            if board is stage_boards[-1] and project.name in figures:
+                lines.append(board_line(figures[project.name]))
             blocks.append(section("\n".join(lines), block_id=f"home:{project.name}:{board.stage}"))
             buttons += unblock_buttons(
                 project.name, board.stage, board.liftable, start=len(buttons)
@@ -65,3 +74,15 @@ def home_view(
                 )
         blocks.append(divider())
     return home(blocks)
+
+
+def shown(config: DeploybotConfig) -> list[str]:
+    """The projects the App Home has room for (at least a header, a section per stage and a
+    divider each), in order: only theirs need figures."""
+    room, names = VIEW_BLOCKS - 2, []
+    for project in config.projects:
+        room -= 2 + len(project.stages)
+        if room < 0:
+            break
+        names.append(project.name)
+    return names
