@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import ack, burst, promotion, redis_work, scale, throughput
+from bench import ack, burst, history, promotion, redis_work, scale, throughput
 from bench.env import NoRedis, machine, redis_server
 from bench.stats import Figure, at_least, at_most, info, table
 
@@ -76,6 +76,22 @@ def _redis_work_figures(w: dict[str, Any]) -> list[Figure]:
         info("Redis commands / event (commandstats)", w["commands_per_event"], "",
              "both paths, commands run by Lua included"),
         info("total_commands_processed / event", w["commands_processed_per_event"], ""),
+    ]  # fmt: skip
+
+
+def _history_figures(d: dict[str, Any]) -> list[Figure]:
+    kept = (f"{d['projects']} projects x {d['stages']} stages, {d['days']} days at "
+            f"{d['deployments_per_day_per_stage']}/day per stage: {d['records']:,} records")  # fmt: skip
+    one = d["stats_one"]
+    return [
+        info("history: /deploy stats of every project", d["stats_all_s"], "s",
+             f"{kept}; one after another, 30 days against the 30 before"),
+        info("history: /deploy stats of one project p50", one["p50_ms"], "ms",
+             f"p99 {one['p99_ms']:.1f} ms; 90 days: {d['stats_90d_one_ms']} ms"),
+        info("history: Redis memory of the records", d["records_mb"], "MB",
+             f"{d['bytes_per_record']} bytes per record"),
+        info("history: Redis memory of the changes", d["changes_mb"], "MB",
+             "sorted set and details, one per change per project"),
     ]  # fmt: skip
 
 
@@ -148,6 +164,9 @@ async def main(quick: bool, out: Path | None) -> int:
                                 f"bot in process; RSS {s['rss_mb']} MB"))  # fmt: skip
             figures.append(info("scale: App Home render (1000 projects)", s["home_ms"], "ms",
                                 f"{s['home_blocks']} blocks, {s['home_projects_shown']} projects shown"))  # fmt: skip
+            d = await history.measure(url, 50 if quick else 1000)
+            report["history"] = d
+            figures += _history_figures(d)
     except NoRedis as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2

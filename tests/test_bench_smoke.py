@@ -15,6 +15,7 @@ from bench import (
     ack,
     bare_bolt,
     burst,
+    history,
     processes,
     promotion,
     redis_work,
@@ -80,3 +81,13 @@ async def test_redis_work_over_a_handful_of_events(bench_redis: str) -> None:
     assert work["left"] == {"inbox": 0, "slack": 0}
     assert work["decision_round_trips_per_event"] > 0
     assert work["notices_delivered"] > 0 and work["slack_round_trips_per_event"] > 0
+
+
+async def test_the_history_bench_seeds_90_days_and_the_figures_add_up(bench_redis: str) -> None:
+    """30 days of 50 changes a day reach the last stage: 1 in 10 superseded, 1 in 25 failed
+    (and rolled back), so 1,290 went out and 60 of the 1,350 that ran failed."""
+    d = await history.measure(bench_redis, projects=2)
+    assert d["records"] == 2 * 5 * (90 * 50 + 90 * 2)  # 2 failures a day bring a rollback each
+    assert d["last_deployments_30d"] == 1290
+    assert d["last_failure_rate_30d"] == 60 / 1350
+    assert d["records_mb"] > 0 and d["stats_one"]["n"] == 2

@@ -184,17 +184,26 @@ def delivery_member(deployment: Deployment) -> str:
     return json.dumps([r.kind.value, r.state.value, r.sha, *seconds, r.by], separators=(",", ":"))
 
 
-def stored_delivery(member: str | bytes) -> DeliveryRecord:
-    kind, state, sha, change_at, asked_at, ended_at, by = json.loads(member)
-    return DeliveryRecord(
-        DeploymentKind(kind),
-        DeploymentState(state),
-        sha,
-        datetime.fromtimestamp(change_at, UTC),
-        datetime.fromtimestamp(asked_at, UTC),
-        datetime.fromtimestamp(ended_at, UTC),
-        by,
-    )
+def stored_deliveries(members: Sequence[str | bytes]) -> list[DeliveryRecord]:
+    """Delivery records as kept, decoded in one pass (thousands are read at a time)."""
+    text = [m.decode() if isinstance(m, bytes) else m for m in members]
+    when = datetime.fromtimestamp
+    return [
+        DeliveryRecord(
+            _KINDS[kind],
+            _STATES[state],
+            sha,
+            when(made, UTC),
+            when(asked, UTC),
+            when(ended, UTC),
+            by,
+        )
+        for kind, state, sha, made, asked, ended, by in json.loads(f"[{','.join(text)}]")
+    ]
+
+
+_KINDS = {kind.value: kind for kind in DeploymentKind}
+_STATES = {state.value: state for state in DeploymentState}
 
 
 def stored_change(member: str | bytes, score: float) -> Change:

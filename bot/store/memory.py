@@ -24,7 +24,7 @@ from bot.store.base import (
     Done,
     delivery_member,
     new_epoch,
-    stored_delivery,
+    stored_deliveries,
 )
 
 Stage = tuple[str, str]
@@ -75,7 +75,7 @@ class MemoryStore:
         del history[HISTORY_LIMIT:]
         if commit.finished:
             # As kept on Redis (times as float seconds), trimmed the same way.
-            records = [stored_delivery(delivery_member(d)) for d in commit.finished]
+            records = stored_deliveries([delivery_member(d) for d in commit.finished])
             kept = self._deliveries[stage]
             kept[:0] = reversed(records)
             cutoff = max(r.ended_at for r in records) - commit.keep

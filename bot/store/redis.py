@@ -32,7 +32,7 @@ from bot.store.base import (
     delivery_member,
     new_epoch,
     stored_change,
-    stored_delivery,
+    stored_deliveries,
 )
 
 APPLY_LUA = files("bot.store").joinpath("apply.lua").read_text()
@@ -134,7 +134,7 @@ class RedisStore:
 
     async def deliveries(self, project: str, stage: str) -> list[DeliveryRecord]:
         rows = await self._redis.lrange(keys.deliveries(project, stage), 0, -1)
-        return [stored_delivery(row) for row in rows]
+        return stored_deliveries(rows)
 
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
         rows = await self._redis.xrevrange(keys.audit(project, stage), count=limit) or []
