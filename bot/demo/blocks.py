@@ -29,7 +29,7 @@ EMOJI = {
     "ballot_box_with_check": "☑️", "white_circle": "⚪", "sunny": "☀️", "information_source": "ℹ️",
     "heavy_multiplication_x": "✖️", "clock3": "🕒", "calendar": "📅", "boom": "💥",
     "arrow_forward": "▶️", "package": "📦", "raised_hand": "✋",
-    "hourglass": "⌛",
+    "hourglass": "⌛", "bar_chart": "📊",
 }  # fmt: skip
 
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")

@@ -364,8 +364,11 @@ async def test_folded_units_are_acked_one_by_one_and_kept_from_other_replicas(
     async def fold(items: list[InboxItem]) -> list[Unit]:
         def unit(group: list[InboxItem]) -> Unit:
             async def work() -> None:
-                await asyncio.sleep(0.08)
-                stolen.extend(i.payload for i in await other.reclaim("replica-b", min_idle_ms=150))
+                # Each unit takes 0.25 s, the pass 0.75 s: longer than the 0.6 s after which
+                # another replica takes an item over, unless the worker touched it (every
+                # 0.2 s, between units). The margins (0.35 s) survive a busy machine.
+                await asyncio.sleep(0.25)
+                stolen.extend(i.payload for i in await other.reclaim("replica-b", min_idle_ms=600))
                 seen.append(("+".join(i.payload for i in group), await inbox.length()))
                 if group[0].payload == "2":
                     raise RuntimeError("Slack said no")
@@ -374,7 +377,7 @@ async def test_folded_units_are_acked_one_by_one_and_kept_from_other_replicas(
 
         return [unit(items[:2]), unit(items[2:3]), unit(items[3:])]
 
-    worker = InboxWorker(inbox, Recorder(), "replica-a", retry_after_ms=150, fold=fold)
+    worker = InboxWorker(inbox, Recorder(), "replica-a", retry_after_ms=600, fold=fold)
     assert await worker.drain_once() == 4
     assert seen == [("0+1", 5), ("2", 3), ("3+4", 3)]
     assert set(stolen) <= {"2"}  # only the failed item, idle since it failed, is taken over

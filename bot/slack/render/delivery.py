@@ -38,18 +38,18 @@ def stats_lines(current: Delivery, previous: Delivery | None) -> list[str]:
         f"{rate:.0%} ({current.failures} of {current.attempts})" if rate is not None else "n/a"
     )
     lead = f"p50 {_span(current.lead_p50)}, p90 {_span(current.lead_p90)} ({_count(current.changes, 'change')})"
-    restore = f"p50 {_span(current.restore_p50)}, max {_span(current.restore_max)}"
-    if not current.restores and not current.unrestored:
-        restore = "no failure to restore from"
+    restore = [f"p50 {_span(current.restore_p50)}, max {_span(current.restore_max)}"]
+    if not current.restores:
+        restore = [] if current.unrestored else ["no failure to restore from"]
     if current.unrestored:
-        restore += f"; {current.unrestored} not restored yet"
+        restore.append(f"{current.unrestored} not restored yet")
     return [
         f"*Deployment frequency:* {current.per_day:.2f}/day ({_count(current.deployments, 'deployment')})"
         + _trend(current.per_day, before_window.per_day),
         f"*Lead time for changes:* {lead}"
         + _trend(_seconds(current.lead_p50), _seconds(before_window.lead_p50)),
         f"*Change failure rate:* {failure}" + _trend(rate, before),
-        f"*Time to restore:* {restore}"
+        f"*Time to restore:* {'; '.join(restore)}"
         + _trend(_seconds(current.restore_p50), _seconds(before_window.restore_p50)),
     ]
 
@@ -59,12 +59,12 @@ def board_line(d: Delivery) -> str:
     if not d.attempts and not d.deployments and not d.failures:
         return ":bar_chart: _last 30 days: no deployment ended_"
     rate = f"{d.failure_rate:.0%}" if d.failure_rate is not None else "n/a"
-    restore = f"restore p50 {_span(d.restore_p50)}" if d.restores else "nothing to restore"
+    restore = [f"restore p50 {_span(d.restore_p50)}"] if d.restores else []
     if d.unrestored:
-        restore += f", {d.unrestored} not restored yet"
+        restore.append(f"{d.unrestored} not restored yet")
     return (
         f":bar_chart: _last 30 days:_ {d.per_day:.2f}/day · lead time p50 {_span(d.lead_p50)}"
-        f" · failure rate {rate} · {restore}"
+        f" · failure rate {rate} · {', '.join(restore) or 'nothing to restore'}"
     )
 
 

@@ -46,7 +46,7 @@ def diff_message(
     where = f"{escape(project)}/{escape(stage)}"
     if change is None and asked is not None:
         text = (f"No change `{escape(asked)}` passed CI on the deploy branch of {escape(project)} "
-                "(deploybot remembers the last 2,000).")  # fmt: skip
+                "(deploybot remembers those of the history retention, 90 days by default).")  # fmt: skip
     elif change is None:
         text = f"Nothing is queued, deploying or live on {where}."
     elif ships is None:
