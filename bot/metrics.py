@@ -92,6 +92,13 @@ class Metrics:
             buckets=LEAD_BUCKETS,
             registry=r,
         )
+        self.semaphore_calls = Counter(
+            "deploybot_semaphore_api_calls",
+            "Requests sent to Semaphore's API, by endpoint (ids as :id) and result (the status "
+            "code, or transport when no answer came); retries count",
+            ["endpoint", "result"],
+            registry=r,
+        )
         self.restore_time = Histogram(
             "deploybot_time_to_restore_seconds",
             "From a stage breaking (a roll-forward failed there, or a rollback was asked for) "
@@ -152,6 +159,9 @@ class Metrics:
             self.restore_time.labels(project=project, stage=stage).observe(took.total_seconds())
         self.queue_length.labels(project=project, stage=stage).set(len(decision.state.queue))
         self.blockers_active.labels(project=project, stage=stage).set(len(decision.blocked_by))
+
+    def semaphore_call(self, endpoint: str, result: str) -> None:
+        self.semaphore_calls.labels(endpoint=endpoint, result=result).inc()
 
     def promotion_triggered(self, project: str, stage: str, kind: str) -> None:
         self.promotions_triggered.labels(project=project, stage=stage, kind=kind).inc()

@@ -48,7 +48,9 @@ class MissingSetting(DeploybotError):
     """A setting `serve` needs is not in the environment."""
 
 
-def _semaphore_client(settings: Settings, http: httpx.AsyncClient | None) -> SemaphoreClient:
+def _semaphore_client(
+    settings: Settings, http: httpx.AsyncClient | None, metrics: Metrics
+) -> SemaphoreClient:
     token = settings.semaphore_api_token
     if token is None or not settings.semaphore_base_url:
         raise MissingSetting(
@@ -56,7 +58,10 @@ def _semaphore_client(settings: Settings, http: httpx.AsyncClient | None) -> Sem
             "Semaphore or the simulator)"
         )
     return SemaphoreClient(
-        token=token.get_secret_value(), base_url=settings.semaphore_base_url, http=http
+        token=token.get_secret_value(),
+        base_url=settings.semaphore_base_url,
+        http=http,
+        observe=metrics.semaphore_call,
     )
 
 
@@ -159,7 +164,7 @@ def build_runtime(
     if store is None or inbox is None:
         store, inbox = build_stores(settings)
     metrics = Metrics()
-    semaphore = Semaphore(_semaphore_client(settings, http), config)
+    semaphore = Semaphore(_semaphore_client(settings, http, metrics), config)
     stages = build_stage_service(config, store, clock=clock)
     effects = SemaphoreEffects(semaphore, stages)
     stages.effects = effects

@@ -28,7 +28,7 @@ from semaphore_client.models import (
     WorkflowEnvelope,
 )
 from semaphore_client.retry import RetryPolicy
-from semaphore_client.session import ApiSession, decode
+from semaphore_client.session import ApiSession, Observer, decode
 from semaphore_client.targets import (
     Deployment,
     DeploymentHistoryPage,
@@ -79,7 +79,10 @@ class SemaphoreClient:
         http: httpx.AsyncClient | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        observe: Observer | None = None,
     ) -> None:
+        """`observe` is told of every request sent (its endpoint and result), retries
+        included: what an API budget or a metric counts."""
         if not token:
             raise ValueError("a Semaphore API token is required")
         if base_url is None:
@@ -95,7 +98,12 @@ class SemaphoreClient:
             "Accept": "application/json",
         }
         self._session = ApiSession(
-            http or httpx.AsyncClient(), base_url, headers, timeout, retry or RetryPolicy()
+            http or httpx.AsyncClient(),
+            base_url,
+            headers,
+            timeout,
+            retry or RetryPolicy(),
+            observe,
         )
 
     @property

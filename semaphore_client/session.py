@@ -7,7 +7,8 @@ matching :class:`ApiError`, bodies that do not validate become :class:`DecodeErr
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -25,6 +26,17 @@ from semaphore_client.retry import RetryPolicy, is_retryable_status, parse_retry
 
 T = TypeVar("T")
 Params = Mapping[str, str | int]
+#: Told of every request sent: its endpoint (`GET /pipelines/:id`) and its result (the
+#: status code, or `transport` when no answer came).
+Observer = Callable[[str, str], None]
+#: A path segment that names one object: a UUID or an id with digits in it.
+_ID = re.compile(r"^(?=.*\d)[0-9A-Za-z_-]{8,}$")
+
+
+def endpoint(method: str, path: str) -> str:
+    """`GET /pipelines/:id` for `GET /pipelines/0f3c…`: what metrics count requests by."""
+    parts = [":id" if _ID.match(part) else part for part in path.split("?")[0].split("/")]
+    return f"{method} {'/'.join(parts)}"
 
 
 def server_message(response: httpx.Response) -> str:
@@ -69,12 +81,14 @@ class ApiSession:
         headers: Mapping[str, str],
         timeout: httpx.Timeout,
         retry: RetryPolicy,
+        observe: Observer | None = None,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers)
         self.timeout = timeout
         self.retry = retry
+        self.observe = observe
 
     async def request(
         self,
@@ -119,7 +133,7 @@ class ApiSession:
         timeout: httpx.Timeout | None,
     ) -> httpx.Response:
         try:
-            return await self.http.request(
+            response = await self.http.request(
                 method,
                 self.base_url + path,
                 params=dict(params) if params else None,
@@ -128,7 +142,12 @@ class ApiSession:
                 timeout=timeout or self.timeout,
             )
         except httpx.HTTPError as exc:
+            if self.observe is not None:
+                self.observe(endpoint(method, path), "transport")
             raise TransportError(f"{method} {path} failed: {exc!r}") from exc
+        if self.observe is not None:
+            self.observe(endpoint(method, path), str(response.status_code))
+        return response
 
     async def get(self, path: str, adapter: TypeAdapter[T], params: Params | None = None) -> T:
         return decode(await self.request("GET", path, params=params), adapter)

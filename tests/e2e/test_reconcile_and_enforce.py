@@ -52,6 +52,12 @@ async def test_without_any_webhook_reconciliation_completes_the_pipeline(harness
     await harness.until(on_prod, timeout=30)
     assert await harness.promotions() == [("deploy-beta.yml", SHA), ("deploy-prod.yml", SHA)]
     assert await harness.sim_events("webhook") == []
+    # Every call reconciliation made to Semaphore is counted, by endpoint and result.
+    sample = harness.runtime.metrics.registry.get_sample_value
+    calls = {"endpoint": "POST /promotions", "result": "200"}
+    assert sample("deploybot_semaphore_api_calls_total", calls) == 2
+    listed = {"endpoint": "GET /pipelines", "result": "200"}
+    assert (sample("deploybot_semaphore_api_calls_total", listed) or 0) >= 1
 
 
 async def test_enforce_cordons_the_target_while_blocked_and_opens_it_to_deploy(

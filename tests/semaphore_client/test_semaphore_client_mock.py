@@ -464,3 +464,31 @@ def test_backoff_grows_and_is_capped() -> None:
     assert [policy.delay(n) for n in range(4)] == [1.0, 2.0, 4.0, 4.0]
     low = RetryPolicy(base_delay=1.0, max_delay=4.0, jitter=lambda: 0.0)
     assert low.delay(1) == 1.0  # jitter keeps at least half the ceiling
+
+
+async def test_every_request_sent_is_observed_by_endpoint_and_result(
+    router: Router, fast_retry: RetryPolicy
+) -> None:
+    """What an API budget and `/metrics` count (issue 19): each attempt, retries included,
+    with ids folded into `:id` so the endpoints stay few."""
+    from semaphore_client.session import endpoint
+
+    seen: list[tuple[str, str]] = []
+    ppl = "0f3c9a2e-5b1d-4c6e-9f0a-123456789abc"
+    router.add("GET", f"/pipelines/{ppl}",
+               sequence(httpx.Response(502, text="bad gateway"),
+                        httpx.Response(200, json={"pipeline": PIPELINE, "blocks": []})))  # fmt: skip
+    http = httpx.AsyncClient(transport=httpx.MockTransport(router))
+    async with SemaphoreClient(org="acme", token="s3cret", http=http, retry=fast_retry,
+                               observe=lambda e, r: seen.append((e, r))) as client:  # fmt: skip
+        await client.get_pipeline(ppl)
+        with pytest.raises(NotFound):
+            await client.describe_deployment_target("t-1234567")
+    await http.aclose()
+    assert seen == [
+        ("GET /pipelines/:id", "502"),
+        ("GET /pipelines/:id", "200"),
+        ("GET /deployment_targets/:id", "404"),
+    ]
+    assert endpoint("GET", "/projects/shop") == "GET /projects/shop"  # a name is not an id
+    assert endpoint("POST", "/promotions") == "POST /promotions"
