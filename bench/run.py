@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import ack, burst, history, promotion, redis_work, scale, throughput
+from bench import ack, burst, history, promotion, reconcile, redis_work, scale, throughput
 from bench.env import NoRedis, machine, redis_server
 from bench.stats import Figure, at_least, at_most, info, table
 
@@ -95,6 +95,21 @@ def _history_figures(d: dict[str, Any]) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _reconcile_figures(r: dict[str, Any]) -> list[Figure]:
+    load = (f"{r['projects']} projects, {r['active']} deploying; budget 100/min, idle ceiling "
+            f"15 min; steady mean {r['calls_per_minute_steady_mean']}/min")  # fmt: skip
+    scaled = f"interval {r['interval_s']:g} s, ceiling {r['idle_s']:g} s (scaled down)"
+    return [
+        at_most("reconcile: Semaphore API calls / minute (max of 30)",
+                r["calls_per_minute_max"], 100, "/min", load),
+        at_most("reconcile: lost done webhook, active project, / interval",
+                r["active_done_share_of_interval"], 2, "x",
+                f"{r['active_done_recovered_s']} s; {scaled}; target 2 min at a 60 s interval"),
+        at_most("reconcile: lost CI webhook, idle project, / ceiling",
+                r["idle_ci_share_of_ceiling"], 1, "x", f"{r['idle_ci_recovered_s']} s; {scaled}"),
+    ]  # fmt: skip
+
+
 async def main(quick: bool, out: Path | None) -> int:
     started = time.perf_counter()
     report: dict[str, Any] = {"machine": machine(), "quick": quick}
@@ -167,6 +182,10 @@ async def main(quick: bool, out: Path | None) -> int:
             d = await history.measure(url, 50 if quick else 1000)
             report["history"] = d
             figures += _history_figures(d)
+            projects, active = (200, 10) if quick else (1000, 50)
+            r = await reconcile.measure(url, projects, active)
+            report["reconcile"] = r
+            figures += _reconcile_figures(r)
     except NoRedis as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2

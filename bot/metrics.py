@@ -99,6 +99,14 @@ class Metrics:
             ["endpoint", "result"],
             registry=r,
         )
+        self.webhook_recovery = Histogram(
+            "deploybot_webhook_recovery_seconds",
+            "From a pipeline being done to reconciliation finding it because its webhook was "
+            "lost, by pipeline kind (ci: a change's CI pipeline; deploy: a deploy pipeline)",
+            ["kind"],
+            buckets=(5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600),
+            registry=r,
+        )
         self.restore_time = Histogram(
             "deploybot_time_to_restore_seconds",
             "From a stage breaking (a roll-forward failed there, or a rollback was asked for) "
@@ -162,6 +170,9 @@ class Metrics:
 
     def semaphore_call(self, endpoint: str, result: str) -> None:
         self.semaphore_calls.labels(endpoint=endpoint, result=result).inc()
+
+    def webhook_recovered(self, kind: str, seconds: float) -> None:
+        self.webhook_recovery.labels(kind=kind).observe(max(seconds, 0.0))
 
     def promotion_triggered(self, project: str, stage: str, kind: str) -> None:
         self.promotions_triggered.labels(project=project, stage=stage, kind=kind).inc()

@@ -4,6 +4,8 @@
     reconcile(): poll Semaphore for what webhooks may have missed, tick every stage, and
                  carry out any effects a crash left in an outbox; a stage that fails is
                  logged and the others are reconciled all the same
+    reconcile_within(): the periodic pass, asking Semaphore only about the projects the
+                 API budget and their activity call for
     tick():      a stage's wake-up: look for the pipeline of a deployment Semaphore has not
                  confirmed yet, then let the rules look at the stage
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -34,6 +37,7 @@ from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core import events as ev
 from bot.core.decision import Decision
 from bot.core.model import Blocker, BlockerKind, Change, Deployment, DeploymentState, StageState
+from bot.core.reconciling import Look, cost, first_look, in_flight, plan
 from bot.core.starts import TARGET_INACTIVE
 from bot.errors import DeploybotError
 from bot.metrics import Metrics
@@ -55,6 +59,9 @@ log = logging.getLogger(__name__)
 
 #: How far back reconciliation looks for CI pipelines that finished.
 RECONCILE_LOOKBACK = timedelta(hours=6)
+#: Semaphore's clock and ours may differ: the listing reads this much further back than the
+#: start of the oldest running deployment it looks for.
+LISTING_SLACK = timedelta(minutes=10)
 #: At most this many alert names are logged as unmatched (a flood of names cannot fill memory).
 UNMATCHED_LOG_LIMIT = 1000
 
@@ -249,22 +256,59 @@ class Orchestrator:
 
     # -- reconciliation -----------------------------------------------------------------------
 
-    async def reconcile(self, now: datetime | None = None) -> None:
+    async def reconcile(
+        self, now: datetime | None = None, ask: Collection[str] | None = None
+    ) -> None:
         """Everything a lost webhook, a crash or a missed timer may have left undone. What
         goes wrong with one stage is logged, and the other stages are reconciled all the same
-        (only an unavailable store ends the pass: nothing can be done without it)."""
+        (only an unavailable store ends the pass: nothing can be done without it). Semaphore
+        is asked about the projects in `ask` (every project when None); every stage's outbox
+        is drained and every stage ticked either way."""
         now = now or self.stages.clock()
         for project in self.config.projects:
-            try:
-                await self._reconcile_ci(project, now)
-            except SemaphoreError as exc:
-                log.warning("reconciling %s: Semaphore answered %s", project.name, exc)
+            asking = ask is None or project.name in ask
+            listed: dict[str, Pipeline | None] | None = None
+            if asking:
+                try:
+                    listed = await self._reconcile_ci(project, now)
+                except SemaphoreError as exc:
+                    log.warning("reconciling %s: Semaphore answered %s", project.name, exc)
             for stage in project.stages:
-                await self._reconcile_one(project, stage.name, now)
+                await self._reconcile_one(project, stage.name, now, asking, listed)
 
-    async def _reconcile_one(self, project: ProjectConfig, stage: str, now: datetime) -> None:
+    async def reconcile_within(
+        self, budget: int, idle_every: timedelta, now: datetime | None = None
+    ) -> list[str]:
+        """The periodic pass: Semaphore is asked about the projects `bot.core.reconciling`
+        picks (in flight: every pass; idle: once per `idle_every`, spread) as far as `budget`
+        calls go; every stage is drained and ticked. Returns the projects asked about."""
+        now = now or self.stages.clock()
+        store = self.stages.store
+        last = await store.reconciled()
+        looks, first_seen = [], {}
+        for project in self.config.projects:
+            states = (await store.load_many(project.name, project.stage_names)).values()
+            seen = last.get(project.name)
+            if seen is None:
+                seen = first_seen[project.name] = first_look(project.name, now, idle_every)
+            calls = cost(states) + (0 if self.semaphore.knows_project(project.name) else 1)
+            looks.append(Look(project.name, in_flight(states), calls, seen))
+        ask = plan(looks, now, idle_every, budget)
+        await self.reconcile(now, ask=set(ask))
+        await store.mark_reconciled({**first_seen, **dict.fromkeys(ask, now)})
+        return ask
+
+    async def _reconcile_one(
+        self,
+        project: ProjectConfig,
+        stage: str,
+        now: datetime,
+        asking: bool = True,
+        listed: dict[str, Pipeline | None] | None = None,
+    ) -> None:
         try:
-            await self._reconcile_stage(project, stage)
+            if asking:
+                await self._reconcile_stage(project, stage, listed)
         except SemaphoreError as exc:
             log.warning("reconciling %s/%s: Semaphore answered %s", project.name, stage, exc)
         except (RedisError, OSError):
@@ -279,27 +323,71 @@ class Orchestrator:
         except Exception:
             log.exception("ticking %s/%s failed; the other stages go on", project.name, stage)
 
-    async def _reconcile_ci(self, project: ProjectConfig, now: datetime) -> None:
+    async def _reconcile_ci(
+        self, project: ProjectConfig, now: datetime
+    ) -> dict[str, Pipeline | None]:
         """The newest CI pipeline that passed on the deploy branch (older ones it supersedes;
         with `supersede: false` on the first stage, every one in the lookback). Another
-        pipeline file run on that branch (a scheduled nightly build) is passed over."""
+        pipeline file run on that branch (a scheduled nightly build) is passed over.
+
+        The same listing (pipelines done lately, newest first) also shows which deploy
+        pipelines of the project's running deployments are done: each is returned by id with
+        the pipeline, or None when it is not done, so a running deployment costs no call of its
+        own (issue 19). It reads on until it has seen them all or pipelines made before the
+        oldest of them started."""
         project_id = await self.semaphore.project_id(project.name)
         every = not project.stages[0].supersede
+        waiting = await self._waiting(project, now)
+        oldest = min(waiting.values(), default=None)
         pipelines = self.semaphore.client.iter_pipelines(
             project_id, branch_name=project.branch, done_after=now - RECONCILE_LOOKBACK
         )
-        passed = []
+        passed: list[Pipeline] = []
+        listed: dict[str, Pipeline | None] = dict.fromkeys(waiting)
+        found, ci_found = 0, False
         async for pipeline in pipelines:
-            if pipeline.promotion_of or not pipeline.passed:
-                continue
-            if is_project_ci(project, pipeline):
+            if pipeline.ppl_id in waiting:
+                listed[pipeline.ppl_id] = pipeline
+                found += 1
+            elif (
+                not ci_found
+                and not pipeline.promotion_of
+                and pipeline.passed
+                and is_project_ci(project, pipeline)
+            ):
                 passed.append(pipeline)
-                if not every:
-                    break
+                ci_found = not every
+            made = pipeline.created_at
+            older = oldest is None or (made is not None and made < oldest - LISTING_SLACK)
+            if ci_found and (found == len(waiting) or older):
+                break
+        if passed:
+            first = await self.stages.store.load(project.name, project.stages[0].name)
+            for pipeline in passed:
+                if pipeline.commit_sha not in first.seen:  # its webhook was lost
+                    self._recovered("ci", pipeline, now)
         for pipeline in reversed(passed):
             await self._pipeline(project, pipeline)
+        return listed
 
-    async def _reconcile_stage(self, project: ProjectConfig, stage: str) -> None:
+    async def _waiting(self, project: ProjectConfig, now: datetime) -> dict[str, datetime]:
+        """The deploy pipelines running deployments wait for, with when each started; those
+        that started before the listing's reach are described one by one instead."""
+        states = await self.stages.store.load_many(project.name, project.stage_names)
+        reach = now - RECONCILE_LOOKBACK + LISTING_SLACK
+        return {
+            d.deploy_pipeline_id: started
+            for d in (s.current for s in states.values())
+            if d is not None and d.state is DeploymentState.RUNNING and d.deploy_pipeline_id
+            and (started := d.started_at or d.created_at) > reach
+        }  # fmt: skip
+
+    async def _reconcile_stage(
+        self, project: ProjectConfig, stage: str, listed: dict[str, Pipeline | None] | None = None
+    ) -> None:
+        """`listed`: the deploy pipelines `_reconcile_ci` looked for, by id, done or None (None
+        for all: it could not look). A running deployment's pipeline not among them is
+        described."""
         state = await self.stages.store.load(project.name, stage)
         await self._lift_if_target_active(project, stage, state)
         for stopped in state.stopping:  # a lost webhook of a pipeline deploybot stopped
@@ -310,11 +398,22 @@ class Orchestrator:
         if current is None or current.state is not DeploymentState.RUNNING:
             return
         if not current.deploy_pipeline_id:
+            # Its pipeline is looked up among the promotions; whether that pipeline is done,
+            # the next pass's listing says (a pipeline that just started rarely is).
             await self.effects.confirm_started(current)
-            current = (await self.stages.store.load(project.name, stage)).current
-        if current is not None and current.deploy_pipeline_id:
-            pipeline = await self.semaphore.client.get_pipeline(current.deploy_pipeline_id)
-            await self._pipeline(project, pipeline)
+            return
+        pipeline_id = current.deploy_pipeline_id
+        listed_as = listed.get(pipeline_id) if listed is not None else None
+        if listed is not None and pipeline_id in listed and listed_as is None:
+            return  # the listing would show it done: it still runs
+        pipeline = listed_as or await self.semaphore.client.get_pipeline(pipeline_id)
+        if pipeline.is_done:  # and the stage still had it running: its webhook was lost
+            self._recovered("deploy", pipeline, self.stages.clock())
+        await self._pipeline(project, pipeline)
+
+    def _recovered(self, kind: str, pipeline: Pipeline, now: datetime) -> None:
+        if self.metrics is not None and pipeline.done_at is not None:
+            self.metrics.webhook_recovered(kind, (now - pipeline.done_at).total_seconds())
 
     async def _lift_if_target_active(
         self, project: ProjectConfig, stage: str, state: StageState

@@ -27,6 +27,7 @@ from bot.http.server import RunningServer, start_server
 from bot.lifecycle import bounded, end_tasks
 from bot.metrics import Metrics
 from bot.orchestrator import Orchestrator
+from bot.service.budget import ApiBudget
 from bot.service.drift import orphans
 from bot.service.effects import Tell
 from bot.service.inbox_worker import InboxWorker
@@ -40,6 +41,7 @@ from bot.store import Store
 from bot.store.inbox import Inbox
 from bot.timers import Timers
 from semaphore_client import RateLimited, SemaphoreClient, ServerError, TransportError
+from semaphore_client.session import Observer
 
 log = logging.getLogger("deploybot")
 
@@ -49,7 +51,7 @@ class MissingSetting(DeploybotError):
 
 
 def _semaphore_client(
-    settings: Settings, http: httpx.AsyncClient | None, metrics: Metrics
+    settings: Settings, http: httpx.AsyncClient | None, observe: Observer
 ) -> SemaphoreClient:
     token = settings.semaphore_api_token
     if token is None or not settings.semaphore_base_url:
@@ -61,7 +63,7 @@ def _semaphore_client(
         token=token.get_secret_value(),
         base_url=settings.semaphore_base_url,
         http=http,
-        observe=metrics.semaphore_call,
+        observe=observe,
     )
 
 
@@ -164,7 +166,13 @@ def build_runtime(
     if store is None or inbox is None:
         store, inbox = build_stores(settings)
     metrics = Metrics()
-    semaphore = Semaphore(_semaphore_client(settings, http, metrics), config)
+    budget = ApiBudget(store, config.semaphore_api_budget, clock)
+
+    def observe_call(endpoint: str, result: str) -> None:
+        metrics.semaphore_call(endpoint, result)
+        budget.spent(endpoint, result)
+
+    semaphore = Semaphore(_semaphore_client(settings, http, observe_call), config)
     stages = build_stage_service(config, store, clock=clock)
     effects = SemaphoreEffects(semaphore, stages)
     stages.effects = effects
@@ -178,7 +186,7 @@ def build_runtime(
 
     stages.listeners.append(observe)
     orchestrator = Orchestrator(config, stages, semaphore, effects, metrics)
-    timers = Timers(orchestrator, config, clock=clock)
+    timers = Timers(orchestrator, config, clock=clock, budget=budget)
     name = consumer or f"{socket.gethostname()}-{os.getpid()}"
     # Semaphore unreachable or busy is never a reason to give an item up (dead-letter it).
     worker = InboxWorker(inbox, orchestrator.process, name, metrics=metrics, retry_after_ms=5_000,

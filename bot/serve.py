@@ -65,6 +65,8 @@ async def _run(
     Redis that accepts connections and never answers holds the start), and every part of the
     stop is bounded (bot.lifecycle), so the process ends within seconds of it."""
     runtime = build_runtime(settings, config)
+    if socket_mode:  # no webhook ever comes: every project is asked about on every pass
+        runtime.timers.idle_every = runtime.timers.interval
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -4,7 +4,9 @@ Nothing timed is stored in the scheduler: wake-ups are derived from the stage st
 store (a bake's end, a blocker's expiry, the calendar's next boundary), so they survive
 restarts by being re-armed at startup and after every decision. Two replicas arm the same
 wake-ups; the tick's event id is the stage and the wake time, so the store applies it once.
-The reconciliation job runs once per interval across replicas (a claim keyed by its slot).
+The reconciliation job runs once per interval across replicas (a claim keyed by its slot), and
+asks Semaphore only what the API budget and the projects' activity call for (`bot.core.
+reconciling`); at startup it runs at once, unclaimed, the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.core.model import StageState
 from bot.core.wake import next_wake
 from bot.lifecycle import end_tasks
 from bot.orchestrator import Orchestrator
+from bot.service.budget import ApiBudget
 from bot.slack.announcements import CATCH_UP, Announcer
 
 log = logging.getLogger(__name__)
@@ -39,10 +42,16 @@ class Timers:
         *,
         clock: Callable[[], datetime],
         scheduler: AsyncIOScheduler | None = None,
+        budget: ApiBudget | None = None,
     ) -> None:
         self.orchestrator = orchestrator
         self.config = config
         self.clock = clock
+        #: The Semaphore API budget the reconciliation spends what is left of (the runtime's
+        #: is told of every call the Semaphore client sends).
+        self.budget = budget or ApiBudget(
+            orchestrator.stages.store, config.semaphore_api_budget, clock
+        )
         self.scheduler = scheduler or AsyncIOScheduler(
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
         )
@@ -53,6 +62,7 @@ class Timers:
             (p.name, s.name): s.start_timeout for p in config.projects for s in p.stages
         }
         self.interval = config.reconcile_interval
+        self.idle_every = max(config.reconcile_idle, config.reconcile_interval)
         orchestrator.stages.listeners.append(self._rearm)
         #: Set when Slack is on: freeze announcements are checked every ANNOUNCE_EVERY.
         self.announcer: Announcer | None = None
@@ -162,7 +172,14 @@ class Timers:
 
     async def reconcile(self) -> None:
         slot = int(self.clock().timestamp() // max(1, self.interval.total_seconds()))
-        claimed = await self.orchestrator.stages.store.claim(f"job:reconcile:{slot}", self.interval)
+        try:
+            await self.budget.flush()  # every replica's calls count, whoever reconciles
+            claimed = await self.orchestrator.stages.store.claim(
+                f"job:reconcile:{slot}", self.interval
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("reconciliation skipped, Redis is unavailable (%s); next interval", exc)
+            return
         if not claimed:
             return  # another replica reconciles this interval
         await self._reconcile()
@@ -170,7 +187,9 @@ class Timers:
     async def _reconcile(self) -> None:
         with self._job():
             try:
-                await self.orchestrator.reconcile()
+                left = await self.budget.left()
+                await self.orchestrator.reconcile_within(left, self.idle_every)
+                await self.budget.flush()
             except (RedisError, OSError) as exc:
                 log.warning("reconciliation skipped, Redis is unavailable (%s); next interval", exc)
             except Exception:

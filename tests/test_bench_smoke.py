@@ -18,6 +18,7 @@ from bench import (
     history,
     processes,
     promotion,
+    reconcile,
     redis_work,
     run,
     scale,
@@ -91,3 +92,17 @@ async def test_the_history_bench_seeds_90_days_and_the_figures_add_up(bench_redi
     assert d["last_deployments_30d"] == 1290
     assert d["last_failure_rate_30d"] == 60 / 1350
     assert d["records_mb"] > 0 and d["stats_one"]["n"] == 2
+
+
+async def test_reconciliation_asks_active_projects_every_minute_within_the_budget(
+    bench_redis: str,
+) -> None:
+    """6 projects, 2 with a deployment running: each minute those 2 are asked about (a list
+    and a describe each), the 4 idle ones only once their look is due; a lost CI webhook of an
+    idle project is made up for within its ceiling, a lost done webhook within an interval."""
+    calls = await reconcile.api_calls(bench_redis, projects=6, active=2, minutes=3)
+    assert all(asked >= 2 for asked in calls["projects_asked_per_minute"])
+    assert calls["calls_per_minute_max"] <= 100
+    late = await reconcile.recovery(bench_redis, interval_s=1.0, idle_s=4.0)
+    assert late["idle_ci_recovered_s"] <= 4.0 + 2.0
+    assert late["active_done_recovered_s"] <= 1.0 + 2.0

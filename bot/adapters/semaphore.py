@@ -51,6 +51,10 @@ class Semaphore:
         self._project_ids: dict[str, str] = {}
         self._target_ids: dict[tuple[str, str], str] = {}
 
+    def knows_project(self, project: str) -> bool:
+        """Whether the project's Semaphore id is known (asking for it costs no call)."""
+        return project in self._project_ids
+
     async def project_id(self, project: str) -> str:
         if project not in self._project_ids:
             name = self.config.project(project).semaphore_project

@@ -283,6 +283,12 @@ class DeploybotConfig(_Model):
     #: the Git host's login), so that an approval gate can tell an author from a reviewer.
     authors: dict[SlackPrincipal, tuple[str, ...]] = Field(default_factory=dict)
     reconcile_interval: PositiveDuration = timedelta(seconds=60)
+    #: How often Semaphore is asked about a project with nothing in flight, at most (at least
+    #: every `reconcile_interval`): a lost webhook of an idle project is caught within it.
+    reconcile_idle: PositiveDuration = timedelta(minutes=15)
+    #: Semaphore API calls per minute deploybot may make, all replicas together; polling
+    #: spends what webhooks and requests leave, projects with something in flight first.
+    semaphore_api_budget: Annotated[int, Field(ge=1)] = 100
     #: How long the delivery figures' records and the changes are kept (a stage's whole
     #: deployments: the last 1,000).
     history_retention: PositiveDuration = HISTORY_RETENTION

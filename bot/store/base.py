@@ -153,6 +153,19 @@ class Store(Protocol):
         """Who opened the App Home at `since` or later; those before are forgotten."""
         ...
 
+    async def reconciled(self) -> dict[str, datetime]:
+        """When reconciliation last asked Semaphore about each project it ever asked about."""
+        ...
+
+    async def mark_reconciled(self, at: Mapping[str, datetime]) -> None:
+        """Record when projects were (or count as) last asked about."""
+        ...
+
+    async def count(self, name: str, add: int, ttl: timedelta) -> int:
+        """Add `add` to the count `name` (created at 0, gone `ttl` after it was created) and
+        return it: a count every replica adds to (0 reads it)."""
+        ...
+
     async def claim(self, name: str, ttl: timedelta) -> bool:
         """True for exactly one caller per `name` until `ttl` passes."""
         ...

@@ -80,6 +80,17 @@ def home_viewers() -> str:
     return f"{PREFIX}:home:viewers"
 
 
+def reconciled() -> str:
+    """Sorted set: each project, scored by when reconciliation last asked Semaphore about it
+    (seconds since the epoch)."""
+    return f"{PREFIX}:reconciled"
+
+
+def counter(name: str) -> str:
+    """String, with a TTL: a count shared by replicas (Semaphore calls in a minute)."""
+    return f"{PREFIX}:count:{name}"
+
+
 def claim(name: str) -> str:
     """A once-only claim (a scheduled job's fire time, a replica's lock)."""
     return f"{PREFIX}:claim:{name}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from bot.core.delivery import HISTORY_RETENTION, DeliveryRecord
@@ -45,6 +46,8 @@ class MemoryStore:
         self._threads: dict[tuple[str, str], str] = {}
         self._changes: dict[str, dict[str, Change]] = {}
         self._home: dict[str, float] = {}
+        self._reconciled: dict[str, datetime] = {}
+        self._counts: dict[str, tuple[int, float]] = {}
 
     def _live(self, key: str) -> bool:
         expires = self._expiring.get(key)
@@ -170,6 +173,19 @@ class MemoryStore:
     async def home_viewers(self, since: float) -> list[str]:
         self._home = {user: at for user, at in self._home.items() if at >= since}
         return list(self._home)
+
+    async def reconciled(self) -> dict[str, datetime]:
+        return dict(self._reconciled)
+
+    async def mark_reconciled(self, at: Mapping[str, datetime]) -> None:
+        self._reconciled.update(at)
+
+    async def count(self, name: str, add: int, ttl: timedelta) -> int:
+        total, expires = self._counts.get(name, (0, 0.0))
+        if expires <= self._clock():
+            total, expires = 0, self._clock() + ttl.total_seconds()
+        self._counts[name] = (total + add, expires)
+        return total + add
 
     async def claim(self, name: str, ttl: timedelta) -> bool:
         key = f"claim:{name}"

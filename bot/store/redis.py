@@ -7,6 +7,7 @@ history, delivery records, audit entries and outbox in one step. Loading is one 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any, cast
@@ -270,6 +271,25 @@ class RedisStore:
             pipe.zrange(keys.home_viewers(), 0, -1)
             _, users = await pipe.execute()
         return [str(user) for user in users]
+
+    async def reconciled(self) -> dict[str, datetime]:
+        found = cast(
+            list[tuple[str, float]],
+            await self._redis.zrange(keys.reconciled(), 0, -1, withscores=True),
+        )
+        return {str(p): datetime.fromtimestamp(float(at), UTC) for p, at in found}
+
+    async def mark_reconciled(self, at: Mapping[str, datetime]) -> None:
+        if at:
+            await self._redis.zadd(keys.reconciled(), {p: t.timestamp() for p, t in at.items()})
+
+    async def count(self, name: str, add: int, ttl: timedelta) -> int:
+        key = keys.counter(name)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=max(1, int(ttl.total_seconds())), nx=True)  # with its TTL
+            pipe.incrby(key, add)
+            _, total = await pipe.execute()
+        return int(total)
 
     async def claim(self, name: str, ttl: timedelta) -> bool:
         ms = max(1, int(ttl.total_seconds() * 1000))

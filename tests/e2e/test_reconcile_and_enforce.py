@@ -4,6 +4,7 @@ Semaphore deployment target while a stage is blocked."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import redis.asyncio as aioredis
@@ -87,3 +88,64 @@ async def test_enforce_cordons_the_target_while_blocked_and_opens_it_to_deploy(
 
     await harness.until(on_prod)
     assert await target_active(harness, "prod")  # it was opened before the promotion
+
+
+async def test_the_periodic_pass_asks_about_an_idle_project_once_per_ceiling(
+    harness: Harness,
+) -> None:
+    """Issue 19: with every webhook lost, an idle project's passed CI pipeline is found only
+    when its look is due (once per reconcile_idle); once something runs there, every pass
+    asks about it. A pass with no budget left asks nothing, and ticks all the same."""
+    (await harness.control.put("/_sim/webhook", json={"url": None})).raise_for_status()
+    orchestrator, clock = harness.runtime.orchestrator, harness.runtime.stages.clock
+    idle = harness.runtime.timers.idle_every  # reconcile_interval: 1h, so 1h
+    sample = harness.runtime.metrics.registry.get_sample_value
+
+    def listed() -> float:
+        labels = {"endpoint": "GET /pipelines", "result": "200"}
+        return sample("deploybot_semaphore_api_calls_total", labels) or 0
+
+    start = clock()
+    assert await orchestrator.reconcile_within(100, idle, start) == []  # first seen: spread
+    assert listed() == 0
+    await harness.push(SHA, "lost webhook")
+
+    async def ci_passed() -> bool:
+        return any(e["state"] == "done" for e in await harness.sim_events("pipeline"))
+
+    await harness.until(ci_passed)  # its webhook lost
+    first = (await harness.runtime.store.reconciled())["demo"]
+    assert start - idle < first <= start
+    assert await orchestrator.reconcile_within(100, idle, first + idle / 2) == []
+    assert listed() == 0 and await harness.promotions() == []
+    assert await orchestrator.reconcile_within(100, idle, first + idle) == ["demo"]
+    beta = (await harness.runtime.store.load("demo", "beta")).current
+    assert listed() == 1 and beta is not None and beta.change.sha == SHA  # promoted
+
+    later = first + idle + timedelta(minutes=1)
+    assert await orchestrator.reconcile_within(0, idle, later) == []  # beta runs; no budget
+
+    def described() -> float:
+        labels = {"endpoint": "GET /pipelines/:id", "result": "200"}
+        return sample("deploybot_semaphore_api_calls_total", labels) or 0
+
+    described_before = described()
+
+    async def on_prod() -> bool:
+        nonlocal later
+        later += timedelta(minutes=1)  # beta is in flight: asked about on every pass
+        assert await orchestrator.reconcile_within(100, idle, later) == ["demo"]
+        return await harness.deployed("prod", SHA)
+
+    await harness.until(on_prod, timeout=30)
+    assert await orchestrator.reconcile_within(100, idle, later + timedelta(minutes=1)) == []
+    # How long each lost webhook took to be made up for: the CI pipeline's, up to the ceiling.
+    ci = {"kind": "ci"}
+    assert sample("deploybot_webhook_recovery_seconds_count", ci) == 1
+    took = sample("deploybot_webhook_recovery_seconds_sum", ci)
+    assert took is not None and 0 < took <= idle.total_seconds() + 60
+    assert (sample("deploybot_webhook_recovery_seconds_count", {"kind": "deploy"}) or 0) >= 2
+    # Running deploy pipelines were seen done in the pass's one listing, never described by
+    # reconciliation: the two describes are the decisions' own, checking what Semaphore's
+    # deployment history says is live before each stage starts (one per stage).
+    assert described() == described_before + 2

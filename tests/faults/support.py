@@ -377,6 +377,7 @@ def config_yaml(*, reconcile: str = "1h", beta_bake: str = "0s", extra: str = ""
     return f"""
 roles: {{block: [U0BLOCK], approve: [U0APPROVE], emergency: [U0EMERGENCY]}}
 reconcile_interval: {reconcile}
+reconcile_idle: {reconcile}
 projects:
   - name: demo
     channel: C0DEMO

@@ -180,7 +180,7 @@ async def test_one_stage_failing_never_stops_the_reconciliation_of_the_others(
     async with rig() as r:
         reconciled: list[str] = []
 
-        async def one(project: object, stage: str) -> None:
+        async def one(project: object, stage: str, listed: object = None) -> None:
             reconciled.append(stage)
             if stage == "beta":
                 raise error

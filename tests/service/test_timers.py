@@ -29,9 +29,10 @@ class FakeOrchestrator:
         self.stages = build_stage_service(load_config(EXAMPLE), store, clock=lambda: NOW)
         self.reconciles = 0
 
-    async def reconcile(self) -> None:
+    async def reconcile_within(self, budget: int, idle_every: timedelta) -> list[str]:
         self.reconciles += 1
         await asyncio.sleep(0)
+        return []
 
     async def tick(self, project: str, stage: str, at: datetime) -> Any:
         return None
@@ -80,12 +81,13 @@ class StubbornOrchestrator(FakeOrchestrator):
         self.client_open = True
         self.used_closed_client = False
 
-    async def reconcile(self) -> None:
+    async def reconcile_within(self, budget: int, idle_every: timedelta) -> list[str]:
         self.started.set()
         with contextlib.suppress(asyncio.CancelledError):  # lost
             await asyncio.sleep(30)
         await asyncio.sleep(0.05)
         self.used_closed_client = not self.client_open
+        return []
 
 
 async def test_stop_ends_a_running_reconciliation_before_returning(caplog: Any) -> None:

@@ -291,3 +291,22 @@ async def test_changes_made_before_the_retention_are_forgotten(store: Store) -> 
     await store.record_change("shop", newest, keep=timedelta(days=7))
     assert set(await store.change_times("shop")) == {recent.sha, newest.sha}
     assert await store.find_change("shop", old.sha[:8]) is None
+
+
+async def test_projects_reconciled_are_remembered_with_when(store: Store) -> None:
+    assert await store.reconciled() == {}
+    await store.mark_reconciled({"shop": T0, "blog": T0 + timedelta(minutes=3)})
+    await store.mark_reconciled({"shop": T0 + timedelta(minutes=5)})
+    assert await store.reconciled() == {
+        "shop": T0 + timedelta(minutes=5),
+        "blog": T0 + timedelta(minutes=3),
+    }
+
+
+async def test_a_count_is_shared_and_ends_with_its_ttl(store: Store) -> None:
+    assert await store.count("semaphore:1", 3, timedelta(seconds=1)) == 3
+    assert await store.count("semaphore:1", 2, timedelta(seconds=1)) == 5
+    assert await store.count("semaphore:1", 0, timedelta(seconds=1)) == 5
+    assert await store.count("semaphore:2", 0, timedelta(seconds=1)) == 0
+    await asyncio.sleep(1.1)
+    assert await store.count("semaphore:1", 1, timedelta(seconds=1)) == 1

@@ -70,6 +70,8 @@ projects:
 CONFIG = f"""
 roles: {{block: [U0BLOCK], approve: [U0APPROVE], emergency: [U0EMERGENCY]}}
 reconcile_interval: 2s
+reconcile_idle: 2s
+semaphore_api_budget: 3000  # reconciles 30 times as often as the default: budget to match
 projects:
   - name: demo
     channel: C0DEMO
