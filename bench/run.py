@@ -96,12 +96,20 @@ def _history_figures(d: dict[str, Any]) -> list[Figure]:
 
 
 def _reconcile_figures(r: dict[str, Any]) -> list[Figure]:
-    load = (f"{r['projects']} projects, {r['active']} deploying; budget 100/min, idle ceiling "
-            f"15 min; steady mean {r['calls_per_minute_steady_mean']}/min")  # fmt: skip
+    load = f"{r['projects']} projects, {r['active']} deploying; budget 100/min, ceiling 15 min"
+    two = r["every_2_min"]
     scaled = f"interval {r['interval_s']:g} s, ceiling {r['idle_s']:g} s (scaled down)"
     return [
         at_most("reconcile: Semaphore API calls / minute (max of 30)",
-                r["calls_per_minute_max"], 100, "/min", load),
+                r["calls_per_minute_max"], 100, "/min",
+                f"{load}; steady mean {r['calls_per_minute_steady_mean']}"),
+        at_most("reconcile: longest an idle project waited", r["idle_longest_wait_min"], 16,
+                "min", f"{load}; reconcile_interval 1 min (default)"),
+        at_most("reconcile: the same, reconcile_interval 2 min: calls / minute",
+                two["calls_per_minute_max"], 100, "/min",
+                f"steady mean {two['calls_per_minute_steady_mean']}"),
+        at_most("reconcile: the same, reconcile_interval 2 min: longest idle wait",
+                two["idle_longest_wait_min"], 16, "min"),
         at_most("reconcile: lost done webhook, active project, / interval",
                 r["active_done_share_of_interval"], 2, "x",
                 f"{r['active_done_recovered_s']} s; {scaled}; target 2 min at a 60 s interval"),

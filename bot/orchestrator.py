@@ -284,6 +284,12 @@ class Orchestrator:
         calls go; every stage is drained and ticked. Returns the projects asked about."""
         now = now or self.stages.clock()
         store = self.stages.store
+        unknown = sum(not self.semaphore.knows_project(p.name) for p in self.config.projects)
+        if unknown > 1:  # one listing of the organisation's projects, not a describe each
+            try:
+                await self.semaphore.learn_projects()
+            except SemaphoreError as exc:
+                log.warning("listing Semaphore's projects: %s; described one by one", exc)
         last = await store.reconciled()
         looks, first_seen = [], {}
         for project in self.config.projects:

@@ -166,7 +166,7 @@ def build_runtime(
     if store is None or inbox is None:
         store, inbox = build_stores(settings)
     metrics = Metrics()
-    budget = ApiBudget(store, config.semaphore_api_budget, clock)
+    budget = ApiBudget(store, config.semaphore_api_budget, clock, config.reconcile_interval)
 
     def observe_call(endpoint: str, result: str) -> None:
         metrics.semaphore_call(endpoint, result)

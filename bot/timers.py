@@ -50,7 +50,7 @@ class Timers:
         #: The Semaphore API budget the reconciliation spends what is left of (the runtime's
         #: is told of every call the Semaphore client sends).
         self.budget = budget or ApiBudget(
-            orchestrator.stages.store, config.semaphore_api_budget, clock
+            orchestrator.stages.store, config.semaphore_api_budget, clock, config.reconcile_interval
         )
         self.scheduler = scheduler or AsyncIOScheduler(
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1}

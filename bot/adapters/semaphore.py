@@ -55,6 +55,17 @@ class Semaphore:
         """Whether the project's Semaphore id is known (asking for it costs no call)."""
         return project in self._project_ids
 
+    async def learn_projects(self) -> None:
+        """Every configured project's Semaphore id from one listing of the organisation's
+        projects (a call per page), instead of a describe per project: what a first
+        reconciliation of a thousand projects would otherwise spend its budget on."""
+        ids = {
+            found.metadata.name: found.metadata.id for found in await self.client.list_projects()
+        }
+        for project in self.config.projects:
+            if project.semaphore_project in ids:
+                self._project_ids[project.name] = ids[project.semaphore_project]
+
     async def project_id(self, project: str) -> str:
         if project not in self._project_ids:
             name = self.config.project(project).semaphore_project
