@@ -457,3 +457,18 @@ def test_home_shows_the_last_stages_figures_of_the_last_30_days() -> None:
     quiet = Delivery(since=NOW - timedelta(days=30), until=NOW, deployments=0, per_day=0.0)
     view = valid_view(home_view(CONFIG, {"shop": {}}, NOW, figures={"shop": quiet}))
     assert "_last 30 days: no deployment ended_" in texts(view)
+
+
+def test_a_home_of_many_projects_draws_those_that_fit_and_says_how_many_are_left() -> None:
+    """Issue 19: 1,000 projects of 5 stages; only whole projects are drawn, and the last
+    block names how many were left out and where to see them."""
+    from bench.stack import projects_config
+    from bot.config.loader import load_config_text
+
+    config = load_config_text(projects_config(1000, 5))
+    view = valid_view(home_view(config, {}, NOW))
+    headers = [b for b in view["blocks"] if str(b.get("block_id", "")).count(":") == 1]
+    assert len(view["blocks"]) <= 100 and len(headers) == 13  # 7 blocks each
+    last = view["blocks"][-1]["elements"][0]["text"]
+    assert last == "_987 more projects not shown (Slack's limit): `/deploy status PROJECT`_"
+    assert view["blocks"][-2]["type"] == "divider"  # the last project drawn is whole

@@ -39,11 +39,12 @@ async def publish_home(slack: SlackContext, *users: str) -> None:
     """The board as it is now, drawn once, published for each of `users`."""
     if not users:
         return
-    now = slack.clock()
+    now, room = slack.clock(), shown(slack.config)  # only those that can fit are read
     figures = None
     if slack.figures is not None:
-        figures = await slack.figures.of(shown(slack.config), now)
-    view = home_view(slack.config, await slack.all_states(), now, slack.org, figures)
+        figures = await slack.figures.of(room, now)
+    states = {project: await slack.states(project) for project in room}
+    view = home_view(slack.config, states, now, slack.org, figures)
     for user in users:
         await slack.client.views_publish(user_id=user, view=view)
 
