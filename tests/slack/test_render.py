@@ -472,3 +472,18 @@ def test_a_home_of_many_projects_draws_those_that_fit_and_says_how_many_are_left
     last = view["blocks"][-1]["elements"][0]["text"]
     assert last == "_987 more projects not shown (Slack's limit): `/deploy status PROJECT`_"
     assert view["blocks"][-2]["type"] == "divider"  # the last project drawn is whole
+
+
+def test_the_overview_of_many_projects_says_how_many_it_left_out() -> None:
+    from bench.stack import projects_config
+    from bot.config.loader import load_config_text
+
+    config = load_config_text(projects_config(1000, 5))
+    shown = overview(config, {}, NOW)
+    assert len(shown["blocks"]) == 50
+    sections_ = [b for b in shown["blocks"] if str(b.get("block_id", "")).startswith("overview:")]
+    assert len(sections_) == 48
+    assert shown["blocks"][-1]["elements"][0]["text"] == (
+        "952 more projects not shown (Slack's limit). "
+        "`/deploy status PROJECT` shows one project in full."
+    )

@@ -28,6 +28,7 @@ from bot.slack.render import (
     help_message,
     history_message,
     overview,
+    overview_room,
     parse_error_message,
     project_status,
     queue_message,
@@ -127,7 +128,8 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
     orchestrator = slack.orchestrator
     if isinstance(parsed, cmd.Status):
         if parsed.project is None:
-            status = overview(slack.config, await slack.all_states(), now)
+            room = overview_room(slack.config)  # only the states a message can show
+            status = overview(slack.config, {p.name: await slack.states(p.name) for p in room}, now)
         else:
             project = slack.config.project(parsed.project)
             status = project_status(

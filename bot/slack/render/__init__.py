@@ -45,7 +45,13 @@ from bot.slack.render.modals import (
     read_modal,
 )
 from bot.slack.render.replies import help_message, parse_error_message, refusal_message
-from bot.slack.render.status import history_message, overview, project_status, queue_message
+from bot.slack.render.status import (
+    history_message,
+    overview,
+    overview_room,
+    project_status,
+    queue_message,
+)
 from bot.slack.render.thread import change_thread, notice_reply
 
 __all__ = [
@@ -76,6 +82,7 @@ __all__ = [
     "notice_reply",
     "outdated_line",
     "overview",
+    "overview_room",
     "parse_error_message",
     "project_status",
     "queue_message",

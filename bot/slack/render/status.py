@@ -19,7 +19,16 @@ from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.core.model import Deployment, DeploymentState, StageState
 from bot.slack.escape import escape
 from bot.slack.render.alerts import unblock_buttons
-from bot.slack.render.blocks import Block, actions, context, header, message, section, sections
+from bot.slack.render.blocks import (
+    MESSAGE_BLOCKS,
+    Block,
+    actions,
+    context,
+    header,
+    message,
+    section,
+    sections,
+)
 from bot.slack.render.board import StageBoard, activity_line, stage_board, stage_lines
 from bot.slack.render.text import deployment_label, outcome, sha7, started_by, when
 
@@ -85,9 +94,11 @@ def _summary(board: StageBoard, now: datetime) -> str:
 def overview(
     config: DeploybotConfig, states: Mapping[str, Mapping[str, StageState]], now: datetime
 ) -> Message:
-    """Every project in a few lines (`/deploy status` with several projects)."""
+    """Every project in a few lines (`/deploy status` with several projects), as many as a
+    message holds (`overview_room`); then how many more there are."""
     blocks: list[Block] = [header("deploybot: all projects")]
-    for project in config.projects:
+    room = overview_room(config)
+    for project in room:
         lines = [_summary(b, now) for b in boards(project, states.get(project.name, {}), now)]
         blocks.append(
             section(
@@ -95,8 +106,16 @@ def overview(
                 block_id=f"overview:{project.name}",
             )
         )
-    blocks.append(context("`/deploy status PROJECT` shows one project in full."))
+    more = len(config.projects) - len(room)
+    left = f"{more} more projects not shown (Slack's limit). " if more else ""
+    blocks.append(context(f"{left}`/deploy status PROJECT` shows one project in full."))
     return message(f"deploybot: {len(config.projects)} projects", blocks)
+
+
+def overview_room(config: DeploybotConfig) -> tuple[ProjectConfig, ...]:
+    """The projects an overview has room for: a section each, between a header and a note
+    (only their states need reading)."""
+    return config.projects[: MESSAGE_BLOCKS - 2]
 
 
 def queue_message(project: ProjectConfig, stage: str, state: StageState, now: datetime) -> Message:
