@@ -30,6 +30,15 @@ def _span(value: timedelta | None) -> str:
     return span(value) if value is not None else "n/a"
 
 
+def _restore(d: Delivery, measured: str, nothing: str, sep: str = ", ") -> str:
+    """Time to restore in words: `measured` when a stage was restored, how many failures are
+    not restored yet, or `nothing` when there was no failure."""
+    parts = [measured] if d.restores else []
+    if d.unrestored:
+        parts.append(f"{d.unrestored} not restored yet")
+    return sep.join(parts) or nothing
+
+
 def stats_lines(current: Delivery, previous: Delivery | None) -> list[str]:
     """The four figures, each with its trend against `previous` (none when None)."""
     before_window = previous if previous is not None else current  # no trend
@@ -38,18 +47,15 @@ def stats_lines(current: Delivery, previous: Delivery | None) -> list[str]:
         f"{rate:.0%} ({current.failures} of {current.attempts})" if rate is not None else "n/a"
     )
     lead = f"p50 {_span(current.lead_p50)}, p90 {_span(current.lead_p90)} ({_count(current.changes, 'change')})"
-    restore = [f"p50 {_span(current.restore_p50)}, max {_span(current.restore_max)}"]
-    if not current.restores:
-        restore = [] if current.unrestored else ["no failure to restore from"]
-    if current.unrestored:
-        restore.append(f"{current.unrestored} not restored yet")
+    measured = f"p50 {_span(current.restore_p50)}, max {_span(current.restore_max)}"
+    restore = _restore(current, measured, "no failure to restore from", "; ")
     return [
         f"*Deployment frequency:* {current.per_day:.2f}/day ({_count(current.deployments, 'deployment')})"
         + _trend(current.per_day, before_window.per_day),
         f"*Lead time for changes:* {lead}"
         + _trend(_seconds(current.lead_p50), _seconds(before_window.lead_p50)),
         f"*Change failure rate:* {failure}" + _trend(rate, before),
-        f"*Time to restore:* {'; '.join(restore)}"
+        f"*Time to restore:* {restore}"
         + _trend(_seconds(current.restore_p50), _seconds(before_window.restore_p50)),
     ]
 
@@ -59,12 +65,10 @@ def board_line(d: Delivery) -> str:
     if not d.attempts and not d.deployments and not d.failures:
         return ":bar_chart: _last 30 days: no deployment ended_"
     rate = f"{d.failure_rate:.0%}" if d.failure_rate is not None else "n/a"
-    restore = [f"restore p50 {_span(d.restore_p50)}"] if d.restores else []
-    if d.unrestored:
-        restore.append(f"{d.unrestored} not restored yet")
+    restore = _restore(d, f"restore p50 {_span(d.restore_p50)}", "nothing to restore")
     return (
         f":bar_chart: _last 30 days:_ {d.per_day:.2f}/day · lead time p50 {_span(d.lead_p50)}"
-        f" · failure rate {rate} · {', '.join(restore) or 'nothing to restore'}"
+        f" · failure rate {rate} · {restore}"
     )
 
 
