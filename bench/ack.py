@@ -10,6 +10,16 @@ waits until every reply reached the stand-in before the next one starts, so leve
 overlap, and counts the replies that never came. The reply latency is from just before the POST
 was written until its reply arrived at the stand-in (both `time.monotonic()` of this process).
 
+Two paces, two questions:
+- **ack pace** (`bare`/`bot` x `status`/`block`): each client sends its next command as soon as
+  the ack of the last one is back. This measures acks. It is also a burst: the bot's work falls
+  behind the acks, so up to all of a level's commands wait in the bot at once, and the reply
+  latency measured there is how long the burst takes to drain (it grows with the level's
+  number of requests, not with its concurrency).
+- **reply pace** (`bot` x `status`/`block`, `pace: reply`): each client sends its next command
+  once the reply to the last one has arrived, as a person reading the answer does: at most
+  `concurrency` commands are in the bot at once. This is the reply latency at that concurrency.
+
 Slack pacing: `serve` has no setting for it, so the bot posts its notices (e.g. a block's) at
 most once a second per channel, as in production. Replies to `response_url` are not paced.
 """
@@ -17,6 +27,7 @@ most once a second per channel, as in production. Replies to `response_url` are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,8 +44,13 @@ PROJECTS = 50
 #: How the bot's "busy" ack starts.
 BUSY = BUSY_ACK.split(":", 1)[0]
 CONFIG = projects_config(PROJECTS, 1)
-#: (app, command) measured at each level, in this order.
-CELLS = (("bare", "status"), ("bot", "status"), ("bot", "block"))
+#: (app, command, pace) measured at each level, in this order.
+CELLS = (
+    ("bare", "status", "ack"), ("bot", "status", "ack"), ("bot", "block", "ack"),
+    ("bot", "status", "reply"), ("bot", "block", "reply"),
+)  # fmt: skip
+#: How long a reply-paced client waits for a reply before it sends its next command anyway.
+REPLY_WAIT = 10.0
 
 
 def command_form(standin: SlackStandIn, text: str, user: str, reply_to: str) -> dict[str, str]:
@@ -111,31 +127,42 @@ async def measure(
             await _warm(h.standin, secret, apps, warm)
             for rnd in range(rounds):
                 for workers, requests in levels.items():
-                    for app, kind in CELLS:
-                        level = _Level(h.standin, secret, apps[app], app, kind)
+                    for app, kind, pace in CELLS:
+                        level = _Level(h.standin, secret, apps[app], app, kind, pace)
                         rows.append(await level.run(workers, requests, rnd))
                         check(bot, bare)
     return rows
 
 
 class _Level:
-    """One cell of one round: `requests` commands of `kind` to `app` over `workers` clients."""
+    """One cell of one round: `requests` commands of `kind` to `app` over `workers` clients,
+    each sending its next command once the last one's ack (`pace` "ack") or reply ("reply")
+    is back."""
 
     def __init__(
-        self, standin: SlackStandIn, secret: str, target: Served, app: str, kind: str
+        self, standin: SlackStandIn, secret: str, target: Served, app: str, kind: str, pace: str
     ) -> None:
         self.standin, self.secret, self.target = standin, secret, target
-        self.app, self.kind = app, kind
+        self.app, self.kind, self.pace = app, kind, pace
 
     async def run(self, workers: int, requests: int, rnd: int) -> dict[str, Any]:
-        tag = f"{self.app}{self.kind}{workers}r{rnd}"
+        tag = f"{self.app}{self.kind}{self.pace}{workers}r{rnd}"
         make = command_maker(self.standin, self.secret, self.kind, tag)
         url = f"{self.target.url}/slack/events"
-        got = await closed_loop(url, make, workers=workers, requests=requests, answer_key="text")
+
+        async def replied(i: int) -> None:
+            with contextlib.suppress(TimeoutError):  # a reply that never came: counted below
+                await self.standin.first(f"response:{tag}-{i}", REPLY_WAIT)
+
+        after = replied if self.pace == "reply" else None
+        got = await closed_loop(
+            url, make, workers=workers, requests=requests, answer_key="text", after=after
+        )
         # With too much work waiting the bot acks "busy, nothing was done" and sends no reply.
         busy = sum(n for text, n in got.answers.items() if text.startswith(BUSY))
         row: dict[str, Any] = {
-            "app": self.app, "command": self.kind, "concurrency": workers, "round": rnd,
+            "app": self.app, "command": self.kind, "pace": self.pace, "concurrency": workers,
+            "round": rnd,
             "statuses": got.statuses, "busy": busy, "replies_lost": 0, **summary_ms(got.latencies),
         }  # fmt: skip
         if self.app == "bot":

@@ -1,5 +1,6 @@
 """A small closed-loop HTTP load generator on aiohttp: `workers` clients, each sending its next
-request as soon as the previous answer is read. Latency is from just before the request is
+request as soon as the previous answer is read (or, with `after`, once that has returned too).
+Latency is from just before the request is
 written to the end of the answer's body (request bodies and signatures are made beforehand)."""
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ async def closed_loop(
     duration: float | None = None,
     answer_key: str | None = None,
     gate: Callable[[], Awaitable[None]] | None = None,
+    after: Callable[[int], Awaitable[None]] | None = None,
 ) -> Result:
     """Send `requests` requests (or as many as fit in `duration` seconds) over `workers`
     concurrent clients. With `answer_key`, count the JSON answers' values of that key; with
-    `gate`, await it before each request (back-pressure)."""
+    `gate`, await it before each request (back-pressure); with `after`, the client awaits
+    `after(i)` once the i-th answer is read (e.g. until a reply sent later has arrived)."""
     result = Result()
     counter = iter(range(requests if requests is not None else 1 << 62))
     loop = asyncio.get_running_loop()
@@ -66,6 +69,8 @@ async def closed_loop(
                 if answer_key is not None and answer.status == 200:
                     value = _value(raw, answer_key)
                     result.answers[value] = result.answers.get(value, 0) + 1
+                if after is not None:
+                    await after(i)
 
         began = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(workers)))

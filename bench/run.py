@@ -25,41 +25,61 @@ from bench.stats import Figure, at_least, at_most, info, table
 
 
 def _ack_figures(rows: list[dict[str, Any]]) -> list[Figure]:
-    """Best of the rounds per cell (lowest p99), the bot beside the bare Bolt app; the bot's
-    reply latency (best of the rounds by its own p99) and its replies lost (all rounds)."""
-    cells: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    """Per cell, the best of the rounds (lowest p99). Ack pace: the bot's acks beside the bare
+    Bolt app's, and how long its replies took to drain the burst. Reply pace: the reply
+    latency at that concurrency. Replies lost and 'busy' answers count all rounds."""
+    cells: dict[tuple[str, str, str, int], list[dict[str, Any]]] = {}
     for row in rows:
-        cells.setdefault((row["app"], row["command"], row["concurrency"]), []).append(row)
-    best = {key: min(cell, key=lambda r: r["p99_ms"]) for key, cell in cells.items()}
+        key = (row["app"], row["command"], row.get("pace", "ack"), row["concurrency"])
+        cells.setdefault(key, []).append(row)
     figures = []
-    for (app, command, c), row in sorted(best.items(), key=lambda kv: (kv[0][2], kv[0][0])):
+    for (app, command, pace, c), cell in sorted(cells.items(), key=lambda kv: (kv[0][3], kv[0][2])):
         if app != "bot":
             continue
-        bare = best[("bare", "status", c)]
-        ratio = row["p99_ms"] / bare["p99_ms"]
-        name = f"ack /deploy {command} c={c}"
-        note = (
-            f"p50 {row['p50_ms']:.1f} ms (bare {bare['p50_ms']:.1f}); bare p99 {bare['p99_ms']:.1f}"
-        )
-        if c == 20:
-            figures.append(at_most(f"{name} p99", row["p99_ms"], 50, "ms", note))
+        if pace == "ack":
+            figures += _ack_pace(command, c, cell, cells[("bare", "status", "ack", c)])
         else:
-            figures.append(info(f"{name} p99", row["p99_ms"], "ms", note))
-        if c == 20:  # the target: p99 <= 50 ms and within 1.3x of bare Bolt, at concurrency 20
-            figures.append(at_most(f"{name} p99 / bare Bolt", round(ratio, 2), 1.3, "x"))
-        else:
-            figures.append(info(f"{name} p99 / bare Bolt", round(ratio, 2), "x"))
-        lost = sum(r["replies_lost"] for r in cells[(app, command, c)])
-        figures.append(at_most(f"{name} replies lost", lost, 0, "", "all rounds"))
-        busy = sum(r["busy"] for r in cells[(app, command, c)])
-        sent = sum(r["statuses"].get(200, 0) for r in cells[(app, command, c)])
-        note = "all rounds; acked 'busy, nothing was done' (1,000 waiting), no reply expected"
-        figures.append(info(f"{name} answered busy", busy, f"of {sent}", note))
-        reply = min(cells[(app, command, c)], key=lambda r: r["reply_p99_ms"])
-        note = f"p50 {reply['reply_p50_ms']:.1f} ms; POST until its reply reached the stand-in"
-        figures.append(
-            info(f"reply /deploy {command} c={c} p99", reply["reply_p99_ms"], "ms", note)
-        )
+            reply = min(cell, key=lambda r: r["reply_p99_ms"])
+            name = f"reply /deploy {command} c={c} p99"
+            note = (
+                f"p50 {reply['reply_p50_ms']:.1f} ms; each client sends its next command once "
+                "its reply arrived; POST until the reply reached the stand-in"
+            )
+            if c == 20:
+                figures.append(at_most(name, reply["reply_p99_ms"], 100, "ms", note))
+            else:
+                figures.append(info(name, reply["reply_p99_ms"], "ms", note))
+        lost = sum(r["replies_lost"] for r in cell)
+        figures.append(at_most(f"{pace} pace /deploy {command} c={c} replies lost", lost, 0, "",
+                               "all rounds"))  # fmt: skip
+    return figures
+
+
+def _ack_pace(
+    command: str, c: int, cell: list[dict[str, Any]], bare_cell: list[dict[str, Any]]
+) -> list[Figure]:
+    row, bare = min(cell, key=lambda r: r["p99_ms"]), min(bare_cell, key=lambda r: r["p99_ms"])
+    ratio = round(row["p99_ms"] / bare["p99_ms"], 2)
+    name = f"ack /deploy {command} c={c}"
+    note = f"p50 {row['p50_ms']:.1f} ms (bare {bare['p50_ms']:.1f}); bare p99 {bare['p99_ms']:.1f}"
+    figures = []
+    if c == 20:  # the target: p99 <= 50 ms and within 1.3x of bare Bolt, at concurrency 20
+        figures.append(at_most(f"{name} p99", row["p99_ms"], 50, "ms", note))
+        figures.append(at_most(f"{name} p99 / bare Bolt", ratio, 1.3, "x"))
+    else:
+        figures.append(info(f"{name} p99", row["p99_ms"], "ms", note))
+        figures.append(info(f"{name} p99 / bare Bolt", ratio, "x"))
+    busy = sum(r["busy"] for r in cell)
+    sent = sum(r["statuses"].get(200, 0) for r in cell)
+    note = "all rounds; acked 'busy, nothing was done' (1,000 waiting), no reply expected"
+    figures.append(info(f"{name} answered busy", busy, f"of {sent}", note))
+    burst = min(cell, key=lambda r: r["reply_p99_ms"])
+    note = (
+        f"p50 {burst['reply_p50_ms']:.1f} ms; {burst['n']} commands sent at ack pace wait in "
+        "the bot, so this is the burst's drain time, not a latency at this concurrency"
+    )
+    figures.append(info(f"burst reply /deploy {command} c={c} p99", burst["reply_p99_ms"], "ms",
+                        note))  # fmt: skip
     return figures
 
 

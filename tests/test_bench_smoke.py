@@ -55,11 +55,14 @@ async def test_the_bot_and_the_bare_bolt_app_in_their_own_processes_answer(
     bench_redis: str,
 ) -> None:
     rows = await ack.measure(bench_redis, {1: 1}, rounds=1, warm=0)
-    assert [(r["app"], r["command"]) for r in rows] == list(ack.CELLS)
+    assert [(r["app"], r["command"], r["pace"]) for r in rows] == list(ack.CELLS)
     for row in rows:
         assert row["statuses"] == {200: 1}, row
         assert row["replies_lost"] == 0, row
     assert all(r["reply_n"] == 1 for r in rows if r["app"] == "bot")
+    figures = {f.name: f for f in run._ack_figures(rows)}
+    assert figures["reply /deploy status c=1 p99"].value == rows[3]["reply_p99_ms"]
+    assert figures["burst reply /deploy block c=1 p99"].value == rows[2]["reply_p99_ms"]
 
 
 async def test_a_short_throughput_run_against_deploybot_serve_loses_nothing(

@@ -69,6 +69,9 @@ class SlackStandIn:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _failures: dict[str, _Failure] = field(default_factory=dict)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    #: Method -> its first call recorded, and the futures of those waiting for one.
+    _first: dict[str, Call] = field(default_factory=dict)
+    _awaited: dict[str, asyncio.Future[Call]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -111,7 +114,20 @@ class SlackStandIn:
             )
         return self.of(method)
 
+    async def first(self, method: str, timeout: float = 5.0) -> Call:
+        """The first call of `method` recorded (any status), waiting for it up to `timeout`
+        seconds; without scanning `calls`, so thousands of waiters cost nothing."""
+        if (call := self._first.get(method)) is not None:
+            return call
+        future = self._awaited.get(method)
+        if future is None:
+            future = self._awaited[method] = asyncio.get_running_loop().create_future()
+        return await asyncio.wait_for(asyncio.shield(future), timeout)
+
     async def _record(self, call: Call) -> None:
+        self._first.setdefault(call.method, call)
+        if (future := self._awaited.pop(call.method, None)) is not None and not future.done():
+            future.set_result(call)
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()

@@ -4,6 +4,7 @@ startup, in the log and in the project's channel, instead of being orphaned in s
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from builders import deployment
 from bot.config.loader import load_config
 from bot.core.model import DeploymentState, StageState
 from bot.runtime import build_runtime
-from bot.service.drift import orphans
+from bot.service.drift import DriftReport, orphans
 from bot.settings import Settings
 from bot.standins.slack import SlackStandIn
 from bot.store import MemoryStore, Store
@@ -78,3 +79,16 @@ async def test_startup_reports_drift_in_the_log_and_the_projects_channel(
     assert len(drift) == 2 and "legacy/prod" in drift[0] and "shop/qa" in drift[1]
     assert post.args["channel"] == config.project("shop").channel
     assert "shop/qa is not in the configuration" in post.args["text"]
+
+
+async def test_status_reads_a_drift_report_at_most_a_minute_old(store: Store) -> None:
+    """Finding drift scans every key of the store: `/deploy status` does it once a minute,
+    not for every request, and sees drift that came later once the minute has passed."""
+    report = DriftReport(load_config(EXAMPLE), store)
+    start = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert await report.orphans(start) == []
+    await _drifted(store)
+    assert await report.orphans(start + timedelta(seconds=59)) == []
+    later = await report.orphans(start + timedelta(minutes=1))
+    assert [(o.project, o.stage) for o in later] == [("legacy", "prod"), ("shop", "qa")]
+    assert await report.orphans(start) == later  # a clock set back reads again, same answer

@@ -3,8 +3,10 @@ request so that retries can be tested."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -40,3 +42,20 @@ async def test_user_group_members_come_from_the_configured_groups(slack: SlackSt
     client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
     answer = await client.usergroups_users_list(usergroup="S0ONCALL")
     assert answer["users"] == ["U1", "U2"]
+
+
+async def test_first_waits_for_a_reply_or_returns_the_one_already_recorded(
+    slack: SlackStandIn,
+) -> None:
+    async def reply(name: str, text: str) -> None:
+        async with httpx.AsyncClient() as http:
+            await http.post(slack.response_url(name), json={"text": text})
+
+    waiting = asyncio.create_task(slack.first("response:later"))
+    await reply("sooner", "one")
+    await reply("later", "two")
+    await reply("later", "three")
+    assert (await waiting).args["text"] == "two"
+    assert (await slack.first("response:sooner")).args["text"] == "one"
+    with pytest.raises(TimeoutError):
+        await slack.first("response:never", timeout=0.05)

@@ -19,6 +19,7 @@ from bot.config.models import DeploybotConfig
 from bot.core.model import AuditEntry, StageState
 from bot.orchestrator import Orchestrator
 from bot.service.delivery import BoardFigures
+from bot.service.drift import DriftReport
 from bot.slack.roles import Role, Roles
 from bot.slack.work import AfterAck
 from bot.store import UNREACHABLE
@@ -45,6 +46,11 @@ class SlackContext:
     work: AfterAck = field(default_factory=AfterAck)
     #: The App Home's delivery figures, kept a while (None: the board shows none).
     figures: BoardFigures | None = None
+    #: Stages drifted from the configuration, as `/deploy status` shows them (kept a minute).
+    drift: DriftReport = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.drift = DriftReport(self.config, self.store)
 
     async def allowed(
         self, user: str, project: str, stage: str | None, role: Role, what: str

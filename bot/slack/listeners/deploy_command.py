@@ -13,7 +13,6 @@ from bot.core.events import Shown
 from bot.core.model import BlockerKind, DeploymentState
 from bot.service.approvals import awaiting
 from bot.service.delivery import stage_delivery
-from bot.service.drift import orphans
 from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
 from bot.service.ships import stage_ships
 from bot.slack import commands as cmd
@@ -136,7 +135,7 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
                 project, await slack.states(project.name), now, slack.org, parsed.stage
             )
         # Issue 13 item 18: stages the configuration no longer names, still holding work.
-        drift = [o.describe() for o in await orphans(slack.config, slack.store)
+        drift = [o.describe() for o in await slack.drift.orphans(now)
                  if parsed.project in (None, o.project)]  # fmt: skip
         return with_drift(status, drift) if drift else status
     if isinstance(parsed, cmd.Queue):
