@@ -122,13 +122,13 @@ def _redis_version() -> str:
     return out.stdout.strip()
 
 
-def rss_bytes(pid: int | None = None) -> int:
-    """Resident set size from /proc (0 where /proc is not there)."""
+def rss_bytes(pid: int | None = None, field: str = "VmRSS") -> int:
+    """Resident set size from /proc (0 where /proc is not there); `field` "VmHWM" is its peak."""
     try:
         text = Path(f"/proc/{pid or os.getpid()}/status").read_text()
     except OSError:
         return 0
     for line in text.splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
     return 0

@@ -8,7 +8,9 @@ delivery records (about 1 in 25 a failure followed by a rollback, 1 in 10 supers
 project 4,500 changes (sorted set and details). Memory is `used_memory` before and after each
 part. The time is `/deploy stats PROJECT` past its ack: `stage_delivery` (one stage's records
 and the project's change times, over 30 days against the 30 before) and the message it renders,
-for every project, one after another.
+for every project, one after another. Then `deploybot serve`, in a process of its own, is given
+this history with all the projects configured, used as people would, and its memory (RSS)
+measured (`served_memory`).
 
     python -m bench.history [--projects N]
 """
@@ -24,17 +26,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.env import flush, redis_server
+from bench.env import flush, redis_server, rss_bytes
+from bench.processes import bot_serve, check
+from bench.scale import deployment, seed
+from bench.stack import projects_config, stack
 from bench.stats import summary_ms
 from bot.core.model import Change, Deployment, DeploymentKind, DeploymentState
+from bot.scenarios.slack_driver import SlackDriver
 from bot.service.delivery import stage_delivery
 from bot.slack.render.delivery import stats_message
+from bot.standins.slack import SlackStandIn
 from bot.store import RedisStore, keys
-from bot.store.base import change_member, delivery_member
+from bot.store.base import HISTORY_LIMIT, change_member, delivery_member
 
 DAYS, PER_DAY, STAGES = 90, 50, 5
 MINUTE = 60.0
@@ -94,7 +102,12 @@ def _changes(p: int, start: float) -> tuple[dict[str, float], dict[str, str]]:
 
 
 def _project(p: int) -> str:
-    return f"project-{p:04d}"
+    """Named as `bench.stack.projects_config` names them, so `serve` can be given the history."""
+    return "demo" if p == 0 else f"project-{p:04d}"
+
+
+def _stage(s: int) -> str:
+    return "beta" if s == 0 else f"stage-{s}"
 
 
 async def _used(client: aioredis.Redis) -> int:
@@ -116,7 +129,7 @@ async def measure(redis_url: str, projects: int = 1000) -> dict[str, Any]:
                 for s in range(STAGES):
                     records = _stage_records(p, s, start)
                     for chunk in range(0, len(records), 1000):  # newest first, as LPUSH keeps
-                        pipe.lpush(keys.deliveries(_project(p), f"stage-{s}"),
+                        pipe.lpush(keys.deliveries(_project(p), _stage(s)),
                                    *records[chunk : chunk + 1000])  # fmt: skip
                     written += len(records)
                 await pipe.execute()
@@ -134,7 +147,7 @@ async def measure(redis_url: str, projects: int = 1000) -> dict[str, Any]:
 
     store = RedisStore.from_url(redis_url)
     took: list[float] = []
-    last = f"stage-{STAGES - 1}"
+    last = _stage(STAGES - 1)
     shown: dict[str, Any] = {}
     try:
         for p in range(projects):
@@ -168,7 +181,47 @@ async def measure(redis_url: str, projects: int = 1000) -> dict[str, Any]:
         "last_deployments_30d": current.deployments,
         "last_failure_rate_30d": current.failure_rate,
         "last_message_blocks": len(shown.get("blocks", [])),
+        "served": await served_memory(redis_url, projects),
     }
+
+
+async def served_memory(redis_url: str, projects: int, asked: int = 50) -> dict[str, Any]:
+    """`deploybot serve` (a process of its own) over this history, with the `projects` x 5
+    stages configured: its RSS once started, then after people used it (the App Home, status of
+    everything, and for `asked` projects their status, `/deploy stats` over 30 and 90 days and
+    a stage's history), and its peak (VmHWM)."""
+    config = projects_config(projects, STAGES)
+    names = [_project(p) for p in range(0, projects, max(1, projects // asked))]
+    last = _stage(STAGES - 1)
+    async with stack(config, redis_url, flushed=False, start_bot=False) as h:
+        # Every stage's state (two good deployments each), and the asked projects' last stage
+        # a full history (1,000 deployments): the bot reads a history only when asked, 20 at
+        # a time, so the other stages' histories would change Redis's memory, not the bot's.
+        await seed(redis_url, h.config)
+        await _histories(redis_url, names, last)
+        assert h.standin is not None and h.settings.slack_signing_secret is not None
+        secret = h.settings.slack_signing_secret.get_secret_value()
+        async with bot_serve(h.settings, redis_url, config) as bot:
+            started = rss_bytes(bot.pid)
+            texts = ["status"]
+            for name in names:
+                texts += [f"status {name}", f"stats {name} {last}", f"stats {name} {last} 90d",
+                          f"history {name} {last}"]  # fmt: skip
+            async with httpx.AsyncClient(base_url=bot.url, timeout=60) as http:
+                driver = SlackDriver(http, h.standin, secret)
+                answers = {(await driver.open_home("U0VIEWER")).status_code}
+                await h.standin.wait_for("views.publish", timeout=60)
+                for text in texts:
+                    answers.add((await driver.command(text, "U0VIEWER")).status_code)
+                async with asyncio.timeout(120):  # every command's reply reached Slack
+                    while _replied(h.standin) < len(texts):
+                        await asyncio.sleep(0.1)
+            assert answers == {200}, answers
+            used, peak = rss_bytes(bot.pid), rss_bytes(bot.pid, "VmHWM")
+            check(bot)
+    mb = 2**20
+    return {"commands": len(texts), "rss_started_mb": round(started / mb, 1),
+            "rss_used_mb": round(used / mb, 1), "rss_peak_mb": round(peak / mb, 1)}  # fmt: skip
 
 
 async def _main(projects: int) -> None:
@@ -180,3 +233,20 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=1000)
     asyncio.run(_main(parser.parse_args().projects))
+
+
+async def _histories(redis_url: str, projects: list[str], stage: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    at = datetime.now(UTC) - timedelta(days=1)
+    try:
+        for project in projects:
+            done = [
+                deployment(project, stage, n, at).model_dump_json() for n in range(HISTORY_LIMIT)
+            ]
+            await client.lpush(keys.history(project, stage), *done)
+    finally:
+        await client.aclose()
+
+
+def _replied(standin: SlackStandIn) -> int:
+    return sum(1 for call in standin.calls if call.method.startswith("response:cmd"))

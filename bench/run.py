@@ -102,7 +102,7 @@ def _redis_work_figures(w: dict[str, Any]) -> list[Figure]:
 def _history_figures(d: dict[str, Any]) -> list[Figure]:
     kept = (f"{d['projects']} projects x {d['stages']} stages, {d['days']} days at "
             f"{d['deployments_per_day_per_stage']}/day per stage: {d['records']:,} records")  # fmt: skip
-    one = d["stats_one"]
+    one, served = d["stats_one"], d["served"]
     return [
         info("history: /deploy stats of every project", d["stats_all_s"], "s",
              f"{kept}; one after another, 30 days against the 30 before"),
@@ -112,6 +112,10 @@ def _history_figures(d: dict[str, Any]) -> list[Figure]:
              f"{d['bytes_per_record']} bytes per record"),
         info("history: Redis memory of the changes", d["changes_mb"], "MB",
              "sorted set and details, one per change per project"),
+        at_most("history: RSS of deploybot serve, used", served["rss_peak_mb"], 200, "MB",
+                f"peak (VmHWM) after the App Home and {served['commands']} commands over that "
+                f"history; {served['rss_started_mb']} MB once started, {served['rss_used_mb']} "
+                "MB at the end"),
     ]  # fmt: skip
 
 

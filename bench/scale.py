@@ -25,7 +25,7 @@ from bot.slack.render import home_view
 from bot.store import keys
 
 
-def _deployment(project: str, stage: str, n: int, at: datetime) -> Deployment:
+def deployment(project: str, stage: str, n: int, at: datetime) -> Deployment:
     change = Change(sha=f"{n:040x}", message=f"change {n}", author="bench", created_at=at)
     return Deployment(id=f"d-{project}-{stage}-{n}", project=project, stage=stage,
                       kind=DeploymentKind.ROLLFORWARD, change=change, state=DeploymentState.DONE,
@@ -40,7 +40,7 @@ async def seed(redis_url: str, config: Any, per_stage: int = 2) -> int:
         async with client.pipeline(transaction=False) as pipe:
             for project in config.projects:
                 for stage in project.stages:
-                    done = [_deployment(project.name, stage.name, n, now) for n in range(per_stage)]
+                    done = [deployment(project.name, stage.name, n, now) for n in range(per_stage)]
                     state = StageState(version=1, good=tuple(done))
                     pipe.hset(keys.state(project.name, stage.name),
                               mapping={"version": 1, "doc": state.model_dump_json()})  # fmt: skip

@@ -43,9 +43,13 @@ def projects_config(projects: int = 1, stages: int = 1, *, roles: bool = True) -
 
 
 @asynccontextmanager
-async def stack(config: str, redis_url: str, **kw: Any) -> AsyncIterator[Harness]:
-    """The harness with Slack on, over a flushed Redis (stats reset); quiet logs."""
-    await flush(redis_url)
+async def stack(
+    config: str, redis_url: str, *, flushed: bool = True, **kw: Any
+) -> AsyncIterator[Harness]:
+    """The harness with Slack on, over a flushed Redis (stats reset; `flushed=False` keeps what
+    it holds); quiet logs."""
+    if flushed:
+        await flush(redis_url)
     # Reconciliation at start asks the simulator about projects it does not have (404s).
     quiet = {"deploybot": logging.WARNING, "aiohttp.access": logging.WARNING,
              "bot.orchestrator": logging.ERROR}  # fmt: skip

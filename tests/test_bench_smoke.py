@@ -95,6 +95,11 @@ async def test_the_history_bench_seeds_90_days_and_the_figures_add_up(bench_redi
     assert d["last_deployments_30d"] == 1290
     assert d["last_failure_rate_30d"] == 60 / 1350
     assert d["records_mb"] > 0 and d["stats_one"]["n"] == 2
+    # serve answered the App Home and every command (2 projects: status, 2 stats, history)
+    served = d["served"]
+    assert served["commands"] == 1 + 2 * 4
+    assert 0 < served["rss_started_mb"] <= served["rss_peak_mb"]
+    assert any(f.name.startswith("history: RSS") for f in run._history_figures(d))
 
 
 async def test_reconciliation_asks_active_projects_every_minute_within_the_budget(
