@@ -88,7 +88,8 @@ async def api_calls(
 ) -> dict[str, Any]:
     """`every`: the reconcile_interval in minutes (a pass every that many minutes)."""
     await flush(redis_url)
-    config = _config(projects, 5, "15m", "15m")  # the startup pass spreads as the bench does
+    # The passes below are made every `every` minutes, as reconcile_interval says.
+    config = _config(projects, 5, f"{every}m", "15m")
     async with running(config, redis_url=redis_url, default_duration=0.1) as h:
         await h.runtime.timers.stop()  # the clock below drives reconciliation, not the timers
         names = [p.name for p in h.config.projects]
@@ -102,6 +103,9 @@ async def api_calls(
         idle = set(names) - set(names[1 : active + 1])
         looked: dict[str, datetime] = {}  # an idle project's last look (or first sight)
         longest = timedelta(0)
+        busy = set(names[1 : active + 1])
+        busy_looked = dict.fromkeys(busy, start)  # an active project's last look
+        busy_gap = timedelta(0)
         for minute in range(0, minutes, every):
             now = start + minute * MINUTE
             budget.clock = lambda now=now: now
@@ -119,8 +123,12 @@ async def api_calls(
             for project in idle & set(chosen):
                 longest = max(longest, now - looked[project])
                 looked[project] = now
+            for project in busy & set(chosen):
+                busy_gap = max(busy_gap, now - busy_looked[project])
+                busy_looked[project] = now
         # An idle project not asked about by the end has waited since its last look.
         longest = max([longest, *(now - at for at in looked.values())])
+        busy_gap = max([busy_gap, *(now - at for at in busy_looked.values())])
     steady = per_minute[15:] or per_minute
     asked = [n for n in asked for _ in range(every)]
     return {
@@ -134,6 +142,7 @@ async def api_calls(
         "calls_per_minute_steady_mean": round(sum(steady) / len(steady), 1),
         "pass_seconds_max": round(max(seconds), 2),
         "idle_longest_wait_min": round(longest / MINUTE, 1),
+        "active_longest_gap_min": round(busy_gap / MINUTE, 1),
     }
 
 

@@ -129,6 +129,8 @@ def _reconcile_figures(r: dict[str, Any]) -> list[Figure]:
                 f"{load}; steady mean {r['calls_per_minute_steady_mean']}"),
         at_most("reconcile: longest an idle project waited", r["idle_longest_wait_min"], 16,
                 "min", f"{load}; target: the ceiling and a pass; reconcile_interval 1 min"),
+        at_most("reconcile: longest an active project went unasked", r["active_longest_gap_min"],
+                2, "min", f"{load}; a lost done webhook is found within it"),
         at_most("reconcile: the same, reconcile_interval 2 min: calls / minute",
                 two["calls_per_minute_max"], 100, "/min",
                 f"steady mean {two['calls_per_minute_steady_mean']}"),

@@ -280,8 +280,8 @@ class Orchestrator:
         self, budget: int, idle_every: timedelta, now: datetime | None = None
     ) -> list[str]:
         """The periodic pass: Semaphore is asked about the projects `bot.core.reconciling`
-        picks (in flight: every pass; idle: once per `idle_every`, spread) as far as `budget`
-        calls go; every stage is drained and ticked. Returns the projects asked about."""
+        picks (in flight: every pass, at least every other one when the budget is tight;
+        idle: once per `idle_every`, spread) as far as `budget` calls go; every stage is drained and ticked. Returns the projects asked about."""
         now = now or self.stages.clock()
         store = self.stages.store
         unknown = sum(not self.semaphore.knows_project(p.name) for p in self.config.projects)
@@ -299,7 +299,7 @@ class Orchestrator:
                 seen = first_seen[project.name] = first_look(project.name, now, idle_every)
             calls = cost(states) + (0 if self.semaphore.knows_project(project.name) else 1)
             looks.append(Look(project.name, in_flight(states), calls, seen))
-        ask = plan(looks, now, idle_every, budget)
+        ask = plan(looks, now, idle_every, budget, self.config.reconcile_interval)
         await self.reconcile(now, ask=set(ask))
         await store.mark_reconciled({**first_seen, **dict.fromkeys(ask, now)})
         return ask

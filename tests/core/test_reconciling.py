@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 from builders import T0, blocker, deployment
@@ -32,15 +32,53 @@ def test_active_projects_come_every_pass_and_idle_ones_once_per_ceiling() -> Non
         Look("idle-due", False, 1, T0 - 15 * M),
         Look("idle-overdue", False, 1, T0 - 40 * M),
     ]
-    assert plan(looks, T0, IDLE, left=100) == ["busy", "idle-overdue", "idle-due"]
+    # Ample budget: everyone due is asked (the active project asked on the last pass last).
+    assert plan(looks, T0, IDLE, left=100, every=M) == ["idle-overdue", "idle-due", "busy"]
 
 
 def test_when_the_budget_is_tight_active_projects_go_first_and_the_rest_wait_in_line() -> None:
     looks = [Look(f"idle-{n}", False, 1, T0 - (20 + n) * M) for n in range(5)]
     looks += [Look("busy-a", True, 2, T0 - 2 * M), Look("busy-b", True, 2, T0 - 5 * M)]
-    assert plan(looks, T0, IDLE, left=6) == ["busy-b", "busy-a", "idle-4", "idle-3"]
-    assert plan(looks, T0, IDLE, left=3) == ["busy-b"]  # busy-a does not fit: nothing jumps it
-    assert plan(looks, T0, IDLE, left=0) == []
+    assert plan(looks, T0, IDLE, left=6, every=M) == ["busy-b", "busy-a", "idle-4", "idle-3"]
+    # busy-a does not fit: nothing jumps it
+    assert plan(looks, T0, IDLE, left=3, every=M) == ["busy-b"]
+    assert plan(looks, T0, IDLE, left=0, every=M) == []
+
+
+def test_a_tight_budget_asks_active_projects_every_other_pass_and_idle_ones_in_time() -> None:
+    """Active projects asked on the last pass wait behind the idle ones due; those the last
+    pass left out go first of all."""
+    looks = [
+        Look("busy-asked", True, 1, T0 - M),
+        Look("busy-left-out", True, 1, T0 - 2 * M),
+        Look("idle-due", False, 1, T0 - 16 * M),
+    ]
+    assert plan(looks, T0, IDLE, left=2, every=M) == ["busy-left-out", "idle-due"]
+    assert plan(looks, T0, IDLE, left=3, every=M) == ["busy-left-out", "idle-due", "busy-asked"]
+    # A pass a little early or late is still "the last pass".
+    looks[0] = Look("busy-asked", True, 1, T0 - 80 * timedelta(seconds=1))
+    assert plan(looks, T0, IDLE, left=2, every=M) == ["busy-left-out", "idle-due"]
+
+
+def test_at_1000_projects_50_active_a_budget_of_100_meets_both_targets() -> None:
+    """Minute by minute for an hour (each project asked costs 1 call): every active project is
+    asked at least every 2 minutes, and no idle one waits past its ceiling and a pass."""
+    names = [f"project-{n:04d}" for n in range(1000)]
+    active = set(names[:50])
+    last: dict[str, datetime] = {}
+    asked_at: dict[str, list[int]] = {name: [] for name in names}
+    for minute in range(60):
+        now = T0 + minute * M
+        looks = [Look(n, n in active, 1, last.get(n)) for n in names]
+        for name in plan(looks, now, IDLE, left=100, every=M):
+            last[name] = now
+            asked_at[name].append(minute)
+        for name in names:  # first seen: as the orchestrator records it
+            last.setdefault(name, first_look(name, T0, IDLE))
+    for name in active:
+        assert max(b - a for a, b in pairwise([0, *asked_at[name]])) <= 2, name
+    idle_waits = [b - a for n in names if n not in active for a, b in pairwise(asked_at[n])]
+    assert idle_waits and max(idle_waits) <= 16
 
 
 def test_projects_never_asked_about_come_due_spread_over_the_ceiling() -> None:
@@ -48,11 +86,12 @@ def test_projects_never_asked_about_come_due_spread_over_the_ceiling() -> None:
     firsts = [first_look(name, T0, IDLE) for name in names]
     assert all(T0 - IDLE < f <= T0 for f in firsts)
     assert first_look("shop", T0, IDLE) == first_look("shop", T0, IDLE)  # the same each pass
-    assert plan([Look(name, False, 1, None) for name in names], T0, IDLE, left=10_000) == []
+    never = [Look(name, False, 1, None) for name in names]
+    assert plan(never, T0, IDLE, left=10_000, every=M) == []
     # First seen at T0, then minute by minute over the ceiling: about a fifteenth come due
     # each minute.
     looks = [Look(name, False, 1, first) for name, first in zip(names, firsts, strict=True)]
-    due_by_minute = [len(plan(looks, T0 + n * M, IDLE, left=10_000)) for n in range(16)]
+    due_by_minute = [len(plan(looks, T0 + n * M, IDLE, left=10_000, every=M)) for n in range(16)]
     assert due_by_minute[0] < 100 and due_by_minute[-1] == 1000
     steps = [b - a for a, b in pairwise(due_by_minute)]
     assert max(steps) < 100  # never all at once
