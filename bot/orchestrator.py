@@ -147,10 +147,9 @@ class Orchestrator:
         await self._ready(project, ready)
 
     async def _ready(self, project: ProjectConfig, ready: ev.ChangeReady) -> None:
-        """The change is remembered among the project's changes (what later deployments ship
-        is listed from them), then its first stage decides."""
-        await self.stages.store.record_change(project.name, ready.change, self.stages.retention)
-        await self.stages.handle(project.name, project.stages[0].name, ready)
+        """Its first stage decides, and the change is remembered among the project's changes
+        with that decision (what later deployments ship is listed from them)."""
+        await self.stages.handle(project.name, project.stages[0].name, ready, remember=ready.change)
 
     async def _pipeline(self, project: ProjectConfig, pipeline: Pipeline) -> None:
         ready = change_ready(project, pipeline)

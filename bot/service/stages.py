@@ -30,7 +30,7 @@ from typing import Protocol
 from bot.core import events as ev
 from bot.core.decision import Decision, StageSnapshot
 from bot.core.delivery import HISTORY_RETENTION
-from bot.core.model import AuditEntry, Blocker, Deployment, StagePolicy, StageState
+from bot.core.model import AuditEntry, Blocker, Change, Deployment, StagePolicy, StageState
 from bot.core.rules import decide
 from bot.errors import DeploybotError, EffectFailed
 from bot.service.effects import (
@@ -166,8 +166,12 @@ class StageService:
             log.info("%s/%s: Semaphore's history unavailable (%s)", project, stage, exc)
             return None
 
-    async def handle(self, project: str, stage: str, event: ev.Event) -> Decision | None:
-        """Apply `event` to the stage; None when it was applied before (a duplicate)."""
+    async def handle(
+        self, project: str, stage: str, event: ev.Event, remember: Change | None = None
+    ) -> Decision | None:
+        """Apply `event` to the stage; None when it was applied before (a duplicate). With
+        `remember`, that change is recorded among the project's changes with the decision
+        (`Commit.change`)."""
         key = (project, stage)
         known = None if isinstance(event, ev.Tick) else self._known.get(key)
         for _ in range(MAX_ATTEMPTS):
@@ -188,6 +192,7 @@ class StageService:
                 audit=_audit(project, stage, event, decision, now),
                 effects=tuple(encode(e) for e in effects_of(decision, event.id, project, stage)),
                 keep=self.retention,
+                change=remember,
             )
             result = await self.store.apply(commit)
             if result is Applied.DUPLICATE:

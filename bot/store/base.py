@@ -64,6 +64,11 @@ class Commit(Frozen):
     effects: tuple[str, ...] = ()
     #: How long the stage's delivery records are kept (before the newest).
     keep: timedelta = HISTORY_RETENTION
+    #: A change to remember among the project's changes, as `Store.record_change` does
+    #: (with `keep`): a change that passed CI, with its first stage's decision. On a single
+    #: Redis it is written by the same script (no round trip of its own); on Redis Cluster the
+    #: project's changes are in another slot, so it is recorded just before.
+    change: Change | None = None
 
 
 #: Carried-out effects, as stored, per (project, stage).

@@ -87,6 +87,8 @@ class MemoryStore:
             del kept[DELIVERIES_LIMIT:]
         self._audit[stage].extend(commit.audit)
         self._outbox[stage].extend(commit.effects)
+        if commit.change is not None:
+            await self.record_change(commit.project, commit.change, commit.keep)
         self._mark(seen, SEEN_TTL)
         return Applied.APPLIED
 

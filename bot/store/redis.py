@@ -50,6 +50,16 @@ SOCKET_TIMEOUT = 10.0
 HEALTH_CHECK_INTERVAL = 15
 
 
+def _change_args(change: Change | None, keep: timedelta) -> list[Any]:
+    """apply.lua's arguments for a change to record (`RedisStore.record_change`'s writes)."""
+    if change is None:
+        return [0]
+    at = change.created_at.timestamp()
+    richest = 1 if change.author else 0  # the webhook's record replaces; reconciliation's adds
+    return [1, change.sha, repr(at), change_member(change), richest,
+            repr((change.created_at - keep).timestamp()), CHANGES_LIMIT]  # fmt: skip
+
+
 def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
     """The one way deploybot connects to Redis: text replies, a blocking connection pool; with
     `cluster`, `url` names one node of a Redis Cluster (each stage's keys share a slot, and the
@@ -75,6 +85,9 @@ class RedisStore:
     def __init__(self, client: aioredis.Redis) -> None:
         self._redis = client
         self._apply = client.register_script(APPLY_LUA)
+        #: Whether a commit's change can be written by the apply script: not on Cluster,
+        #: where the project's changes and the stage's keys are in different slots.
+        self._one_slot = not isinstance(client, RedisCluster)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -103,6 +116,10 @@ class RedisStore:
 
     async def apply(self, commit: Commit) -> Applied:
         p, s = commit.project, commit.stage
+        change = commit.change
+        if change is not None and not self._one_slot:
+            await self.record_change(p, change, commit.keep)
+            change = None
         args: list[Any] = [
             commit.expected_version,
             commit.state.version,
@@ -116,6 +133,7 @@ class RedisStore:
             *(delivery_member(d) for d in commit.finished),
             len(commit.audit),
             *(a.model_dump_json() for a in commit.audit),
+            *_change_args(change, commit.keep),
             *commit.effects,
         ]
         stage_keys = [
@@ -126,6 +144,8 @@ class RedisStore:
             keys.seen(p, s, commit.event_id),
             keys.deliveries(p, s),
         ]
+        if change is not None:
+            stage_keys += [keys.changes(p), keys.change_details(p)]
         result = await self._apply(keys=stage_keys, args=args)
         return Applied(result)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 from builders import T0, deployment
 
-from bot.core.model import AuditEntry, DeploymentState, StageState
+from bot.core.delivery import HISTORY_RETENTION
+from bot.core.model import AuditEntry, Change, DeploymentState, StageState
 from bot.store import Applied, Commit, Store
 
 
@@ -22,6 +25,40 @@ def commit(version: int, event_id: str = "e1", **kw: object) -> Commit:
     }
     fields.update(kw)
     return Commit.model_validate(fields)
+
+
+Recorder = Callable[..., Awaitable[None]]
+_changed = itertools.count(1)
+
+
+async def _with_a_decision(
+    store: Store, change: Change, keep: timedelta = HISTORY_RETENTION
+) -> None:
+    """The change recorded as a passed CI pipeline records it: with its first stage's
+    decision (`Commit.change`), on Redis in the decision's own script."""
+    state = await store.load("shop", "beta")
+    version = state.version
+    decision = Commit(
+        project="shop",
+        stage="beta",
+        event_id=f"ready-{next(_changed)}",
+        expected_version=version,
+        state=state.model_copy(update={"version": version + 1}),
+        keep=keep,
+        change=change,
+    )
+    applied = await store.apply(decision)
+    assert applied is Applied.APPLIED
+
+
+async def _alone(store: Store, change: Change, keep: timedelta = HISTORY_RETENTION) -> None:
+    await store.record_change("shop", change, keep)
+
+
+@pytest.fixture(params=["alone", "with-a-decision"])
+def record(request: pytest.FixtureRequest) -> Recorder:
+    """Both ways a change is recorded, which must keep the same changes."""
+    return _alone if request.param == "alone" else _with_a_decision
 
 
 async def test_an_unknown_stage_loads_as_empty(store: Store) -> None:
@@ -207,15 +244,15 @@ async def test_ping(store: Store) -> None:
 
 
 async def test_changes_are_listed_between_two_times_newest_first_with_their_count(
-    store: Store,
+    store: Store, record: Recorder
 ) -> None:
     """What ships (issue 16): the changes after a stage's last good one, up to the one deployed."""
     from builders import change
 
     made = [change(n) for n in range(1, 8)]  # one a minute after T0
     for c in reversed(made):
-        await store.record_change("shop", c)
-    await store.record_change("shop", made[3])  # recorded twice: still one change
+        await record(store, c)
+    await record(store, made[3])  # recorded twice: still one change
     shown, total = await store.changes("shop", made[1].created_at, made[5].created_at, limit=3)
     assert [c.sha for c in shown] == [made[5].sha, made[4].sha, made[3].sha]
     assert total == 4  # changes 3, 4, 5 and 6: after 2, up to 6 included
@@ -226,12 +263,12 @@ async def test_changes_are_listed_between_two_times_newest_first_with_their_coun
     assert await store.changes("other", None, made[-1].created_at, limit=10) == ([], 0)
 
 
-async def test_a_change_is_found_by_a_prefix_of_its_sha(store: Store) -> None:
+async def test_a_change_is_found_by_a_prefix_of_its_sha(store: Store, record: Recorder) -> None:
     from builders import change
 
     one, two = change(11), change(12)
-    await store.record_change("shop", one)
-    await store.record_change("shop", two)
+    await record(store, one)
+    await record(store, two)
     found = await store.find_change("shop", one.sha[:7])
     assert found is not None and found.sha == one.sha
     assert await store.find_change("shop", "deadbee") is None
@@ -240,7 +277,7 @@ async def test_a_change_is_found_by_a_prefix_of_its_sha(store: Store) -> None:
 
 
 async def test_a_change_recorded_twice_is_one_change_with_the_richest_details(
-    store: Store,
+    store: Store, record: Recorder
 ) -> None:
     """Reconciliation records a change without its author; the webhook's record has it.
     Whichever comes first, the change is listed once, with its author."""
@@ -248,10 +285,10 @@ async def test_a_change_recorded_twice_is_one_change_with_the_richest_details(
 
     webhook, reconciled = change(21, author="alice"), change(21, author="")
     other_webhook, other_reconciled = change(22, author="bob"), change(22, author="")
-    await store.record_change("shop", reconciled)
-    await store.record_change("shop", webhook)
-    await store.record_change("shop", other_webhook)
-    await store.record_change("shop", other_reconciled)
+    await record(store, reconciled)
+    await record(store, webhook)
+    await record(store, other_webhook)
+    await record(store, other_reconciled)
     listed, total = await store.changes("shop", None, other_webhook.created_at, limit=10)
     assert total == 2
     assert [(c.sha, c.author) for c in listed] == [
@@ -263,7 +300,7 @@ async def test_a_change_recorded_twice_is_one_change_with_the_richest_details(
 
 
 async def test_only_the_newest_changes_are_kept(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store, record: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from builders import change
 
@@ -274,21 +311,23 @@ async def test_only_the_newest_changes_are_kept(
     monkeypatch.setattr(bot.store.redis, "CHANGES_LIMIT", 3)
     made = [change(n) for n in range(31, 36)]
     for c in made:
-        await store.record_change("shop", c)
+        await record(store, c)
     listed, total = await store.changes("shop", None, made[-1].created_at, limit=10)
     assert total == 3 and [c.sha for c in listed] == [c.sha for c in reversed(made[2:])]
     assert await store.find_change("shop", made[0].sha[:8]) is None
 
 
-async def test_changes_made_before_the_retention_are_forgotten(store: Store) -> None:
+async def test_changes_made_before_the_retention_are_forgotten(
+    store: Store, record: Recorder
+) -> None:
     from builders import change
 
     old, recent = change(41, created_at=T0), change(42, created_at=T0 + timedelta(days=5))
-    await store.record_change("shop", old, keep=timedelta(days=7))
-    await store.record_change("shop", recent, keep=timedelta(days=7))
+    await record(store, old, keep=timedelta(days=7))
+    await record(store, recent, keep=timedelta(days=7))
     assert await store.change_times("shop") == {old.sha: T0, recent.sha: recent.created_at}
     newest = change(43, created_at=T0 + timedelta(days=8))
-    await store.record_change("shop", newest, keep=timedelta(days=7))
+    await record(store, newest, keep=timedelta(days=7))
     assert set(await store.change_times("shop")) == {recent.sha, newest.sha}
     assert await store.find_change("shop", old.sha[:8]) is None
 
