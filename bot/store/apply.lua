@@ -3,7 +3,7 @@
 --       6 deliveries list; with a change to record, 7 the project's changes (sorted set),
 --       8 their details (hash)
 -- ARGV: 1 expected version, 2 new version, 3 state doc, 4 seen ttl (s), 5 history limit,
---       6 deliveries limit, 7 deliveries kept (s), 8 number of finished deployments, then
+--       6 deliveries limit, 7 delivery records and audit entries kept (s), 8 number of finished deployments, then
 --       those, then as many delivery records, then the number of audit entries, then those,
 --       then 0, or 1 and a change to record (sha, time, details, 1 to replace the details
 --       known, changes made before this time are forgotten, the most changes kept), then
@@ -46,8 +46,14 @@ if n > 0 then
 end
 i = i + 2 * n + 1
 n = tonumber(ARGV[i])
-for j = 1, n do
-  redis.call('XADD', KEYS[3], '*', 'entry', ARGV[i + j])
+if n > 0 then
+  local id
+  for j = 1, n do
+    id = redis.call('XADD', KEYS[3], '*', 'entry', ARGV[i + j])
+  end
+  -- Audit entries made more than the kept time before this one are dropped (ids are times).
+  local ms = tonumber(string.match(id, '^(%d+)'))
+  redis.call('XTRIM', KEYS[3], 'MINID', ms - tonumber(ARGV[7]) * 1000)
 end
 i = i + n + 1
 if ARGV[i] == '1' then

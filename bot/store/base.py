@@ -62,7 +62,7 @@ class Commit(Frozen):
     finished: tuple[Deployment, ...] = ()
     audit: tuple[AuditEntry, ...] = ()
     effects: tuple[str, ...] = ()
-    #: How long the stage's delivery records are kept (before the newest).
+    #: How long the stage's delivery records and audit entries are kept (before the newest).
     keep: timedelta = HISTORY_RETENTION
     #: A change to remember among the project's changes, as `Store.record_change` does
     #: (with `keep`): a change that passed CI, with its first stage's decision. On a single
@@ -103,8 +103,10 @@ class Store(Protocol):
 
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]: ...
 
-    async def record(self, entry: AuditEntry) -> None:
-        """Append to the stage's audit log outside any decision (a refused request, say)."""
+    async def record(self, entry: AuditEntry, keep: timedelta = HISTORY_RETENTION) -> None:
+        """Append to the stage's audit log outside any decision (a refused request, say).
+        Entries made more than `keep` before it are dropped, as `apply` drops them with
+        `Commit.keep`."""
         ...
 
     async def outbox(self, project: str, stage: str) -> list[str]: ...

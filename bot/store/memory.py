@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.core.delivery import HISTORY_RETENTION, DeliveryRecord
@@ -85,7 +85,7 @@ class MemoryStore:
             while kept and kept[-1].ended_at < cutoff:
                 kept.pop()
             del kept[DELIVERIES_LIMIT:]
-        self._audit[stage].extend(commit.audit)
+        self._keep_audit(stage, commit.audit, commit.keep)
         self._outbox[stage].extend(commit.effects)
         if commit.change is not None:
             await self.record_change(commit.project, commit.change, commit.keep)
@@ -101,8 +101,20 @@ class MemoryStore:
     async def audit(self, project: str, stage: str, limit: int = 100) -> list[AuditEntry]:
         return self._audit[(project, stage)][-limit:]
 
-    async def record(self, entry: AuditEntry) -> None:
-        self._audit[(entry.project, entry.stage)].append(entry)
+    async def record(self, entry: AuditEntry, keep: timedelta = HISTORY_RETENTION) -> None:
+        self._keep_audit((entry.project, entry.stage), (entry,), keep)
+
+    def _keep_audit(
+        self, stage: tuple[str, str], entries: Sequence[AuditEntry], keep: timedelta
+    ) -> None:
+        """Append `entries`; drop those made more than `keep` before the newest of them (as
+        Redis does by its stream ids, which are the times entries were added)."""
+        if not entries:
+            return
+        kept = self._audit[stage]
+        kept.extend(entries)
+        cutoff = max(e.at for e in entries) - keep
+        kept[:] = [e for e in kept if e.at >= cutoff]
 
     async def outbox(self, project: str, stage: str) -> list[str]:
         return list(self._outbox[(project, stage)])

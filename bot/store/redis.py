@@ -7,6 +7,7 @@ history, delivery records, audit entries and outbox in one step. Loading is one 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -165,10 +166,13 @@ class RedisStore:
             if fields
         ]
 
-    async def record(self, entry: AuditEntry) -> None:
-        await self._redis.xadd(
-            keys.audit(entry.project, entry.stage), {"entry": entry.model_dump_json()}
-        )
+    async def record(self, entry: AuditEntry, keep: timedelta = HISTORY_RETENTION) -> None:
+        stream = keys.audit(entry.project, entry.stage)
+        oldest = int((time.time() - keep.total_seconds()) * 1000)  # stream ids are ms times
+        async with self._redis.pipeline(transaction=True) as pipe:  # one slot: the stage's
+            pipe.xadd(stream, {"entry": entry.model_dump_json()})
+            pipe.xtrim(stream, minid=oldest, approximate=False)
+            await pipe.execute()
 
     async def outbox(self, project: str, stage: str) -> list[str]:
         return [str(row) for row in await self._redis.lrange(keys.outbox(project, stage), 0, -1)]

@@ -171,6 +171,26 @@ async def test_a_recorded_entry_joins_the_stage_audit_log_after_decisions(store:
     assert [e.action for e in await store.audit("shop", "prod")] == ["blocker_added", "refused"]
 
 
+async def test_audit_entries_older_than_the_retention_are_dropped(store: Store) -> None:
+    """By a decision's write and by a recorded entry alike: those made more than `keep` before
+    the newest go (Redis measures by its stream ids, the times entries were added; the memory
+    store by the entries' times, 1.5 s apart here as the wait is)."""
+    second = timedelta(seconds=1)
+
+    def entry(action: str, at: timedelta) -> AuditEntry:
+        return AuditEntry(at=T0 + at, project="shop", stage="prod", actor="U1", action=action)
+
+    await store.apply(commit(0, "e1", audit=(entry("first", timedelta(0)),), keep=second))
+    await store.record(entry("second", timedelta(0)), keep=second)
+    await asyncio.sleep(1.5)
+    await store.apply(commit(1, "e2", audit=(entry("third", 1.5 * second),), keep=second))
+    assert [e.action for e in await store.audit("shop", "prod")] == ["third"]
+    await store.record(entry("fourth", 1.6 * second), keep=timedelta(days=90))
+    await asyncio.sleep(1.5)
+    await store.record(entry("fifth", 3.1 * second), keep=second)
+    assert [e.action for e in await store.audit("shop", "prod")] == ["fifth"]
+
+
 async def test_outbox_keeps_effects_until_acked(store: Store) -> None:
     await store.apply(commit(0, "e1", effects=("one", "two")))
     assert await store.outbox("shop", "prod") == ["one", "two"]

@@ -32,7 +32,7 @@ async def approval_answer(
         if refusal is not None:  # in the audit log too: every refusal of an approval is
             entry = AuditEntry(at=slack.clock(), project=project, stage=stage, actor=user,
                                action="approval_refused", detail=f"{sha}: {refusal}")  # fmt: skip
-            await slack.store.record(entry)
+            await slack.store.record(entry, slack.config.history_retention)
             return f":no_entry_sign: Nothing was done: {escape(refusal)}."
         decision = await slack.orchestrator.approve(project, stage, user, deployment.id, request)
     else:

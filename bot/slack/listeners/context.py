@@ -61,7 +61,7 @@ class SlackContext:
         where = stage or self.config.project(project).stages[0].name
         entry = AuditEntry(at=self.clock(), project=project, stage=where, actor=user,
                            action="refused", detail=f"needs the {role} role to {what}")  # fmt: skip
-        await self.store.record(entry)
+        await self.store.record(entry, self.config.history_retention)
         return False
 
     async def states(self, project: str) -> dict[str, StageState]:
