@@ -280,7 +280,8 @@ class Orchestrator:
     ) -> list[str]:
         """The periodic pass: Semaphore is asked about the projects `bot.core.reconciling`
         picks (in flight: every pass, at least every other one when the budget is tight;
-        idle: once per `idle_every`, spread) as far as `budget` calls go; every stage is drained and ticked. Returns the projects asked about."""
+        idle: once per `idle_every`, spread) as far as `budget` calls go; every stage is
+        drained and ticked. Returns the projects asked about."""
         now = now or self.stages.clock()
         store = self.stages.store
         unknown = sum(not self.semaphore.knows_project(p.name) for p in self.config.projects)
