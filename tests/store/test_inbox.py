@@ -213,6 +213,7 @@ async def test_a_touched_item_is_not_idle_and_keeps_its_delivery_count(backend: 
     touch is not a delivery (it never brings an item closer to the dead letters)."""
     working, other = backend.make(), backend.make()
     await working.put("slack", ["k"], "long")
+    assert await other.reclaim("replica-b", min_idle_ms=60_000) == []  # connected: not timed
     [taken] = await working.take("replica-a", block_ms=0)
     await asyncio.sleep(0.12)
     await working.touch("replica-a", taken.id)
