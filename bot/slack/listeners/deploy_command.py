@@ -128,7 +128,7 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
     if isinstance(parsed, cmd.Status):
         if parsed.project is None:
             room = overview_room(slack.config)  # only the states a message can show
-            status = overview(slack.config, {p.name: await slack.states(p.name) for p in room}, now)
+            status = overview(slack.config, await slack.states_of(p.name for p in room), now)
         else:
             project = slack.config.project(parsed.project)
             status = project_status(
@@ -166,9 +166,9 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
         change, ships = await stage_ships(slack.store, parsed.project, parsed.stage, parsed.sha)
         return diff_message(parsed.project, parsed.stage, parsed.sha, change, ships)
     if isinstance(parsed, cmd.FreezeList):
-        return freeze_list_message(
-            slack.config, await slack.all_states(), now, parsed.project, parsed.stage
-        )
+        listed = [parsed.project] if parsed.project else [p.name for p in slack.config.projects]
+        states = await slack.states_of(listed)
+        return freeze_list_message(slack.config, states, now, parsed.project, parsed.stage)
     if isinstance(parsed, cmd.Block):
         for target in parsed.targets:
             await orchestrator.block(

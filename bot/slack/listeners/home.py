@@ -43,8 +43,7 @@ async def publish_home(slack: SlackContext, *users: str) -> None:
     figures = None
     if slack.figures is not None:
         figures = await slack.figures.of(room, now)
-    states = {project: await slack.states(project) for project in room}
-    view = home_view(slack.config, states, now, slack.org, figures)
+    view = home_view(slack.config, await slack.states_of(room), now, slack.org, figures)
     for user in users:
         await slack.client.views_publish(user_id=user, view=view)
 
