@@ -147,9 +147,12 @@ class Orchestrator:
         await self._ready(project, ready)
 
     async def _ready(self, project: ProjectConfig, ready: ev.ChangeReady) -> None:
-        """Its first stage decides, and the change is remembered among the project's changes
-        with that decision (what later deployments ship is listed from them)."""
-        await self.stages.handle(project.name, project.stages[0].name, ready, remember=ready.change)
+        """Its first stage decides (every target, when the first stage is a wave), and the
+        change is remembered among the project's changes with the first one's decision (what
+        later deployments ship is listed from them)."""
+        for index, stage in enumerate(project.steps[0]):
+            remember = ready.change if index == 0 else None
+            await self.stages.handle(project.name, stage.name, ready, remember=remember)
 
     async def _pipeline(self, project: ProjectConfig, pipeline: Pipeline) -> None:
         ready = change_ready(project, pipeline)

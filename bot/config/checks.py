@@ -38,16 +38,109 @@ def cross_problems(data: Any) -> list[tuple[Loc, str]]:
                 )
             if name in RESERVED_NAMES:
                 problems.append(((*here, "stages", stage_index, "name"), _reserved_message(name)))
-        if stages and isinstance(stages[0], dict) and stages[0].get("hangs_off") == "previous":
-            problems.append(
-                (
-                    (*here, "stages", 0, "hangs_off"),
-                    "the first stage has no previous stage to hang off; use 'ci'",
-                )
-            )
+        problems += _hangs_off_refs(stages, here)
+        problems += _wave_targets(stages, here)
         problems += _freeze_id_clashes(project, here)
         problems += _emergency_on_ci_stages(stages, here)
         problems += _approvals_reachable(data, project, stages, here)
+    return problems
+
+
+def _targets(stage: Any) -> list[Any] | None:
+    """A declared stage's `targets` (None: a stage of one target)."""
+    targets = stage.get("targets") if isinstance(stage, dict) else None
+    return targets if isinstance(targets, list) else None
+
+
+def _hangs_off_of(stage: Any, where: Loc) -> list[tuple[Loc, Any]]:
+    """Each `hangs_off` of a declared stage (one per target of a wave), with its place."""
+    targets = _targets(stage)
+    if targets is None:
+        value = stage.get("hangs_off") if isinstance(stage, dict) else None
+        return [((*where, "hangs_off"), value)]
+    return [
+        ((*where, "targets", index, "hangs_off"), target.get("hangs_off"))
+        for index, target in enumerate(targets)
+        if isinstance(target, dict)
+    ]
+
+
+def _hangs_off_refs(stages: list[Any], here: Loc) -> list[tuple[Loc, str]]:
+    """`previous` needs a previous stage of one target; after a wave, a stage names the
+    wave's target whose deploy pipeline declares its promotion (or `ci`)."""
+    problems: list[tuple[Loc, str]] = []
+    for index, stage in enumerate(stages):
+        before = stages[index - 1] if index else None
+        name = before.get("name") if isinstance(before, dict) else None
+        targets = _targets(before) or []
+        names = [t.get("name") for t in targets if isinstance(t, dict)]
+        example = f"{name}/{names[0]}" if names else f"{name}/TARGET"
+        for loc, value in _hangs_off_of(stage, (*here, "stages", index)):
+            if not isinstance(value, str | None) or value == "ci":
+                continue
+            if before is None and value is not None:
+                problems.append(
+                    (loc, "the first stage has no previous stage to hang off; use 'ci'")
+                )
+            elif before is not None and _targets(before) is not None and "/" not in str(value):
+                problems.append(
+                    (
+                        loc,
+                        f"the previous stage {name!r} is a wave of several targets: say which "
+                        f"one's deploy pipeline declares this promotion (hangs_off: {example}),"
+                        " or hang off 'ci'",
+                    )
+                )
+            elif value is not None and "/" in value and before is not None:
+                wave, _, target = value.partition("/")
+                if _targets(before) is None:
+                    problems.append(
+                        (
+                            loc,
+                            f"{value!r} names a target, but the previous stage {name!r} has one;"
+                            " use 'previous' or 'ci'",
+                        )
+                    )
+                elif wave != name or target not in names:
+                    listed = ", ".join(f"{name}/{n}" for n in names)
+                    problems.append(
+                        (loc, f"{value!r} is not a target of the previous stage ({listed})")
+                    )
+    return problems
+
+
+def _wave_targets(stages: list[Any], here: Loc) -> list[tuple[Loc, str]]:
+    """A stage names its promotion, or is a wave whose targets have names and promotions of
+    their own."""
+    problems: list[tuple[Loc, str]] = []
+    for index, stage in enumerate(stages):
+        targets = _targets(stage)
+        if targets is None:
+            if isinstance(stage, dict) and "promotion" not in stage and "targets" not in stage:
+                problems.append(
+                    (
+                        (*here, "stages", index, "promotion"),
+                        "missing (this key is required, or 'targets' for a wave)",
+                    )
+                )
+            continue
+        where: Loc = (*here, "stages", index, "targets")
+        problems += _duplicates(targets, where, "target")
+        seen: dict[str, int] = {}
+        for target_index, target in enumerate(targets):
+            promotion = target.get("promotion") if isinstance(target, dict) else None
+            if not isinstance(promotion, str):
+                continue
+            if promotion in seen:
+                problems.append(
+                    (
+                        (*where, target_index, "promotion"),
+                        f"promotion {promotion!r} is used twice (first at "
+                        f"{format_loc((*where, seen[promotion]))}); each target deploys through "
+                        "its own promotion",
+                    )
+                )
+            seen.setdefault(promotion, target_index)
     return problems
 
 
@@ -83,13 +176,21 @@ def _emergency_on_ci_stages(stages: list[Any], here: Loc) -> list[tuple[Loc, str
     """`emergency.promotion` is for a stage hanging off the previous one (the first stage,
     and any with `hangs_off: ci`, are promoted from CI anyway)."""
     problems: list[tuple[Loc, str]] = []
+    entries: list[tuple[int, Loc, Any]] = []
     for index, stage in enumerate(stages):
+        where: Loc = (*here, "stages", index)
+        targets = _targets(stage)
+        if targets is None:
+            entries.append((index, where, stage))
+        else:
+            entries += [(index, (*where, "targets", i), t) for i, t in enumerate(targets)]
+    for index, where, stage in entries:
         if not isinstance(stage, dict) or not stage.get("emergency"):
             continue
         if index == 0 or stage.get("hangs_off") == "ci":
             problems.append(
                 (
-                    (*here, "stages", index, "emergency"),
+                    (*where, "emergency"),
                     "this stage is promoted from CI already: an emergency promotion is for a "
                     "stage that hangs off the previous one",
                 )

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -59,6 +60,23 @@ class HangsOff(StrEnum):
     PREVIOUS = "previous"
 
 
+def _hangs_off_ref(value: str) -> str:
+    if value in (HangsOff.CI, HangsOff.PREVIOUS):
+        return value
+    wave, _, target = value.partition("/")
+    if not wave or not target or "/" in target:
+        raise ValueError(
+            f"{value!r} is not 'ci', 'previous' or a target of the previous stage "
+            "('prod-wave-1/us-east-1')"
+        )
+    return value
+
+
+def _named_target(hangs_off: str | None) -> str:
+    """The wave target a `hangs_off` names ("" for `ci` and `previous`)."""
+    return "" if hangs_off in (None, HangsOff.CI, HangsOff.PREVIOUS) else str(hangs_off)
+
+
 class FreezeConfig(_Model):
     """A scheduled change freeze. Naive times are in the stage's (or project's) time zone."""
 
@@ -95,11 +113,20 @@ class FreezeConfig(_Model):
         return Freeze(id=self.id, start=start, end=end, reason=self.reason, announce=announce)
 
 
+class RollbackScope(StrEnum):
+    #: A failed target of a wave rolls back alone; its siblings keep what they run.
+    TARGET = "target"
+    #: A failed target of a wave rolls back every target of the wave that took the change.
+    WAVE = "wave"
+
+
 class RollbackConfig(_Model):
     policy: RollbackPolicy = RollbackPolicy.AUTO
     #: The promotion that rolls back; None means the stage's own promotion on the old workflow.
     promotion: str | None = Field(default=None, min_length=1)
     after_rollback: AfterRollback = AfterRollback.CONTINUE
+    #: For a wave (a stage with `targets:`): what a failure on one target rolls back.
+    scope: RollbackScope = RollbackScope.TARGET
 
     @model_validator(mode="before")
     @classmethod
@@ -131,13 +158,52 @@ class ApprovalConfig(_Model):
     expires: PositiveDuration = timedelta(hours=24)
 
 
-class StageConfig(_Model):
+#: What a stage's promotion hangs off: `ci`, `previous`, or one target of the previous stage
+#: when that is a wave (`prod-wave-1/us-east-1`).
+HangsOffRef = Annotated[str, AfterValidator(_hangs_off_ref)]
+
+
+class TargetConfig(_Model):
+    """One deployment target of a wave (a stage with `targets:`). Unset keys come from the
+    wave; `freezes` are added to the wave's."""
+
     name: Slug
-    #: The Semaphore deployment target; defaults to the stage name.
+    #: The Semaphore deployment target; defaults to the target's name.
     target: str = Field(min_length=1)
     promotion: str = Field(min_length=1)
-    #: None until the project resolves it: `ci` for the first stage, `previous` for the rest.
-    hangs_off: HangsOff | None = None
+    hangs_off: HangsOffRef | None = None
+    emergency: EmergencyConfig | None = None
+    enforce: bool | None = None
+    timezone: TimeZoneName | None = None
+    windows: tuple[WindowSpec, ...] | None = None
+    holidays: tuple[HolidayCalendar, ...] | None = None
+    freezes: tuple[FreezeConfig, ...] = ()
+    channel: OptionalChannel = None
+    alarms: dict[str, str] | None = None
+    start_timeout: PositiveDuration | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_target(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "target" not in data and isinstance(data.get("name"), str):
+            return {**data, "target": data["name"]}
+        return data
+
+
+class StageConfig(_Model):
+    """A stage as declared; once the project is loaded, a wave's targets are stages of their
+    own named `WAVE/TARGET` (`ProjectConfig.stages`), and `targets` is None on every stage."""
+
+    name: Slug
+    #: The Semaphore deployment target; defaults to the stage name.
+    target: str = ""
+    #: Required for a stage of one target (checked in `bot.config.checks`).
+    promotion: str = ""
+    #: None until the project resolves it: `ci` for the first stage, `previous` for the rest
+    #: (a stage after a wave names the wave's target it hangs off).
+    hangs_off: HangsOffRef | None = None
+    #: A wave: several deployment targets that deploy in parallel and bake together.
+    targets: tuple[TargetConfig, ...] | None = None
     rollback: RollbackConfig = RollbackConfig()
     emergency: EmergencyConfig | None = None
     bake: Duration = timedelta(0)
@@ -158,9 +224,60 @@ class StageConfig(_Model):
     @model_validator(mode="before")
     @classmethod
     def _default_target(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "target" not in data and isinstance(data.get("name"), str):
-            return {**data, "target": data["name"]}
-        return data
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return data
+        if "targets" in data or "target" in data:
+            return data  # a missing promotion is reported by bot.config.checks
+        return {**data, "target": data["name"]}
+
+    @model_validator(mode="after")
+    def _one_or_several_targets(self) -> StageConfig:
+        if self.targets is None:
+            return self
+        if not self.targets:
+            raise ValueError("'targets' must not be empty")
+        if self.promotion or self.target or self.hangs_off or self.emergency:
+            raise ValueError(
+                "a stage with 'targets' takes target, promotion, hangs_off and emergency per "
+                "target, not for the whole stage"
+            )
+        if self.rollback.promotion is not None:
+            raise ValueError(
+                "a stage with 'targets' rolls back with each target's own promotion: "
+                "'rollback.promotion' would name one promotion for every target"
+            )
+        return self
+
+    @property
+    def wave(self) -> str | None:
+        """The wave this stage is a target of (`prod-wave-1` of `prod-wave-1/us-east-1`)."""
+        return self.name.partition("/")[0] if "/" in self.name else None
+
+    def expanded(self) -> list[StageConfig]:
+        """The stages a declared stage stands for: itself, or a wave's targets."""
+        if self.targets is None:
+            return [self]
+        return [
+            self.model_copy(
+                update={
+                    "name": f"{self.name}/{t.name}",
+                    "target": t.target,
+                    "promotion": t.promotion,
+                    "hangs_off": t.hangs_off,
+                    "emergency": t.emergency,
+                    "enforce": self.enforce if t.enforce is None else t.enforce,
+                    "timezone": t.timezone or self.timezone,
+                    "windows": self.windows if t.windows is None else t.windows,
+                    "holidays": self.holidays if t.holidays is None else t.holidays,
+                    "freezes": (*self.freezes, *t.freezes),
+                    "channel": t.channel or self.channel,
+                    "alarms": self.alarms if t.alarms is None else t.alarms,
+                    "start_timeout": t.start_timeout or self.start_timeout,
+                    "targets": None,
+                }
+            )
+            for t in self.targets
+        ]
 
     def calendar(self, project: ProjectConfig) -> Calendar:
         """Windows, holidays and freezes of this stage, with the project's freezes added."""
@@ -214,18 +331,49 @@ class ProjectConfig(_Model):
         return data
 
     @model_validator(mode="after")
-    def _resolve_hangs_off(self) -> ProjectConfig:
+    def _expand_waves(self) -> ProjectConfig:
+        """A wave's targets become stages of their own (`WAVE/TARGET`), in the declared order,
+        and every `hangs_off` is resolved: `ci` for the first stage, `previous` for the rest
+        (`bot.config.checks` made sure a stage after a wave names the target)."""
         stages = tuple(
             stage
             if stage.hangs_off is not None
             else stage.model_copy(update={"hangs_off": HangsOff.PREVIOUS if index else HangsOff.CI})
-            for index, stage in enumerate(self.stages)
+            for index, declared in enumerate(self.stages)
+            for stage in declared.expanded()
         )
         return self.model_copy(update={"stages": stages})
 
     @property
     def stage_names(self) -> list[str]:
         return [stage.name for stage in self.stages]
+
+    @property
+    def steps(self) -> list[list[StageConfig]]:
+        """The stages in pipeline order, a wave's targets together: a change moves on from a
+        step once every stage of it has deployed and baked it."""
+        steps: list[list[StageConfig]] = []
+        for stage in self.stages:
+            if steps and stage.wave is not None and steps[-1][0].wave == stage.wave:
+                steps[-1].append(stage)
+            else:
+                steps.append([stage])
+        return steps
+
+    def wave(self, name: str) -> list[StageConfig]:
+        """The targets of wave `name` ([] when `name` is not a wave)."""
+        return [stage for stage in self.stages if stage.wave == name]
+
+    def source_stage(self, name: str) -> str | None:
+        """The stage whose deploy pipeline declares `name`'s promotion (None: the CI pipeline)."""
+        hangs_off = self.stage(name).hangs_off
+        if hangs_off == HangsOff.CI:
+            return None
+        if hangs_off != HangsOff.PREVIOUS:
+            return hangs_off
+        steps = self.steps
+        index = next(i for i, step in enumerate(steps) if any(s.name == name for s in step))
+        return steps[index - 1][-1].name if index else None
 
     def stage(self, name: str) -> StageConfig:
         for stage in self.stages:
@@ -243,7 +391,7 @@ class ProjectConfig(_Model):
 
     def policies(self) -> list[StagePolicy]:
         """What the deployment rules need of each stage, in pipeline order."""
-        last = len(self.stages) - 1
+        last_step = self.steps[-1]
         return [
             StagePolicy(
                 project=self.name,
@@ -251,14 +399,17 @@ class ProjectConfig(_Model):
                 promotion=stage.promotion,
                 rollback_promotion=stage.rollback.promotion,
                 emergency_promotion=stage.emergency.promotion if stage.emergency else None,
-                hangs_off_previous=stage.hangs_off is HangsOff.PREVIOUS,
+                hangs_off_previous=stage.hangs_off != HangsOff.CI,
+                source_target=_named_target(stage.hangs_off),
+                wave=stage.wave or "",
+                wave_rollback=stage.rollback.scope is RollbackScope.WAVE,
                 rollback=stage.rollback.policy,
                 after_rollback=stage.rollback.after_rollback,
                 bake=stage.bake,
                 supersede=stage.supersede,
                 enforce=stage.enforce,
                 target=stage.target,
-                is_last=index == last,
+                is_last=any(s.name == stage.name for s in last_step),
                 start_timeout=stage.start_timeout,
                 approval=(
                     ApprovalPolicy(
@@ -270,7 +421,7 @@ class ProjectConfig(_Model):
                     else None
                 ),
             )
-            for index, stage in enumerate(self.stages)
+            for stage in self.stages
         ]
 
 

@@ -112,6 +112,8 @@ class Decision(Frozen):
     stop: tuple[Deployment, ...] = ()
     onward: Onward | None = None
     recall: Recall | None = None
+    #: A roll-forward failed on this target of a wave: its siblings hear of it.
+    wave_failure: Recall | None = None
     notices: tuple[Notice, ...] = ()
     #: Active blockers after the decision (stored and calendar).
     blocked_by: tuple[Blocker, ...] = ()

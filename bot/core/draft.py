@@ -38,6 +38,7 @@ class Draft:
         self.stop: list[Deployment] = []
         self.onward: Onward | None = None
         self.recall: Recall | None = None
+        self.wave_failure: Recall | None = None
         #: How long the stage was broken, for each time a good deployment ended that.
         self.restored: list[timedelta] = []
         self._seq = 0
@@ -164,6 +165,12 @@ class Draft:
         self.set(bad=self.state.bad | {failed.change.sha})
         self.tell(NoticeKind.FAILED, f"{describe(failed)} failed: {why}", deployment=failed)
         self.apply_rollback_policy(failed, why)
+        self.tell_wave(failed, why)
+
+    def tell_wave(self, failed: Deployment, why: str) -> None:
+        """A roll-forward failed on a target of a wave: the wave stops the change."""
+        if self.policy.wave and failed.kind is DeploymentKind.ROLLFORWARD:
+            self.wave_failure = Recall(change=failed.change, reason=why)
 
     def hold_after_failed_rollback(self, failed: Deployment, why: str) -> None:
         self.hold(
@@ -403,6 +410,7 @@ class Draft:
             stop=tuple(self.stop),
             onward=self.onward,
             recall=self.recall,
+            wave_failure=self.wave_failure,
             notices=tuple(self.notices),
             blocked_by=self.active_blockers(),
             target_active=target_active,

@@ -190,6 +190,18 @@ class ChangeRecalled(_Event):
     reason: str
 
 
+class SiblingFailed(_Event):
+    """The change failed on another target of this stage's wave (issue 18): the wave stops
+    it. A copy still queued here never starts; with `rollback: {scope: wave}` a copy
+    deploying, baking or live here fails too, and the stage rolls back by its policy."""
+
+    type: Literal["sibling_failed"] = "sibling_failed"
+    change: Change
+    #: The target it failed on (`WAVE/TARGET`).
+    from_stage: str
+    reason: str
+
+
 class OutsideDeployment(_Event):
     """A deploy pipeline of the stage's promotion that deploybot did not start (a person
     promoted in Semaphore's UI, or an auto-promotion) finished (issue 13 item 16)."""
@@ -222,6 +234,7 @@ Event = Annotated[
     | RollbackRequested
     | OutsideDeployment
     | ChangeRecalled
+    | SiblingFailed
     | ResetRequested
     | ApprovalGiven
     | ApprovalRejected,

@@ -227,6 +227,14 @@ class StagePolicy(Frozen):
     #: the previous one), when the change never reached the previous stage.
     emergency_promotion: str | None = None
     hangs_off_previous: bool = False
+    #: When the previous stage is a wave: the target (`WAVE/TARGET`) whose deploy pipeline
+    #: declares this stage's promotion.
+    source_target: str = ""
+    #: The wave this stage is a target of ("" for a stage of one target).
+    wave: str = ""
+    #: A failure here rolls back every target of the wave that took the change
+    #: (`rollback: {scope: wave}`).
+    wave_rollback: bool = False
     rollback: RollbackPolicy = RollbackPolicy.AUTO
     after_rollback: AfterRollback = AfterRollback.CONTINUE
     bake: timedelta = timedelta(0)

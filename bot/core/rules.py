@@ -280,6 +280,7 @@ def _alarm_firing(draft: Draft, event: ev.AlarmFiring) -> None:
         draft.set(bad=draft.state.bad | {deployed.change.sha})
         draft.tell(NoticeKind.FAILED, f"{describe(deployed)} failed: {late}", deployment=deployed)
         draft.apply_rollback_policy(deployed, late)
+        draft.tell_wave(deployed, late)
         if not draft.policy.is_last and deployed.kind is DeploymentKind.ROLLFORWARD:
             draft.recall = Recall(change=deployed.change, reason=late)  # it went onward
         return
@@ -631,6 +632,45 @@ def _change_recalled(draft: Draft, event: ev.ChangeRecalled) -> None:
         )
 
 
+def _sibling_failed(draft: Draft, event: ev.SiblingFailed) -> None:
+    """Issue 18: the change failed on another target of this wave. A copy queued here is
+    dropped (it could never go on past the wave). With `rollback: {scope: wave}`, a copy
+    deploying or baking here fails and one live here counts as failed: the stage rolls back
+    by its policy. With the default scope, a copy deploying, baking or live here stays."""
+    change, state = event.change, draft.state
+    why = f"{change.sha[:7]} failed on {event.from_stage} ({event.reason})"
+    queued = [d for d in state.queue if d.change.sha == change.sha]
+    queued = [d for d in queued if d.kind is DeploymentKind.ROLLFORWARD]
+    if queued:
+        draft.set(queue=tuple(d for d in state.queue if d not in queued))
+        for deployment in queued:
+            done = draft.finish(deployment, DeploymentState.CANCELLED, f"the wave stopped it: {why}")
+            draft.tell(
+                NoticeKind.CANCELLED,
+                f"{describe(done)} will not start: {why}",
+                deployment=done,
+            )
+    if change.sha not in state.seen:  # still on its way here: it never queues
+        draft.set(seen=(*state.seen, change.sha)[-SEEN_LIMIT:])
+    if not draft.policy.wave_rollback or change.sha in draft.state.bad:
+        return
+    draft.set(bad=draft.state.bad | {change.sha})
+    current = draft.state.current
+    if current is not None and current.change.sha == change.sha:
+        if current.kind is DeploymentKind.ROLLFORWARD:
+            draft.fail(current, f"rolled back with its wave: {why}")
+            draft.wave_failure = None  # its siblings know already
+        return
+    deployed = state.good[0] if state.good else None
+    if deployed is not None and deployed.change.sha == change.sha and current is None:
+        draft.tell(
+            NoticeKind.FAILED,
+            f"{describe(deployed)} is rolled back with its wave: {why}",
+            deployment=deployed,
+        )
+        draft.apply_rollback_policy(deployed, f"rolled back with its wave: {why}")
+
+
 def _outside_deployment(draft: Draft, event: ev.OutsideDeployment) -> None:
     """Record a deployment someone did in Semaphore, outside deploybot: in the stage's history
     and the change's thread; one that passed is the stage's last good; one that went past a
@@ -692,6 +732,7 @@ _HANDLERS: dict[type, Callable[[Draft, Any], None]] = {
     ev.RollbackRequested: _rollback_requested,
     ev.OutsideDeployment: _outside_deployment,
     ev.ChangeRecalled: _change_recalled,
+    ev.SiblingFailed: _sibling_failed,
     ev.ResetRequested: _reset_requested,
     ev.ApprovalGiven: _approval_given,
     ev.ApprovalRejected: _approval_rejected,

@@ -43,6 +43,13 @@ class SendRecall(_Effect):
     recall: Recall
 
 
+class SendWave(_Effect):
+    """A roll-forward failed on this target of a wave: the other targets hear of it."""
+
+    type: Literal["wave"] = "wave"
+    failure: Recall
+
+
 class SetTargetActive(_Effect):
     """`enforce: true`: activate or deactivate the stage's Semaphore deployment target."""
 
@@ -56,7 +63,13 @@ class Tell(_Effect):
 
 
 Effect = Annotated[
-    StartDeployment | StopDeployment | SetTargetActive | SendOnward | SendRecall | Tell,
+    StartDeployment
+    | StopDeployment
+    | SetTargetActive
+    | SendOnward
+    | SendRecall
+    | SendWave
+    | Tell,
     Field(discriminator="type"),
 ]
 EFFECT = TypeAdapter[Effect](Effect)
@@ -88,6 +101,10 @@ def effects_of(decision: Decision, event_id: str, project: str, stage: str) -> l
     if decision.recall is not None:
         effects.append(
             SendRecall(id=next_id(), project=project, stage=stage, recall=decision.recall)
+        )
+    if decision.wave_failure is not None:
+        effects.append(
+            SendWave(id=next_id(), project=project, stage=stage, failure=decision.wave_failure)
         )
     for notice in decision.notices:
         effects.append(Tell(id=next_id(), project=project, stage=stage, notice=notice))

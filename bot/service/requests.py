@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from bot.config.models import ProjectConfig
 from bot.core import events as ev
+from bot.core import waves
 from bot.core.decision import Notice, NoticeKind
 from bot.core.emergency import emergency_source, no_source
 from bot.core.model import Blocker, BlockerKind, Change, Deployment, StageState
@@ -119,8 +120,7 @@ async def emergency_source_of(
     """The pipeline an emergency deployment of `change` to `stage` is promoted from
     (bot.core.emergency), or why there is none."""
     policy = stages.policy(project.name, stage)
-    index = project.stage_names.index(stage)
-    before = project.stage_names[index - 1] if index > 0 else ""
+    before = waves.source_stage(stages.pipelines[project.name], policy) or ""
     previous: list[Deployment] = []
     if policy.hangs_off_previous and before:
         state = await stages.store.load(project.name, before)

@@ -4,10 +4,12 @@
       load the stage -> snapshot (+ calendar blockers at now) -> decide -> apply atomically
       -> on a version conflict, load and decide again -> carry out the outbox
 
-Effects other than `onward`, `recall` and `tell` go to the `Effects` port (Semaphore); notices
-(`tell`) go to the `Notices` port, all the notices of a pass in one call; `onward` and `recall`
-are handled here: the next stage gets a ChangeReady (every later stage a ChangeRecalled) whose
-id derives from the effect's, so a replay is a duplicate there too.
+Effects other than `onward`, `recall`, `wave` and `tell` go to the `Effects` port (Semaphore);
+notices (`tell`) go to the `Notices` port, all the notices of a pass in one call; `onward`,
+`recall` and `wave` are handled here: the next step's stages get a ChangeReady (every later
+stage a ChangeRecalled, every other target of a wave a SiblingFailed) whose id derives from the
+effect's, so a replay is a duplicate there too. A target of a wave sends a change on only once
+every target of the wave baked it (`bot.core.waves`): the last one to finish does.
 
 Round trips: the service decides on the state it last wrote or read for a stage (optimistic:
 the store refuses a decision made on a stale version, and the service then loads and decides
@@ -28,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.core import events as ev
+from bot.core import waves
 from bot.core.decision import Decision, StageSnapshot
 from bot.core.delivery import HISTORY_RETENTION
 from bot.core.model import AuditEntry, Blocker, Change, Deployment, StagePolicy, StageState
@@ -37,6 +40,7 @@ from bot.service.effects import (
     Effect,
     SendOnward,
     SendRecall,
+    SendWave,
     Tell,
     decode,
     effects_of,
@@ -129,10 +133,9 @@ class StageService:
                 return policy
         raise UnknownStage(project, stage)
 
-    def next_stage(self, project: str, stage: str) -> str | None:
-        names = [p.stage for p in self.pipelines[project]]
-        index = names.index(stage) + 1
-        return names[index] if index < len(names) else None
+    def following(self, project: str, stage: str) -> list[StagePolicy]:
+        """The stages a change goes on to from `stage` (the next step's: one, or a wave)."""
+        return waves.following(self.pipelines[project], stage)
 
     async def snapshot(
         self,
@@ -316,6 +319,8 @@ class StageService:
                 await self._send_onward(effect)
             elif isinstance(effect, SendRecall):
                 await self._send_recall(effect)
+            elif isinstance(effect, SendWave):
+                await self._send_wave(effect)
             else:
                 await self.effects(effect)
         except Exception as exc:
@@ -324,28 +329,56 @@ class StageService:
         return True
 
     async def _send_onward(self, effect: SendOnward) -> None:
-        following = self.next_stage(effect.project, effect.stage)
-        if following is None:
+        """The next step's stages get the change, each promoted from the deploy pipeline of
+        the stage it hangs off. From a target of a wave, only once every target baked it: the
+        targets load each other's states, so the last one to finish its bake sends it (two
+        finishing at once may both send it: the event ids are the same, one applies)."""
+        project, stage, change = effect.project, effect.stage, effect.onward.change
+        policies = self.pipelines[project]
+        following = self.following(project, stage)
+        if not following:
             return
-        ready = ev.ChangeReady(
-            id=effect.id,
-            change=effect.onward.change,
-            previous_pipeline_id=effect.onward.previous_pipeline_id,
-        )
-        await self.handle(effect.project, following, ready)
+        pipelines = {stage: effect.onward.previous_pipeline_id}
+        event_id = effect.id
+        wave = self.policy(project, stage).wave
+        if wave:
+            step = waves.steps(policies)[waves.step_of(policies, stage)]
+            states = await self.store.load_many(project, [p.stage for p in step])
+            if not waves.gate_open(step, states, change):
+                log.debug("%s/%s: %s waits for its wave", project, stage, change.sha[:7])
+                return
+            pipelines = {p.stage: waves.baked(states[p.stage], change.sha) or "" for p in step}
+            event_id = f"wave:{wave}:{change.sha}"  # the same from every target of the wave
+        for policy in following:
+            source = waves.source_stage(policies, policy)
+            ready = ev.ChangeReady(
+                id=event_id if len(following) == 1 and not wave else f"{event_id}>{policy.stage}",
+                change=change,
+                previous_pipeline_id=pipelines.get(source or "", ""),
+            )
+            await self.handle(project, policy.stage, ready)
 
     async def _send_recall(self, effect: SendRecall) -> None:
         """Every later stage hears that the change failed here after it went onward."""
-        following = self.next_stage(effect.project, effect.stage)
-        while following is not None:
+        for policy in waves.later(self.pipelines[effect.project], effect.stage):
             recalled = ev.ChangeRecalled(
-                id=f"{effect.id}>{following}",
+                id=f"{effect.id}>{policy.stage}",
                 change=effect.recall.change,
                 from_stage=effect.stage,
                 reason=effect.recall.reason,
             )
-            await self.handle(effect.project, following, recalled)
-            following = self.next_stage(effect.project, following)
+            await self.handle(effect.project, policy.stage, recalled)
+
+    async def _send_wave(self, effect: SendWave) -> None:
+        """Every other target of the wave hears that the change failed on this one."""
+        for policy in waves.siblings(self.pipelines[effect.project], effect.stage):
+            failed = ev.SiblingFailed(
+                id=f"{effect.id}>{policy.stage}",
+                change=effect.failure.change,
+                from_stage=effect.stage,
+                reason=effect.failure.reason,
+            )
+            await self.handle(effect.project, policy.stage, failed)
 
 
 def _failed(effect: Effect, exc: Exception) -> None:

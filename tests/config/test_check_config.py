@@ -82,13 +82,14 @@ BROKEN = {
         VALID.replace("promotion: Deploy beta", "promotion: Deploy beta\n        windos: []"),
         [
             "projects[0].stages[0].windos: unknown key 'windos' (did you mean 'windows'?);"
-            " allowed keys: name, target, promotion, hangs_off, rollback, emergency, bake, supersede,"
-            " enforce, timezone, windows, holidays, freezes, channel, alarms, start_timeout, approval"
+            " allowed keys: name, target, promotion, hangs_off, targets, rollback, emergency, bake,"
+            " supersede, enforce, timezone, windows, holidays, freezes, channel, alarms,"
+            " start_timeout, approval"
         ],
     ),
     "missing promotion": (
         VALID.replace("        promotion: Deploy prod\n", ""),
-        ["projects[0].stages[1].promotion: missing (this key is required)"],
+        ["projects[0].stages[1].promotion: missing (this key is required, or 'targets' for a wave)"],
     ),
     "missing roles": (
         VALID.replace("roles:\n  block: [U024BE7LH]\n", ""),
@@ -243,13 +244,14 @@ projects:
         "projects[0].stages[1].name: stage name 'beta' is used twice"
         " (first at projects[0].stages[0])",
         "projects[0].stages[1].colour: unknown key 'colour'; allowed keys: name, target,"
-        " promotion, hangs_off, rollback, emergency, bake, supersede, enforce, timezone, windows, holidays,"
+        " promotion, hangs_off, targets, rollback, emergency, bake, supersede, enforce, timezone,"
+        " windows, holidays,"
         " freezes, channel, alarms, start_timeout, approval",
         "projects[1].name: 'Billing' is not a lower-case name (letters, digits, '-' and '_',"
         " e.g. 'shop')",
         "projects[1].holidays[0]: 'XX' is not a known holiday calendar"
         " (e.g. 'US', 'DE' or 'US-CA')",
-        "projects[1].stages[0].promotion: missing (this key is required)",
+        "projects[1].stages[0].promotion: missing (this key is required, or 'targets' for a wave)",
     ]
 
 
