@@ -644,7 +644,9 @@ def _sibling_failed(draft: Draft, event: ev.SiblingFailed) -> None:
     if queued:
         draft.set(queue=tuple(d for d in state.queue if d not in queued))
         for deployment in queued:
-            done = draft.finish(deployment, DeploymentState.CANCELLED, f"the wave stopped it: {why}")
+            done = draft.finish(
+                deployment, DeploymentState.CANCELLED, f"the wave stopped it: {why}"
+            )
             draft.tell(
                 NoticeKind.CANCELLED,
                 f"{describe(done)} will not start: {why}",

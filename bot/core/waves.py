@@ -73,6 +73,8 @@ def baked(state: StageState, sha: str) -> str | None:
     return None
 
 
-def gate_open(step: Sequence[StagePolicy], states: Mapping[str, StageState], change: Change) -> bool:
+def gate_open(
+    step: Sequence[StagePolicy], states: Mapping[str, StageState], change: Change
+) -> bool:
     """Whether `change` may go on from `step`: every stage of it deployed and baked it."""
     return all(baked(states[p.stage], change.sha) is not None for p in step)

@@ -22,6 +22,7 @@ from bot.scenarios import (
     starts,
     state_loss,
     stops,
+    waves,
     worlds,
 )
 from bot.scenarios.builds import tags_and_pull_requests
@@ -215,6 +216,17 @@ _ALL = [
         "prod is blocked while A, B and C pass beta; unblocked, prod deploys C, and C's message"
         " lists the three changes that deployment carries, with their authors",
         Variant(ships.what_ships, slack=True),
+    ),
+    Scenario(
+        "waves",
+        "A deploys to wave 1's two targets, then wave 2's three at once; B fails on one target"
+        " of wave 2, and the wave rolls back to A (scope: wave)",
+        Variant(
+            waves.waves_with_bot,
+            world=partial(waves.world, automatic=False),
+            config=waves.CONFIG,
+        ),
+        Variant(waves.waves_alone, world=partial(waves.world, automatic=True)),
     ),
     Scenario(
         "stale-approve-button",

@@ -3,7 +3,9 @@
 Pure: no HTTP, no store. An alert goes to a stage
 
 1. by its labels `deploybot_project` and `deploybot_stage` (both needed; naming a project or
-   stage that is not configured leaves the alert unmatched rather than guessing), or
+   stage that is not configured leaves the alert unmatched rather than guessing). A stage that
+   is a wave (issue 18) means every target of it; `deploybot_target` narrows that to one
+   (`deploybot_stage: prod-wave-2/eu-west-1` says the same), or
 2. otherwise, to every stage whose `alarms` matchers (label -> value) all equal the alert's
    labels. A stage without matchers matches nothing.
 
@@ -27,6 +29,7 @@ from bot.core.events import AlarmFiring, AlarmResolved
 
 PROJECT_LABEL = "deploybot_project"
 STAGE_LABEL = "deploybot_stage"
+TARGET_LABEL = "deploybot_target"
 REASON_LIMIT = 300
 
 Status = Literal["firing", "resolved"]
@@ -167,10 +170,14 @@ def _stages_for(
         project = next((p for p in config.projects if p.name == project_name), None)
         if project is None:
             return [], f"no project {project_name!r}"
-        stage = next((s for s in project.stages if s.name == stage_name), None)
-        if stage is None:
-            return [], f"project {project_name!r} has no stage {stage_name!r}"
-        return [(project, stage)], ""
+        target = labels.get(TARGET_LABEL)
+        wanted = f"{stage_name}/{target}" if target else stage_name
+        stages = [s for s in project.stages if s.name == wanted]
+        if not stages and not target:
+            stages = project.wave(stage_name)  # an alarm on a wave: every target of it
+        if not stages:
+            return [], f"project {project_name!r} has no stage {wanted!r}"
+        return [(project, stage) for stage in stages], ""
     matched = [
         (project, stage)
         for project in config.projects

@@ -63,13 +63,7 @@ class Tell(_Effect):
 
 
 Effect = Annotated[
-    StartDeployment
-    | StopDeployment
-    | SetTargetActive
-    | SendOnward
-    | SendRecall
-    | SendWave
-    | Tell,
+    StartDeployment | StopDeployment | SetTargetActive | SendOnward | SendRecall | SendWave | Tell,
     Field(discriminator="type"),
 ]
 EFFECT = TypeAdapter[Effect](Effect)

@@ -167,6 +167,8 @@ class Stats:
 
 class BlockScope(StrEnum):
     STAGE = "stage"
+    #: Every target of a wave.
+    WAVE = "wave"
     PROJECT = "project"
     ALL = "all"
 
@@ -192,6 +194,7 @@ class Block:
 @dataclass(frozen=True)
 class Unblock:
     project: str
+    #: A stage, or a wave (every target of it).
     stage: str
     #: None: lift every manual blocker on the stage.
     blocker_id: str | None = None

@@ -103,7 +103,7 @@ def _extra(usage: str, words: Words) -> ParseError:
 
 
 def _status(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-    found = targets.optional_stage(config, words.plain)
+    found = targets.optional_stage(config, words.plain, waves=True)
     if isinstance(found, str):
         return _error("status", found)
     project, stage, taken = found
@@ -135,9 +135,9 @@ def _stats(words: Words, config: DeploybotConfig, now: datetime) -> Result:
 
 
 def _one_stage(
-    usage: str, words: Words, config: DeploybotConfig
+    usage: str, words: Words, config: DeploybotConfig, waves: bool = False
 ) -> tuple[StageRef, Words] | ParseError:
-    found = targets.stage(config, words.plain)
+    found = targets.stage(config, words.plain, waves)
     if isinstance(found, str):
         return _error(usage, found)
     ref, taken = found
@@ -206,15 +206,20 @@ def _block_scope(
             [StageRef(project.name, s.name) for s in project.stages],
             words.after(1),
         )
-    found = targets.stage(config, plain)
+    found = targets.stage(config, plain, waves=True)
     if isinstance(found, str):
         return found
-    return BlockScope.STAGE, [found[0]], words.after(found[1])
+    ref, taken = found
+    wave = config.project(ref.project).wave(ref.stage)
+    if wave:
+        refs = [StageRef(ref.project, target.name) for target in wave]
+        return BlockScope.WAVE, refs, words.after(taken)
+    return BlockScope.STAGE, [ref], words.after(taken)
 
 
 def _zone(config: DeploybotConfig, ref: StageRef, scope: BlockScope) -> str:
     project = config.project(ref.project)
-    if scope is not BlockScope.STAGE:
+    if scope not in (BlockScope.STAGE, BlockScope.WAVE):  # a wave's targets: each its own
         return project.timezone
     return project.stage(ref.stage).timezone or project.timezone
 
@@ -243,7 +248,7 @@ def _block(words: Words, config: DeploybotConfig, now: datetime) -> Result:
 
 
 def _unblock(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-    found = _one_stage("unblock", words, config)
+    found = _one_stage("unblock", words, config, waves=True)
     if isinstance(found, ParseError):
         return found
     ref, rest = found

@@ -32,14 +32,33 @@ def find_project(config: DeploybotConfig, word: str) -> ProjectConfig | None:
     return next((p for p in config.projects if p.name.lower() == folded), None)
 
 
-def find_stage(project: ProjectConfig, word: str) -> str | None:
+def find_stage(project: ProjectConfig, word: str, waves: bool = False) -> str | None:
+    """The stage called `word`; with `waves`, also a wave's name (a command that acts on
+    every target of the wave)."""
     folded = word.lower()
-    return next((s.name for s in project.stages if s.name.lower() == folded), None)
+    names = [*project.stage_names, *(wave_names(project) if waves else [])]
+    return next((name for name in names if name.lower() == folded), None)
+
+
+def wave_names(project: ProjectConfig) -> list[str]:
+    return list(dict.fromkeys(s.wave for s in project.stages if s.wave))
+
+
+def _a_wave(project: ProjectConfig, word: str) -> str | None:
+    """Why a command that acts on one stage cannot take wave `word`, if `word` is one."""
+    wave = find_stage(project, word, waves=True)
+    if wave is None or wave in project.stage_names:
+        return None
+    listed = ", ".join(s.name for s in project.wave(wave))
+    return f"{wave} is a wave: name one of its targets ({listed})"
 
 
 def _names(config: DeploybotConfig) -> str:
     projects = ", ".join(config.project_names)
     stages = ", ".join(dict.fromkeys(s.name for p in config.projects for s in p.stages))
+    waves = ", ".join(dict.fromkeys(w for p in config.projects for w in wave_names(p)))
+    if waves:
+        stages += f"; waves: {waves}"
     return f"projects: {projects}; stages: {stages}"
 
 
@@ -53,12 +72,12 @@ def unknown(config: DeploybotConfig, word: str) -> str:
     return f"no project or stage {shown(word)}{_suggest(config, word)} ({_names(config)})"
 
 
-def by_stage_name(config: DeploybotConfig, word: str) -> StageRef | str | None:
+def by_stage_name(config: DeploybotConfig, word: str, waves: bool = False) -> StageRef | str | None:
     """The one stage called `word` across all projects; None if there is none."""
     found = [
         StageRef(p.name, stage)
         for p in config.projects
-        if (stage := find_stage(p, word)) is not None
+        if (stage := find_stage(p, word, waves)) is not None
     ]
     if len(found) > 1:
         owners = ", ".join(ref.project for ref in found)
@@ -69,20 +88,28 @@ def by_stage_name(config: DeploybotConfig, word: str) -> StageRef | str | None:
     return found[0] if found else None
 
 
-def stage(config: DeploybotConfig, words: list[str]) -> tuple[StageRef, int] | str:
-    """`[project] stage` at the start of `words`, and how many words it took."""
+def stage(
+    config: DeploybotConfig, words: list[str], waves: bool = False
+) -> tuple[StageRef, int] | str:
+    """`[project] stage` at the start of `words`, and how many words it took. With `waves`,
+    the stage may be a wave's name (`StageRef.stage` is then the wave's)."""
     if not words:
         return f"name a stage ({_names(config)})"
     project = find_project(config, words[0])
     if project is not None and len(words) > 1:
-        found = find_stage(project, words[1])
+        found = find_stage(project, words[1], waves)
         if found is not None:
             return StageRef(project.name, found), 2
-    by_name = by_stage_name(config, words[0])
+        if (wave := _a_wave(project, words[1])) is not None:
+            return wave
+    by_name = by_stage_name(config, words[0], waves)
     if isinstance(by_name, StageRef):
         return by_name, 1
     if isinstance(by_name, str):
         return by_name
+    for each in config.projects:
+        if (wave := _a_wave(each, words[0])) is not None:
+            return wave
     if project is not None:
         stages = ", ".join(project.stage_names)
         if len(words) > 1:
@@ -92,7 +119,7 @@ def stage(config: DeploybotConfig, words: list[str]) -> tuple[StageRef, int] | s
 
 
 def optional_stage(
-    config: DeploybotConfig, words: list[str]
+    config: DeploybotConfig, words: list[str], waves: bool = False
 ) -> tuple[str | None, str | None, int] | str:
     """`[project] [stage]`: (project, stage, words taken); None where left out."""
     if not words:
@@ -101,7 +128,7 @@ def optional_stage(
     project = find_project(config, words[0])
     if project is not None and len(words) == 1:
         return project.name, None, 1
-    resolved = stage(config, words)
+    resolved = stage(config, words, waves)
     if isinstance(resolved, str):
         return resolved
     ref, taken = resolved

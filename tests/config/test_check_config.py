@@ -89,7 +89,9 @@ BROKEN = {
     ),
     "missing promotion": (
         VALID.replace("        promotion: Deploy prod\n", ""),
-        ["projects[0].stages[1].promotion: missing (this key is required, or 'targets' for a wave)"],
+        [
+            "projects[0].stages[1].promotion: missing (this key is required, or 'targets' for a wave)"
+        ],
     ),
     "missing roles": (
         VALID.replace("roles:\n  block: [U024BE7LH]\n", ""),

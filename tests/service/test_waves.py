@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from builders import change
+from builders import blocker, change
 
 from bot.bootstrap import build_stage_service
 from bot.config import load_config_text
@@ -145,9 +145,7 @@ async def test_two_targets_baking_out_at_once_send_the_change_on_once(store: Sto
     for stage in W1:
         await finish(svc, stage)
     clock.now += timedelta(minutes=10)
-    await asyncio.gather(
-        *(svc.handle("shop", stage, ev.Tick(id=f"tick-{stage}")) for stage in W1)
-    )
+    await asyncio.gather(*(svc.handle("shop", stage, ev.Tick(id=f"tick-{stage}")) for stage in W1))
     assert [len(recorder.starts(stage)) for stage in W2] == [1, 1, 1]
 
 
@@ -172,8 +170,8 @@ async def test_a_failure_on_one_target_stops_the_change_at_its_wave(store: Store
 
 
 async def test_a_copy_still_queued_on_another_target_never_starts(store: Store) -> None:
-    svc, clock, recorder = rig(store)
-    await svc.handle("shop", W1[1], ev.BlockerAdded(id="b", blocker=_blocker()))
+    svc, _, recorder = rig(store)
+    await svc.handle("shop", W1[1], ev.BlockerAdded(id="b", blocker=blocker(id="manual-1")))
     await through_beta(svc, 1)
     await finish(svc, W1[0], "failed")
     state = await store.load("shop", W1[1])
@@ -199,12 +197,6 @@ async def test_scope_wave_rolls_back_every_target_that_took_the_change(store: St
     baking = (await store.history("shop", W1[1]))[0]
     assert (baking.change.sha, baking.state) == (change(2).sha, DeploymentState.FAILED)
     assert "rolled back with its wave" in baking.outcome
-
-
-def _blocker():  # type: ignore[no-untyped-def]
-    from builders import blocker
-
-    return blocker(id="manual-1", until=None)
 
 
 @pytest.mark.parametrize("scope", ["target", "wave"])

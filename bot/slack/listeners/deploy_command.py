@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.events import Shown
-from bot.core.model import BlockerKind, DeploymentState
+from bot.core.model import Blocker, BlockerKind, DeploymentState
 from bot.service.approvals import awaiting
 from bot.service.delivery import stage_delivery
 from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
@@ -197,27 +197,37 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
 
 
 async def _lift(slack: SlackContext, parsed: cmd.Unblock | cmd.FreezeCancel, user: str) -> Message:
-    state = await slack.store.load(parsed.project, parsed.stage)
+    """Lift blockers named on a stage (every target's, for a wave named in `/deploy unblock`)."""
     where = f"{escape(parsed.project)}/{escape(parsed.stage)}"
-    if isinstance(parsed, cmd.FreezeCancel):
-        wanted = [
-            b for b in state.blockers if b.kind is BlockerKind.FREEZE and b.id == parsed.freeze_id
-        ]
-        missing = f"No freeze {escape(parsed.freeze_id)} set from Slack on {where}; freezes in the configuration file are changed there."
-    elif parsed.blocker_id is not None:
-        wanted = [b for b in state.blockers if b.id == parsed.blocker_id]
-        missing = f"No blocker {escape(parsed.blocker_id)} on {where}. `/deploy status` lists them."
-    else:
-        wanted = [b for b in state.blockers if b.kind is BlockerKind.MANUAL]
-        missing = f"No manual blocker on {where}."
-    if not wanted:
-        return _text(missing)
-    for blocker in wanted:
-        await slack.orchestrator.unblock(parsed.project, parsed.stage, user, blocker.id)
-    return _text(
-        f":large_green_circle: Lifted {len(wanted)} on {where}: "
-        + "; ".join(escape(b.reason) for b in wanted)
-    )
+    wave = slack.config.project(parsed.project).wave(parsed.stage)
+    stages = [s.name for s in wave] or [parsed.stage]
+    states = await slack.store.load_many(parsed.project, stages)
+    lifted: list[tuple[str, Blocker]] = []
+    for stage in stages:
+        blockers = states[stage].blockers
+        if isinstance(parsed, cmd.FreezeCancel):
+            wanted = [
+                b for b in blockers if b.kind is BlockerKind.FREEZE and b.id == parsed.freeze_id
+            ]
+        elif parsed.blocker_id is not None:
+            wanted = [b for b in blockers if b.id == parsed.blocker_id]
+        else:
+            wanted = [b for b in blockers if b.kind is BlockerKind.MANUAL]
+        lifted += [(stage, b) for b in wanted]
+    if not lifted:
+        if isinstance(parsed, cmd.FreezeCancel):
+            return _text(
+                f"No freeze {escape(parsed.freeze_id)} set from Slack on {where}; freezes in the configuration file are changed there."
+            )
+        if parsed.blocker_id is not None:
+            return _text(
+                f"No blocker {escape(parsed.blocker_id)} on {where}. `/deploy status` lists them."
+            )
+        return _text(f"No manual blocker on {where}.")
+    for stage, blocker in lifted:
+        await slack.orchestrator.unblock(parsed.project, stage, user, blocker.id)
+    reasons = "; ".join(escape(r) for r in dict.fromkeys(b.reason for _, b in lifted))
+    return _text(f":large_green_circle: Lifted {len(lifted)} on {where}: {reasons}")
 
 
 async def _confirm(

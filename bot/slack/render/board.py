@@ -17,6 +17,7 @@ from bot.core.model import (
     Blocker,
     BlockerKind,
     Deployment,
+    DeploymentKind,
     DeploymentState,
     StageState,
 )
@@ -186,3 +187,42 @@ def stage_lines(board: StageBoard, now: datetime, org: str | None) -> list[str]:
             f":calendar: {board.upcoming.what} {local(board.upcoming.at, board.zone)} ({relative(board.upcoming.at, now)})"
         )
     return lines
+
+
+def wave_line(wave: str, targets: list[StageBoard]) -> str:
+    """A wave in one line (issue 18): the change it works on, how many targets have it done,
+    and what the others are at: `*prod-wave-2* `abc1234`: 2 of 3 done · eu-west-1 deploying`."""
+    changes = []
+    for board in targets:
+        current, deployed = board.state.current, board.deployed
+        changes += [current.change] if current is not None else []
+        changes += [d.change for d in board.state.queue if d.kind is DeploymentKind.ROLLFORWARD]
+        changes += [deployed.change] if deployed is not None else []
+    if not changes:
+        return f"*{escape(wave)}*: nothing deployed yet ({len(targets)} targets)"
+    newest = max(changes, key=lambda c: c.created_at)
+    done, others = 0, []
+    for board in targets:
+        word = _target_progress(board, newest.sha)
+        if word is None:
+            done += 1
+        else:
+            others.append(f"{escape(board.stage.partition('/')[2])} {word}")
+    parts = [f"*{escape(wave)}* `{sha7(newest.sha)}`: {done} of {len(targets)} done", *others]
+    return " · ".join(parts)
+
+
+def _target_progress(board: StageBoard, sha: str) -> str | None:
+    """Where change `sha` is on one target of a wave; None when it is deployed and baked."""
+    current, deployed = board.state.current, board.deployed
+    if current is not None and current.change.sha == sha:
+        return "deploying" if current.state is DeploymentState.RUNNING else "baking"
+    if deployed is not None and deployed.change.sha == sha and sha not in board.state.bad:
+        return None
+    if sha in board.state.bad:
+        return "failed"
+    if any(d.change.sha == sha for d in board.state.queue):
+        return "waiting (blocked)" if board.blockers else "queued"
+    if current is not None:
+        return f"busy with `{sha7(current.change.sha)}`"
+    return "not reached"

@@ -37,7 +37,7 @@ from bot.slack.render.blocks import (
 )
 from bot.slack.render.board import stage_lines
 from bot.slack.render.delivery import board_line
-from bot.slack.render.status import boards
+from bot.slack.render.status import boards, wave_lead
 from bot.slack.render.text import local
 
 
@@ -76,7 +76,8 @@ def _project_blocks(
     blocks = [header(project.name, block_id=f"home:{project.name}")]
     buttons: list[Block] = []
     for board in stage_boards:
-        lines = stage_lines(board, now, org)
+        lead = wave_lead(project, board, stage_boards)
+        lines = [*([lead] if lead else []), *stage_lines(board, now, org)]
         if board is stage_boards[-1] and project.name in figures:
             lines.append(board_line(figures[project.name]))
         blocks.append(section("\n".join(lines), block_id=f"home:{project.name}:{board.stage}"))

@@ -29,7 +29,13 @@ from bot.slack.render.blocks import (
     section,
     sections,
 )
-from bot.slack.render.board import StageBoard, activity_line, stage_board, stage_lines
+from bot.slack.render.board import (
+    StageBoard,
+    activity_line,
+    stage_board,
+    stage_lines,
+    wave_line,
+)
 from bot.slack.render.text import deployment_label, outcome, sha7, started_by, when
 
 Message = dict[str, Any]
@@ -52,10 +58,14 @@ def boards(
     return [stage_board(project, s, states.get(s.name, StageState()), now) for s in project.stages]
 
 
-def stage_blocks(board: StageBoard, now: datetime, org: str | None, prefix: str) -> list[Block]:
-    """A section for the stage and, when it has liftable blockers, their Unblock buttons."""
+def stage_blocks(
+    board: StageBoard, now: datetime, org: str | None, prefix: str, lead: str | None = None
+) -> list[Block]:
+    """A section for the stage (after `lead`, a wave's line before its first target) and,
+    when it has liftable blockers, their Unblock buttons."""
     block_id = f"{prefix}:{board.project}:{board.stage}"
-    blocks = [section("\n".join(stage_lines(board, now, org)), block_id=block_id)]
+    lines = [*([lead] if lead else []), *stage_lines(board, now, org)]
+    blocks = [section("\n".join(lines), block_id=block_id)]
     if board.liftable:
         buttons = unblock_buttons(board.project, board.stage, board.liftable)
         blocks.append(actions(buttons, block_id=f"{block_id}:unblock"))
@@ -69,13 +79,37 @@ def project_status(
     org: str | None = None,
     stage: str | None = None,
 ) -> Message:
-    shown = [b for b in boards(project, states, now) if stage is None or b.stage == stage]
+    wanted: set[str] = set()
+    if stage is not None:  # a stage, or a wave: its targets
+        wanted = {s.name for s in project.wave(stage)} or {stage}
+    shown = [b for b in boards(project, states, now) if not wanted or b.stage in wanted]
     blocks: list[Block] = [header(f"{project.name}: status")]
     for board in shown:
-        blocks += stage_blocks(board, now, org, "status")
+        blocks += stage_blocks(board, now, org, "status", wave_lead(project, board, shown))
     blocks.append(context(f"As of {when(now, now, project.timezone)}"))
     blocked = sum(1 for b in shown if b.blockers)
     return message(f"{escape(project.name)}: {len(shown)} stages, {blocked} blocked", blocks)
+
+
+def wave_lead(project: ProjectConfig, board: StageBoard, shown: Sequence[StageBoard]) -> str | None:
+    """The wave's line, for the first of its targets shown; None for other stages."""
+    wave = project.stage(board.stage).wave
+    if wave is None:
+        return None
+    targets = [b for b in shown if project.stage(b.stage).wave == wave]
+    return wave_line(wave, targets) if targets[0] is board else None
+
+
+def _summaries(project: ProjectConfig, shown: Sequence[StageBoard], now: datetime) -> list[str]:
+    """A line per stage, and one per wave (its targets together)."""
+    lines = []
+    for board in shown:
+        wave = project.stage(board.stage).wave
+        if wave is None:
+            lines.append(_summary(board, now))
+        elif (lead := wave_lead(project, board, shown)) is not None:
+            lines.append(lead)
+    return lines
 
 
 def _summary(board: StageBoard, now: datetime) -> str:
@@ -99,7 +133,7 @@ def overview(
     blocks: list[Block] = [header("deploybot: all projects")]
     room = overview_room(config)
     for project in room:
-        lines = [_summary(b, now) for b in boards(project, states.get(project.name, {}), now)]
+        lines = _summaries(project, boards(project, states.get(project.name, {}), now), now)
         blocks.append(
             section(
                 f"*{escape(project.name)}*\n" + "\n".join(lines),
