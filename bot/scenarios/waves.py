@@ -13,6 +13,7 @@ sa-east-1 (promoted from CI) has B before wave 1 is even done; nothing rolls bac
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import yaml
@@ -128,7 +129,7 @@ async def waves_with_bot(play: Play) -> None:
         await play.outcome(file(target), "A", duration=WAVE_2_SECONDS)
     await play.push("A")
     for target in WAVE_2:
-        await play.wait(f"A deployed to {target}", lambda t=target: play.deployed(stage(2, t), "A"))
+        await play.wait(f"A deployed to {target}", partial(play.deployed, stage(2, target), "A"))
     await play.outcome(file("ap-south-1"), "B", result="failed", duration=WAVE_2_SECONDS)
     await play.push("B")
 
