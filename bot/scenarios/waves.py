@@ -137,7 +137,7 @@ async def waves_with_bot(play: Play) -> None:
         return await play.finished(stage(2, target), "A", DeploymentKind.ROLLBACK) is not None
 
     for target in WAVE_2:
-        await play.wait(f"{target} rolled back to A", lambda t=target: rolled_back(t), timeout=30.0)
+        await play.wait(f"{target} rolled back to A", partial(rolled_back, target), timeout=30.0)
 
 
 async def waves_alone(play: Play) -> None:
