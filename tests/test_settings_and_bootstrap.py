@@ -85,7 +85,7 @@ async def test_with_redis_url_state_goes_to_redis(
         assert isinstance(inbox, RedisInbox)
         assert await store.ping()
         stages = build_stage_service(load_config(EXAMPLE), store)
-        assert stages.next_stage("shop", "beta") == "gamma"
+        assert [p.stage for p in stages.following("shop", "beta")] == ["gamma"]
     finally:
         await store.close()
 

@@ -633,12 +633,19 @@ def _change_recalled(draft: Draft, event: ev.ChangeRecalled) -> None:
 
 
 def _sibling_failed(draft: Draft, event: ev.SiblingFailed) -> None:
-    """Issue 18: the change failed on another target of this wave. A copy queued here is
-    dropped (it could never go on past the wave). With `rollback: {scope: wave}`, a copy
-    deploying or baking here fails and one live here counts as failed: the stage rolls back
-    by its policy. With the default scope, a copy deploying, baking or live here stays."""
+    """Issue 18: the change failed on another target of this wave. It is bad here from now on
+    (never queued, started or retried here again, and no rollback goes back to it), and a copy
+    queued here is dropped. With `rollback: {scope: wave}`, a copy deploying or baking here
+    fails and one live here counts as failed: the stage rolls back by its policy. With the
+    default scope, a copy deploying, baking or live here stays."""
     change, state = event.change, draft.state
+    if change.sha in state.bad:
+        return
     why = f"{change.sha[:7]} failed on {event.from_stage} ({event.reason})"
+    draft.set(
+        bad=state.bad | {change.sha},
+        seen=tuple(dict.fromkeys((*state.seen, change.sha)))[-SEEN_LIMIT:],
+    )
     queued = [d for d in state.queue if d.change.sha == change.sha]
     queued = [d for d in queued if d.kind is DeploymentKind.ROLLFORWARD]
     if queued:
@@ -652,11 +659,8 @@ def _sibling_failed(draft: Draft, event: ev.SiblingFailed) -> None:
                 f"{describe(done)} will not start: {why}",
                 deployment=done,
             )
-    if change.sha not in state.seen:  # still on its way here: it never queues
-        draft.set(seen=(*state.seen, change.sha)[-SEEN_LIMIT:])
-    if not draft.policy.wave_rollback or change.sha in draft.state.bad:
+    if not draft.policy.wave_rollback:
         return
-    draft.set(bad=draft.state.bad | {change.sha})
     current = draft.state.current
     if current is not None and current.change.sha == change.sha:
         if current.kind is DeploymentKind.ROLLFORWARD:

@@ -55,6 +55,15 @@ def not_started(
     if promotion_missing and done.kind is DeploymentKind.ROLLBACK:
         _hold_missing_rollback(draft, done, reason)
         return
+    if done.kind is DeploymentKind.ROLLFORWARD and done.change.sha in draft.state.bad:
+        # It failed on another target of this stage's wave meanwhile (issue 18).
+        draft.tell(
+            NoticeKind.NOT_STARTED,
+            f"{describe(done)} did not start: {reason}; not tried again, it failed on another "
+            "target of the wave",
+            deployment=done,
+        )
+        return
     last = done.attempt >= MAX_START_ATTEMPTS
     again = draft.new_deployment(
         done.kind,

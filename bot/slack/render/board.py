@@ -217,8 +217,8 @@ def _target_progress(board: StageBoard, sha: str) -> str | None:
     current, deployed = board.state.current, board.deployed
     if current is not None and current.change.sha == sha:
         return "deploying" if current.state is DeploymentState.RUNNING else "baking"
-    if deployed is not None and deployed.change.sha == sha and sha not in board.state.bad:
-        return None
+    if deployed is not None and deployed.change.sha == sha:
+        return None if sha not in board.state.bad else "runs it, failed elsewhere in the wave"
     if sha in board.state.bad:
         return "failed"
     if any(d.change.sha == sha for d in board.state.queue):
