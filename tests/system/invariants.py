@@ -6,7 +6,10 @@
 3. every main commit whose CI passed is deployed on every stage, or superseded there by a newer
    one that is (after settling, no blocker holds a stage: the last commit runs everywhere);
 4. no rollback is ever cancelled or stopped by Semaphore's strategy (auto-cancel);
-5. an emergency deployment never causes a promotion to a later stage.
+5. an emergency deployment never causes a promotion to a later stage;
+6. a commit is promoted to a stage (other than by an emergency) only after its deploy passed
+   on every stage of the step before: the stage before, or every target of the wave before
+   (issue 18).
 
 Invariant 6 (nothing RUNNING without a pipeline) is the bot's state, watched during the run
 (tests/system/runs.py).
@@ -19,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.system.world import CI_FILE, STAGE_FILES, STAGES
+from tests.system.world import CI_FILE, PLAIN, Topology
 
 Event = dict[str, Any]
 PROMOTED = ("promotion", "auto_promotion")
@@ -42,13 +45,13 @@ def pipelines(events: Iterable[Event]) -> list[Event]:
     return [e for e in events if e["type"] == "pipeline"]
 
 
-def running_spans(events: Iterable[Event]) -> dict[str, list[Span]]:
+def running_spans(events: Iterable[Event], topology: Topology) -> dict[str, list[Span]]:
     """Per stage: each deploy or rollback pipeline from `running` until `done` (stopping
     counts as running: its jobs still run)."""
     started: dict[str, Event] = {}
-    spans: dict[str, list[Span]] = {stage: [] for stage in STAGES}
+    spans: dict[str, list[Span]] = {stage: [] for stage in topology.stages}
     for event in pipelines(events):
-        stage = STAGE_FILES.get(_file(event))
+        stage = topology.stage_files.get(_file(event))
         if stage is None:
             continue
         pid = event["pipeline_id"]
@@ -59,7 +62,7 @@ def running_spans(events: Iterable[Event]) -> dict[str, list[Span]]:
             spans[stage].append(Span(pid, _file(event), event["commit_sha"], begin["seq"],
                                      event["seq"]))  # fmt: skip
     for pid, begin in started.items():
-        stage = STAGE_FILES[_file(begin)]
+        stage = topology.stage_files[_file(begin)]
         spans[stage].append(Span(pid, _file(begin), begin["commit_sha"], begin["seq"], None))
     return spans
 
@@ -70,6 +73,7 @@ def check(
     final_sha: str,
     emergency_pipelines: Iterable[str],
     label: dict[str, str],
+    topology: Topology = PLAIN,
 ) -> list[str]:
     """Every invariant broken by the run, in words (empty when all hold)."""
     problems: list[str] = []
@@ -78,7 +82,7 @@ def check(
         return label.get(sha, sha[:7])
 
     # 1. one pipeline per stage at a time
-    for stage, spans in running_spans(events).items():
+    for stage, spans in running_spans(events, topology).items():
         spans.sort(key=lambda s: s.start)
         for before, after in itertools.pairwise(spans):
             if before.end is None or after.start < before.end:
@@ -101,7 +105,7 @@ def check(
                 f"pipeline of it passed on main (its build: {event.get('branch')})"
             )
     # 3. after settling, the final commit is the last deployed on every stage
-    for stage, spans in running_spans(events).items():
+    for stage, spans in running_spans(events, topology).items():
         passed = {
             e["pipeline_id"]
             for e in pipelines(events)
@@ -114,7 +118,7 @@ def check(
             problems.append(f"3: after settling, {stage} runs {now}, not the final commit")
     # 4. no rollback (or any deploy) is cancelled or stopped by auto-cancel
     for event in pipelines(events):
-        if _file(event) in STAGE_FILES and event["result_reason"] == "strategy":
+        if _file(event) in topology.stage_files and event["result_reason"] == "strategy":
             problems.append(
                 f"4: Semaphore's auto-cancel ended {_file(event)} of {name(event['commit_sha'])} "
                 f"({event['result']})"
@@ -128,6 +132,37 @@ def check(
                 f"5: {_file(event)} of {name(event['commit_sha'])} was promoted from an "
                 "emergency deployment's pipeline"
             )
+    problems += _gated(events, topology, emergencies, name)
+    return problems
+
+
+def _gated(events: list[Event], topology: Topology, emergencies: set[str], name: Any) -> list[str]:
+    """6. every promotion to a stage came after the commit's deploy passed on the whole step
+    before (emergencies bypass that by design)."""
+    problems: list[str] = []
+    step_of = {stage: i for i, step in enumerate(topology.steps) for stage in step}
+    # A commit an emergency deployed may be rolled back to later, from anywhere.
+    rushed = {e["commit_sha"] for e in pipelines(events) if e["pipeline_id"] in emergencies}
+    passed: dict[tuple[str, str], int] = {}  # (stage, sha) -> seq of its first passed deploy
+    for event in pipelines(events):
+        stage = topology.stage_files.get(_file(event))
+        if stage is None or event["pipeline_id"] in emergencies:
+            continue
+        if event["state"] == "done" and event["result"] == "passed":
+            passed.setdefault((stage, event["commit_sha"]), event["seq"])
+        if (
+            event["triggered_by"] in PROMOTED
+            and event["state"] == "initializing"
+            and event["commit_sha"] not in rushed
+        ):
+            index = step_of[stage]
+            before = topology.steps[index - 1] if index else ()
+            missing = [s for s in before if (s, event["commit_sha"]) not in passed]
+            if missing:
+                problems.append(
+                    f"6: {_file(event)} of {name(event['commit_sha'])} was promoted before its "
+                    f"deploy passed on {', '.join(missing)}"
+                )
     return problems
 
 

@@ -22,7 +22,7 @@ from bot.lifecycle import end_tasks, reraise_lost_cancellation
 from bot.scenarios.harness import Harness
 from bot.scenarios.record import commit_sha
 from semaphore_client import SemaphoreClient
-from tests.system.world import CI_FILE, NIGHTLY_FILE, PROJECT, STAGES, START_TIMEOUT
+from tests.system.world import CI_FILE, NIGHTLY_FILE, PROJECT, START_TIMEOUT, Topology
 
 #: How long the settling may take: the last push goes through every stage (1 s bake each).
 SETTLE_TIMEOUT = 45.0
@@ -62,8 +62,8 @@ ACTIONS = (
 )
 
 
-def plan(seed: int, steps: int = 20) -> list[Step]:
-    """The random steps of run `seed`: the same list for the same seed."""
+def plan(seed: int, topology: Topology, steps: int = 20) -> list[Step]:
+    """The random steps of run `seed` on `topology`: the same list for the same seed."""
     rng = random.Random(seed)
     names, weights = zip(*ACTIONS, strict=True)
     found: list[Step] = []
@@ -71,7 +71,7 @@ def plan(seed: int, steps: int = 20) -> list[Step]:
     for number in range(steps):
         action = rng.choices(names, weights)[0]
         delay = round(rng.uniform(0.05, 0.5), 2)
-        stage = rng.choice(STAGES)
+        stage = rng.choice(topology.stages)
         label = f"c{number}"
         args: tuple[str, ...]
         if action in ("push", "push-ci-fails", "push-tag", "push-pull-request", "push-nightly"):
@@ -101,6 +101,7 @@ class Run:
 
     seed: int
     harness: Harness
+    topology: Topology
     started: float = field(default_factory=time.monotonic)
     timeline: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -154,13 +155,15 @@ class Run:
             return "pushed to main; its CI fails"
         if action == "push-deploy-fails":
             label, stage = args
-            await h.script(pipeline_file=f"deploy-{stage}.yml", commit_sha=self.sha(label),
-                           result="failed")  # fmt: skip
+            await h.script(pipeline_file=self.topology.deploy_file(stage),
+                           commit_sha=self.sha(label), result="failed")  # fmt: skip
             await h.push(self.sha(label), label)
             return f"pushed to main; its deploy to {stage} fails"
         if action == "push-never-scheduled":
             label, stage = args
-            await h.script(promotion=stage, commit_sha=self.sha(label), never_scheduled="deadline")
+            promotion = self.topology.promotions[stage]
+            await h.script(promotion=promotion, commit_sha=self.sha(label),
+                           never_scheduled="deadline")  # fmt: skip
             await h.push(self.sha(label), label)
             return f"pushed to main; Semaphore never schedules its promotion to {stage}"
         if action == "push-tag":
@@ -229,7 +232,8 @@ class Run:
         sim = self.harness.sim
         async with SemaphoreClient(token="a-person", base_url=sim.base_url) as client:
             project = await client.describe_project(PROJECT)
-            target = await client.find_deployment_target(project.id, stage)
+            name = self.topology.promotions[stage]  # also its deployment target's name
+            target = await client.find_deployment_target(project.id, name)
             assert target is not None
             if active:
                 await client.activate_deployment_target(target.id)
@@ -245,7 +249,7 @@ class Run:
         allowed = START_TIMEOUT + 4.0
         while True:
             await asyncio.sleep(0.25)
-            for stage in STAGES:
+            for stage in self.topology.stages:
                 current = (await self.harness.store.load(PROJECT, stage)).current
                 reraise_lost_cancellation()
                 if current is None or current.state is not DeploymentState.RUNNING:
@@ -280,7 +284,7 @@ class Run:
                     self.note(f"settle: {stage} is {describe(state)}")
                 raise TimeoutError(f"the final commit was not on every stage within "
                                    f"{SETTLE_TIMEOUT:g}s")  # fmt: skip
-            for stage in STAGES:  # whatever holds a stage now is lifted, as people would
+            for stage in self.topology.stages:  # whatever holds a stage now is lifted
                 outcome = await self._unblock(stage, manual_only=False)
                 if outcome != "no blocker to lift":
                     self.note(f"settle: unblock {stage}: {outcome}")
@@ -290,7 +294,7 @@ class Run:
         return final
 
     async def _final_everywhere(self, sha: str) -> bool:
-        for stage in STAGES:
+        for stage in self.topology.stages:
             if not await self.harness.deployed(stage, sha):
                 return False
         return True
