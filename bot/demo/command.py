@@ -24,7 +24,7 @@ from bot.demo.feed import Feed
 from bot.demo.people import people
 from bot.demo.session import Session, Watcher
 from bot.demo.terminal import Terminal
-from bot.demo.world import Outcomes, stage_files
+from bot.demo.world import Outcomes, demo_world, stage_files
 from bot.scenarios.catalog import SCENARIOS, find
 from bot.scenarios.harness import Harness, running
 from bot.scenarios.play import Play, ScenarioError
@@ -109,7 +109,10 @@ def _view(harness: Harness, terminal: Terminal) -> Watcher:
 
 
 async def _interactive(config_text: str, terminal: Terminal, started: float) -> None:
-    async with running(config_text, slack=True, default_duration=PIPELINE_SECONDS) as harness:
+    world = demo_world(load_config_text(config_text))
+    async with running(
+        config_text, world=world, slack=True, default_duration=PIPELINE_SECONDS
+    ) as harness:
         project = harness.config.projects[0]
         harness.project = project.name
         watcher = _view(harness, terminal)

@@ -13,9 +13,11 @@ import posixpath
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.config.models import ProjectConfig
+import yaml
+
+from bot.config.models import DeploybotConfig, ProjectConfig
 from bot.scenarios.harness import Harness
-from semaphore_client.simulator import World
+from semaphore_client.simulator import World, default_world, parse_world
 
 
 def stage_files(world: World, project: ProjectConfig) -> dict[str, str]:
@@ -27,6 +29,57 @@ def stage_files(world: World, project: ProjectConfig) -> dict[str, str]:
             for promotion in pipeline.promotions:
                 promotions.setdefault(promotion.name, posixpath.basename(promotion.pipeline_file))
     return {s.name: promotions[s.promotion] for s in project.stages if s.promotion in promotions}
+
+
+def demo_world(config: DeploybotConfig) -> World:
+    """The simulator's built-in `demo` world when it has every promotion the configuration
+    names; else a world made from the configuration (a wave's targets, say): each stage's
+    deployment target, a deploy pipeline per stage (`deploy-TARGET.yml`) with its own queue,
+    and each promotion declared in the pipeline the stage hangs off."""
+    built_in = default_world()
+    project = config.projects[0]
+    if set(stage_files(built_in, project)) == set(project.stage_names):
+        return built_in
+    return parse_world(yaml.safe_dump(_world_spec(project), sort_keys=False))
+
+
+def _world_spec(project: ProjectConfig) -> dict[str, Any]:
+    def file(target: str) -> str:
+        return f"deploy-{target.replace('/', '-')}.yml"
+
+    def promotion(name: str, target: str) -> dict[str, str]:
+        return {"name": name, "pipeline_file": file(target), "deployment_target": target}
+
+    ci = posixpath.join(".semaphore", posixpath.basename(project.ci_pipeline))
+    pipelines: dict[str, dict[str, Any]] = {ci: {"name": "CI", "blocks": [{"name": "Test"}]}}
+    for stage in project.stages:
+        pipelines[f".semaphore/{file(stage.target)}"] = {
+            "name": f"Deploy to {stage.name}",
+            "blocks": [{"name": "Deploy"}],
+            "queue": {"name": f"{project.name}-{stage.target}", "processing": "serialized"},
+        }
+    for stage in project.stages:
+        source = project.source_stage(stage.name)
+        at = ci if source is None else f".semaphore/{file(project.stage(source).target)}"
+        offered = pipelines[at].setdefault("promotions", [])
+        offered.append(promotion(stage.promotion, stage.target))
+        if stage.rollback.promotion:
+            offered.append(promotion(stage.rollback.promotion, stage.target))
+        if stage.emergency is not None:
+            pipelines[ci].setdefault("promotions", []).append(
+                promotion(stage.emergency.promotion, stage.target)
+            )
+    targets = list(dict.fromkeys(stage.target for stage in project.stages))
+    return {
+        "organization": "demo-org",
+        "projects": [
+            {
+                "name": project.semaphore_project,
+                "deployment_targets": [{"name": target} for target in targets],
+                "pipelines": pipelines,
+            }
+        ],
+    }
 
 
 def alert_payload(project: str, stage: str, status: str, starts_at: datetime) -> dict[str, Any]:

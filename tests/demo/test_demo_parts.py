@@ -15,7 +15,7 @@ from bot.demo import inputs as cmd
 from bot.demo.blocks import Style, render_blocks, render_mrkdwn
 from bot.demo.feed import message_number
 from bot.demo.people import find, people
-from bot.demo.world import alert_payload, stage_files
+from bot.demo.world import alert_payload, demo_world, stage_files
 from bot.service.alerts import AlertmanagerPayload, alarm_events
 from semaphore_client.simulator import default_world
 
@@ -131,6 +131,43 @@ def test_the_demo_has_one_person_per_role_a_second_approver_and_one_without() ->
 def test_each_stage_of_the_demo_world_has_its_deploy_pipeline() -> None:
     files = stage_files(default_world(), DEMO.project("demo"))
     assert files == {"beta": "deploy-beta.yml", "prod": "deploy-prod.yml"}
+
+
+def test_the_demo_world_for_a_wave_gives_each_target_its_pipeline_and_promotion() -> None:
+    waves = load_config_text((ROOT / "examples" / "demo-waves.yml").read_text(), "demo-waves.yml")
+    assert demo_world(DEMO) is not None
+    assert stage_files(demo_world(DEMO), DEMO.project("demo")) == files_of_default()
+    world = demo_world(waves)
+    assert stage_files(world, waves.project("demo")) == {
+        "beta": "deploy-beta.yml",
+        "prod/us-east-1": "deploy-prod-us-east-1.yml",
+        "prod/eu-west-1": "deploy-prod-eu-west-1.yml",
+    }
+    spec = world.project("demo")
+    assert spec is not None
+    beta = spec.pipelines[".semaphore/deploy-beta.yml"]  # both regions hang off beta's pipeline
+    assert [p.name for p in beta.promotions] == ["prod-us-east-1", "prod-eu-west-1"]
+    assert [p.deployment_target for p in beta.promotions] == ["prod-us-east-1", "prod-eu-west-1"]
+
+
+def files_of_default() -> dict[str, str]:
+    return stage_files(default_world(), DEMO.project("demo"))
+
+
+def test_an_alarm_on_a_wave_reaches_every_target_and_deploybot_target_one() -> None:
+    from datetime import UTC, datetime
+
+    waves = load_config_text((ROOT / "examples" / "demo-waves.yml").read_text(), "demo-waves.yml")
+    body = alert_payload("demo", "prod", "firing", datetime(2026, 1, 5, tzinfo=UTC))
+    routed = alarm_events(AlertmanagerPayload.model_validate(body), waves)
+    assert [r.stage for r in routed.events] == ["prod/us-east-1", "prod/eu-west-1"]
+    body["alerts"][0]["labels"]["deploybot_target"] = "eu-west-1"
+    routed = alarm_events(AlertmanagerPayload.model_validate(body), waves)
+    assert [r.stage for r in routed.events] == ["prod/eu-west-1"]
+    body["alerts"][0]["labels"]["deploybot_target"] = "ap-east-9"
+    routed = alarm_events(AlertmanagerPayload.model_validate(body), waves)
+    assert routed.events == []
+    assert routed.unmatched[0].why == "project 'demo' has no stage 'prod/ap-east-9'"
 
 
 def test_the_demo_alarm_is_an_alertmanager_alert_for_the_stage() -> None:
