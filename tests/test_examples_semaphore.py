@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.config.loader import load_config_text
-from bot.config.models import HangsOff, ProjectConfig
+from bot.config.models import ProjectConfig
 from semaphore_client.simulator import parse_world
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -46,11 +46,12 @@ def promotions(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_each_stage_promotion_hangs_off_the_right_pipeline(name: str) -> None:
     project = PROJECTS[name]
     files = pipelines(project)
-    source = posixpath.basename(project.ci_pipeline)
-    used = {source}
+    ci = posixpath.basename(project.ci_pipeline)
+    used = {ci}
+    declared_in: dict[str, str] = {}  # stage -> the file its deploy pipeline runs
     for stage in project.stages:
-        if stage.hangs_off is HangsOff.CI:
-            source = posixpath.basename(project.ci_pipeline)
+        hangs_off = project.source_stage(stage.name)  # after a wave: one named target
+        source = ci if hangs_off is None else declared_in[hangs_off]
         offered = promotions(files[source])
         names = [stage.promotion] + ([stage.rollback.promotion] if stage.rollback.promotion else [])
         for promotion in names:
@@ -60,7 +61,7 @@ def test_each_stage_promotion_hangs_off_the_right_pipeline(name: str) -> None:
             assert "auto_promote" not in spec and "auto_promote_on" not in spec
             assert spec["pipeline_file"] in files, f"{spec['pipeline_file']} is missing"
             used.add(spec["pipeline_file"])
-        source = offered[stage.promotion]["pipeline_file"]
+        declared_in[stage.name] = offered[stage.promotion]["pipeline_file"]
         if stage.emergency is not None:  # declared in CI, for the same deploy pipeline
             ci = promotions(files[posixpath.basename(project.ci_pipeline)])
             assert stage.emergency.promotion in ci, f"CI has no {stage.emergency.promotion!r}"
@@ -68,7 +69,8 @@ def test_each_stage_promotion_hangs_off_the_right_pipeline(name: str) -> None:
             assert spec["pipeline_file"] == offered[stage.promotion]["pipeline_file"]
             assert spec.get("deployment_target") == stage.target
             assert "auto_promote" not in spec and "auto_promote_on" not in spec
-    assert promotions(files[source]) == {}, "the last stage's pipeline promotes nowhere"
+    for last in project.steps[-1]:
+        assert promotions(files[declared_in[last.name]]) == {}, "the last stage promotes nowhere"
     assert set(files) == used, f"pipeline files no promotion names: {set(files) - used}"
 
 

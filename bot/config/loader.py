@@ -16,7 +16,7 @@ from bot.config.checks import Loc
 from bot.config.errors import ConfigError
 from bot.config.messages import path as loc_path
 from bot.config.messages import problems as validation_problems
-from bot.config.models import DeploybotConfig
+from bot.config.models import DeploybotConfig, StageConfig
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -114,9 +114,18 @@ def _parse_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any, list[str
 
 
 def summary(path: str, config: DeploybotConfig) -> str:
-    stages = sum(len(project.stages) for project in config.projects)
+    """One line: the projects, and each one's stages in order (a wave with its targets)."""
+    stages = sum(len(project.steps) for project in config.projects)
+
+    def step(stages: list[StageConfig]) -> str:
+        wave = stages[0].wave
+        if wave is None:
+            return stages[0].name
+        return f"{wave} ({', '.join(s.name.partition('/')[2] for s in stages)})"
+
     pipelines = "; ".join(
-        f"{project.name}: {', '.join(project.stage_names)}" for project in config.projects
+        f"{project.name}: {', '.join(step(s) for s in project.steps)}"
+        for project in config.projects
     )
     return (
         f"{path}: ok, {_count(len(config.projects), 'project')}, {_count(stages, 'stage')}"

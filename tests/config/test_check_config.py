@@ -41,8 +41,9 @@ def test_the_example_configuration_is_valid_and_summarised(
     code, out, err = check(capsys, "examples/deploybot.yml")
     assert (code, err) == (0, [])
     assert out == [
-        "examples/deploybot.yml: ok, 2 projects, 6 stages"
-        " (shop: beta, gamma, prod; billing: beta, gamma, prod)"
+        "examples/deploybot.yml: ok, 3 projects, 10 stages"
+        " (shop: beta, gamma, prod; billing: beta, gamma, prod; storefront: beta, prod-onebox,"
+        " prod-wave-1 (us-east-1, eu-west-1), prod-wave-2 (us-west-2, ap-south-1, sa-east-1))"
     ]
 
 
@@ -299,7 +300,7 @@ def test_the_command_accepts_the_example_as_a_subprocess() -> None:
         check=False,
     )
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.startswith(f"{EXAMPLE}: ok, 2 projects, 6 stages")
+    assert result.stdout.startswith(f"{EXAMPLE}: ok, 3 projects, 10 stages")
 
 
 def test_an_approval_gate_is_validated(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

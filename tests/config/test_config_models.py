@@ -225,7 +225,9 @@ def test_a_freeze_needs_offsets_on_both_ends_or_neither() -> None:
 
 def test_the_example_loads_with_its_documented_meaning() -> None:
     config = load_config(EXAMPLE)
-    shop, billing = config.projects
+    shop, billing, storefront = config.projects
+    assert [len(step) for step in storefront.steps] == [1, 1, 2, 3]
+    assert storefront.source_stage("prod-wave-2/ap-south-1") == "prod-wave-1/eu-west-1"
     assert shop.stage("prod").rollback.after_rollback is AfterRollback.HOLD
     assert [p.rollback for p in shop.policies()] == [
         RollbackPolicy.AUTO,
