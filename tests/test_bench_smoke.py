@@ -24,6 +24,7 @@ from bench import (
     scale,
     stats,
     throughput,
+    waves,
 )
 from bench.env import redis_server
 from tests.conftest import no_redis
@@ -71,6 +72,16 @@ async def test_a_short_throughput_run_against_deploybot_serve_loses_nothing(
     result = await throughput.measure(bench_redis, duration=0.5, workers=2)
     assert result["recorded"] > 0
     assert result["lost"] == 0 and result["inbox_left"] == 0
+
+
+async def test_the_waves_count_of_a_wave_of_two(bench_redis: str) -> None:
+    plain = await waves.measure_plain(bench_redis)
+    figures = await waves.measure(bench_redis, targets=2)
+    # Counts, not timings: a target's event costs what a stage's does, and a bake end that
+    # leaves the wave's gate shut one round trip more (the gate reads the wave).
+    assert figures["pipeline done, target"] == 2
+    assert figures["bake end, target, wave not done"] == 4
+    assert plain["bake end, plain stage (known time prod hears)"] == 5
 
 
 async def test_a_small_burst_shows_every_change(bench_redis: str) -> None:

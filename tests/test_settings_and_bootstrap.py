@@ -98,7 +98,7 @@ def test_python_dash_m_bot_is_the_deploybot_command() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "2 projects, 6 stages" in result.stdout
+    assert "3 projects, 10 stages" in result.stdout
     script = Path(sys.executable).parent / "deploybot"
     assert script.exists(), "the deploybot console script is installed with the package"
     same = subprocess.run(

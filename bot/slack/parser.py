@@ -358,12 +358,12 @@ def _emergency(words: Words, config: DeploybotConfig, now: datetime) -> Result:
 
 
 def _stage_and_sha(
-    name: str, make: Callable[[str, str, str | None], Command]
+    name: str, make: Callable[[str, str, str | None], Command], waves: bool = False
 ) -> Callable[[Words, DeploybotConfig, datetime], Result]:
-    """`/deploy NAME [project] stage [SHA]` (`diff`, `approve`)."""
+    """`/deploy NAME [project] stage [SHA]` (`diff`, `approve`; with `waves`, a wave too)."""
 
     def parse_it(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-        found = _one_stage(name, words, config)
+        found = _one_stage(name, words, config, waves)
         if isinstance(found, ParseError):
             return found
         ref, rest = found
@@ -382,7 +382,7 @@ def _stage_and_sha(
 
 
 def _reject(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-    found = _one_stage("reject", words, config)
+    found = _one_stage("reject", words, config, waves=True)
     if isinstance(found, ParseError):
         return found
     ref, rest = found
@@ -410,7 +410,7 @@ _HANDLERS: dict[str, Callable[[Words, DeploybotConfig, datetime], Result]] = {
     "queue": _stage_view("queue", Queue),
     "history": _stage_view("history", History),
     "diff": _stage_and_sha("diff", Diff),
-    "approve": _stage_and_sha("approve", Approve),
+    "approve": _stage_and_sha("approve", Approve, waves=True),
     "reject": _reject,
     "stats": _stats,
     "block": _block,

@@ -13,16 +13,19 @@ import redis.asyncio as aioredis
 from bot.scenarios.harness import Harness, running
 from bot.scenarios.slack_driver import SlackDriver
 from bot.standins.slack import Call, SlackStandIn
+from semaphore_client.simulator import World
 
 BASE, A, C = "b" * 40, "a" * 40, "c" * 40
 
 
 @asynccontextmanager
-async def started(redis_url: str, config: str) -> AsyncIterator[Harness]:
+async def started(
+    redis_url: str, config: str, world: World | None = None
+) -> AsyncIterator[Harness]:
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     await client.flushdb()
     await client.aclose()
-    async with running(config, redis_url=redis_url, slack=True) as h:
+    async with running(config, world=world, redis_url=redis_url, slack=True) as h:
         yield h
 
 

@@ -155,3 +155,52 @@ async def test_an_author_cannot_approve_and_a_stale_button_changes_nothing(
         assert history[0].change.sha == C and history[0].state is DeploymentState.CANCELLED
         nothing = await command(h, "approve prod", "U0APPROVE2")
         assert "Nothing on demo/prod waits for approval." in nothing
+
+
+WAVE_CONFIG = """
+roles: {block: [U0BLOCK], approve: [U0APPROVE, U0APPROVE2], emergency: [U0EMERGENCY]}
+authors: {U0APPROVE: [bob], U0APPROVE2: [erin]}
+reconcile_interval: 1h
+projects:
+  - name: demo
+    channel: C0DEMO
+    stages:
+      - name: beta
+        promotion: beta
+      - name: prod
+        approval: {required: 1, allow_author: false, expires: 1h}
+        targets:
+          - {name: us-east-1, promotion: prod-us-east-1}
+          - {name: eu-west-1, promotion: prod-eu-west-1}
+"""
+
+
+async def test_a_wave_needs_one_approval_given_on_any_of_its_targets(redis_server: str) -> None:
+    from bot.config import load_config_text
+    from bot.demo.world import demo_world
+
+    world = demo_world(load_config_text(WAVE_CONFIG))
+    async with started(redis_server, WAVE_CONFIG, world=world) as h:
+        await h.push(BASE, "base")
+
+        async def both_asked() -> bool:  # each target asks; one approval answers both
+            return len(approval_messages(h, BASE)) == 2
+
+        await h.until(both_asked)
+
+        async def both_wait() -> bool:
+            states = [await h.store.load("demo", f"prod/{t}") for t in ("us-east-1", "eu-west-1")]
+            return all(s.queue and s.queue[0].approval_until for s in states)
+
+        await h.until(both_wait)
+        answer = await command(h, "approve prod", "U0APPROVE")
+        assert "You approved `bbbbbbb` (1 of 1)" in answer
+        assert "The same on prod's eu-west-1" in answer or "The same on prod's us-east-1" in answer
+
+        async def deployed() -> bool:
+            return all([await h.deployed(f"prod/{t}", BASE) for t in ("us-east-1", "eu-west-1")])
+
+        await h.until(deployed)
+        given = [e for e in await h.audit_log() if e.action == "approval_given"]
+        assert sorted(e.stage for e in given) == ["prod/eu-west-1", "prod/us-east-1"]
+        assert {e.actor for e in given} == {"U0APPROVE"}

@@ -145,15 +145,7 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
         deployments = await slack.store.history(parsed.project, parsed.stage, limit=20)
         return history_message(slack.config.project(parsed.project), parsed.stage, deployments, now)
     if isinstance(parsed, cmd.Approve | cmd.Reject):
-        state = await slack.store.load(parsed.project, parsed.stage)
-        waiting = awaiting(state, parsed.sha)
-        if waiting is None:
-            of = f" with `{escape(parsed.sha)}`" if parsed.sha else ""
-            where = f"{escape(parsed.project)}/{escape(parsed.stage)}"
-            return _text(f":information_source: Nothing on {where}{of} waits for approval.")
-        reason = parsed.reason if isinstance(parsed, cmd.Reject) else None
-        answer = await approval_answer(slack, parsed.project, parsed.stage, waiting, user, reason)
-        return _text(answer)
+        return _text(await _approve(slack, parsed, user))
     if isinstance(parsed, cmd.Stats):
         project = slack.config.project(parsed.project)
         stage = parsed.stage or project.stage_names[-1]
@@ -194,6 +186,22 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
     if isinstance(parsed, cmd.Unblock | cmd.FreezeCancel):
         return await _lift(slack, parsed, user)
     return help_message(None)
+
+
+async def _approve(slack: SlackContext, parsed: cmd.Approve | cmd.Reject, user: str) -> str:
+    """`/deploy approve|reject`: on a wave's name, the first of its targets where the change
+    waits (the answer covers the others)."""
+    wave = slack.config.project(parsed.project).wave(parsed.stage)
+    stages = [s.name for s in wave] or [parsed.stage]
+    targets = await slack.store.load_many(parsed.project, stages)
+    found = [(s, w) for s, state in targets.items() if (w := awaiting(state, parsed.sha))]
+    if not found:
+        of = f" with `{escape(parsed.sha)}`" if parsed.sha else ""
+        where = f"{escape(parsed.project)}/{escape(parsed.stage)}"
+        return f":information_source: Nothing on {where}{of} waits for approval."
+    stage, waiting = found[0]
+    reason = parsed.reason if isinstance(parsed, cmd.Reject) else None
+    return await approval_answer(slack, parsed.project, stage, waiting, user, reason)
 
 
 async def _lift(slack: SlackContext, parsed: cmd.Unblock | cmd.FreezeCancel, user: str) -> Message:
