@@ -317,10 +317,8 @@ class StageService:
         try:
             if isinstance(effect, SendOnward):
                 await self._send_onward(effect)
-            elif isinstance(effect, SendRecall):
-                await self._send_recall(effect)
-            elif isinstance(effect, SendWave):
-                await self._send_wave(effect)
+            elif isinstance(effect, SendRecall | SendWave):
+                await self._send_failure(effect)
             else:
                 await self.effects(effect)
         except Exception as exc:
@@ -358,27 +356,31 @@ class StageService:
             )
             await self.handle(project, policy.stage, ready)
 
-    async def _send_recall(self, effect: SendRecall) -> None:
-        """Every later stage hears that the change failed here after it went onward."""
-        for policy in waves.later(self.pipelines[effect.project], effect.stage):
-            recalled = ev.ChangeRecalled(
-                id=f"{effect.id}>{policy.stage}",
-                change=effect.recall.change,
-                from_stage=effect.stage,
-                reason=effect.recall.reason,
+    async def _send_failure(self, effect: SendRecall | SendWave) -> None:
+        """The change failed here: every later stage hears of it (a recall: it failed after
+        it went onward), or every other target of this stage's wave (it failed on this one)."""
+        policies = self.pipelines[effect.project]
+        told: type[ev.ChangeRecalled] | type[ev.SiblingFailed]
+        if isinstance(effect, SendRecall):
+            to, failure, told = (
+                waves.later(policies, effect.stage),
+                effect.recall,
+                ev.ChangeRecalled,
             )
-            await self.handle(effect.project, policy.stage, recalled)
-
-    async def _send_wave(self, effect: SendWave) -> None:
-        """Every other target of the wave hears that the change failed on this one."""
-        for policy in waves.siblings(self.pipelines[effect.project], effect.stage):
-            failed = ev.SiblingFailed(
-                id=f"{effect.id}>{policy.stage}",
-                change=effect.failure.change,
-                from_stage=effect.stage,
-                reason=effect.failure.reason,
+        else:
+            to, failure, told = (
+                waves.siblings(policies, effect.stage),
+                effect.failure,
+                ev.SiblingFailed,
             )
-            await self.handle(effect.project, policy.stage, failed)
+        for policy in to:
+            event = told(
+                id=f"{effect.id}>{policy.stage}",
+                change=failure.change,
+                from_stage=effect.stage,
+                reason=failure.reason,
+            )
+            await self.handle(effect.project, policy.stage, event)
 
 
 def _failed(effect: Effect, exc: Exception) -> None:
