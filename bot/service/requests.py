@@ -14,7 +14,7 @@ when the modal is submitted: the stage may have moved on in between.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,6 +55,27 @@ class Plan:
     #: The active blockers of the stage (stored and from the calendar).
     blockers: tuple[Blocker, ...]
     shown: ev.Shown
+
+
+def together(plans: Sequence[Plan]) -> Plan:
+    """One modal for every target of a wave: the blockers and the manual ones it goes past of
+    all of them, every target's live deployment (comma-separated ids: each names its stage),
+    and the commit a rollback restores when every target would restore the same one."""
+    blockers = tuple({b.id: b for p in plans for b in p.blockers}.values())
+    past = tuple(dict.fromkeys(b for p in plans for b in p.shown.past or ()))
+    restores = {p.shown.to_sha for p in plans}
+    shown = ev.Shown(
+        deployment_id=",".join(p.shown.deployment_id for p in plans if p.shown.deployment_id),
+        to_sha=restores.pop() if len(restores) == 1 else None,
+        past=past,
+    )
+    return Plan(change=plans[0].change, live=None, blockers=blockers, shown=shown)
+
+
+def shown_on(shown: ev.Shown, project: str, stage: str) -> ev.Shown:
+    """What a wave's modal showed of one of its targets (its own live deployment)."""
+    ids = [i for i in shown.deployment_id.split(",") if i.startswith(f"{project}/{stage}/")]
+    return shown.model_copy(update={"deployment_id": ids[0] if ids else ""})
 
 
 async def rollback_plan(

@@ -320,7 +320,7 @@ def _sha(word: str) -> str | None:
 
 
 def _rollback(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-    found = _one_stage("rollback", words, config)
+    found = _one_stage("rollback", words, config, waves=True)
     if isinstance(found, ParseError):
         return found
     ref, rest = found
@@ -338,7 +338,7 @@ def _rollback(words: Words, config: DeploybotConfig, now: datetime) -> Result:
 
 
 def _emergency(words: Words, config: DeploybotConfig, now: datetime) -> Result:
-    found = _one_stage("emergency", words, config)
+    found = _one_stage("emergency", words, config, waves=True)
     if isinstance(found, ParseError):
         return found
     ref, rest = found

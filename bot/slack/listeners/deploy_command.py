@@ -13,7 +13,7 @@ from bot.core.events import Shown
 from bot.core.model import Blocker, BlockerKind, DeploymentState
 from bot.service.approvals import awaiting
 from bot.service.delivery import stage_delivery
-from bot.service.requests import Refused, Why, emergency_plan, rollback_plan
+from bot.service.requests import Plan, Refused, Why, emergency_plan, rollback_plan, together
 from bot.service.ships import stage_ships
 from bot.slack import commands as cmd
 from bot.slack.escape import escape
@@ -248,35 +248,53 @@ async def _confirm(
 ) -> None:
     """Emergency deployments and manual rollbacks are confirmed in a modal, with a reason;
     one that cannot be done is answered at once instead (issue 13 item 5)."""
-    now, stages = slack.clock(), slack.orchestrator.stages
-    project = slack.config.project(parsed.project)
-    try:
-        if isinstance(parsed, cmd.Emergency):
-            plan = await emergency_plan(stages, project, parsed.stage, parsed.sha, user)
-        else:
-            plan = await rollback_plan(stages, parsed.project, parsed.stage, parsed.to_sha, user)
-    except SemaphoreError as exc:  # a stage without history of its own asks Semaphore
-        await respond(**_text(f"{UNANSWERED} ({escape(str(exc))})"))
-        return
-    if isinstance(plan, Refused) and plan.why is Why.UNKNOWN and isinstance(parsed, cmd.Emergency):
-        try:  # item 2 of issue 13: say what became of the commit's CI
-            ci = await slack.orchestrator.ci_state(parsed.project, parsed.sha)
-            plan = Refused(f"{plan.text}; {ci}", plan.why)
-        except SemaphoreError:
-            pass
-    if isinstance(plan, Refused):
-        await respond(**_text(_cannot(parsed, plan, project.stage_names[0])))
-        return
-    zone = slack.zone(parsed.project, parsed.stage)
+    now, project = slack.clock(), slack.config.project(parsed.project)
+    wave = project.wave(parsed.stage)  # a wave: every target, each planned on its own
+    plans: list[Plan] = []
+    for stage in [s.name for s in wave] or [parsed.stage]:
+        try:
+            plan = await _plan(slack, parsed, stage, user)
+        except SemaphoreError as exc:  # a stage without history of its own asks Semaphore
+            await respond(**_text(f"{UNANSWERED} ({escape(str(exc))})"))
+            return
+        if isinstance(plan, Refused):
+            if wave:
+                plan = Refused(f"{stage}: {plan.text}", plan.why)
+            await respond(**_text(_cannot(parsed, plan, project.stage_names[0])))
+            return
+        plans.append(plan)
+    plan = together(plans) if wave else plans[0]
+    zone = slack.zone(parsed.project, wave[0].name if wave else parsed.stage)
     sha: str | None
     if isinstance(parsed, cmd.Emergency):
         kind: ConfirmKind = "emergency"
         sha, reason = parsed.sha, parsed.reason
     else:
         kind, sha, reason = "rollback", parsed.to_sha, ""
+    each = [(s.name, p.live) for s, p in zip(wave, plans, strict=True)] if wave else []
     view = confirm_modal(kind, parsed.project, parsed.stage, sha, plan.blockers, zone, now,
-                         reason, plan.live, plan.shown)  # fmt: skip
+                         reason, plan.live, plan.shown, each=each)  # fmt: skip
     await client.views_open(trigger_id=str(command.get("trigger_id", "")), view=view)
+
+
+async def _plan(
+    slack: SlackContext, parsed: cmd.Rollback | cmd.Emergency, stage: str, user: str
+) -> Plan | Refused:
+    """What the modal of one stage would show, or why it cannot be done."""
+    stages = slack.orchestrator.stages
+    plan: Plan | Refused
+    if isinstance(parsed, cmd.Emergency):
+        project = slack.config.project(parsed.project)
+        plan = await emergency_plan(stages, project, stage, parsed.sha, user)
+    else:
+        plan = await rollback_plan(stages, parsed.project, stage, parsed.to_sha, user)
+    if isinstance(plan, Refused) and plan.why is Why.UNKNOWN and isinstance(parsed, cmd.Emergency):
+        try:  # item 2 of issue 13: say what became of the commit's CI
+            ci = await slack.orchestrator.ci_state(parsed.project, parsed.sha)
+            plan = Refused(f"{plan.text}; {ci}", plan.why)
+        except SemaphoreError:
+            pass
+    return plan
 
 
 async def _confirm_reset(

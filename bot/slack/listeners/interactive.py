@@ -17,6 +17,7 @@ cannot be done is said ephemerally, and nothing happens.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.config.models import DeploybotConfig
 from bot.core.decision import Decision, NoticeKind
 from bot.core.model import REASON_LIMIT, DeploymentKind
 from bot.orchestrator import EmergencyRefused
+from bot.service.requests import shown_on
 from bot.slack.escape import escape
 from bot.slack.listeners.approvals import approval_answer
 from bot.slack.listeners.context import SlackContext
@@ -274,7 +276,8 @@ async def _confirmed(
     user = str(body.get("user", {}).get("id", ""))
     emergency = request.kind == "emergency"
     role = Role.EMERGENCY if emergency or request.kind == "reset" else Role.APPROVE
-    channel = slack.config.project(project).channel_for(stage)
+    wave = [s.name for s in slack.config.project(project).wave(stage)]
+    channel = slack.config.project(project).channel_for(wave[0] if wave else stage)
     what = {"emergency": CONFIRM_EMERGENCY, "rollback": CONFIRM_ROLLBACK}.get(
         request.kind, CONFIRM_RESET
     )
@@ -282,24 +285,40 @@ async def _confirmed(
         refusal = refusal_message(role, DOES[role])
         await slack.client.chat_postEphemeral(channel=channel, user=user, text=refusal["text"])
         return
+    said: list[str] = []
+    for each in wave or [stage]:  # a wave's modal: every target, each on its own
+        one = request
+        if wave:
+            shown = shown_on(request.shown, project, each)
+            one = replace(request, stage=each, shown=shown)
+        here = f"{request_id}>{each}" if wave and request_id else request_id
+        answer = await _confirmed_one(slack, one, user, reason, here)
+        if answer is not None:
+            said.append(f"{escape(each)}: {answer}" if wave else answer)
+    if said:
+        await slack.client.chat_postEphemeral(channel=channel, user=user, text="\n".join(said))
+
+
+async def _confirmed_one(
+    slack: SlackContext, request: Confirmed, user: str, reason: str, request_id: str | None
+) -> str | None:
+    """Carry out a confirmed request on one stage: what to tell the person, if anything."""
+    project, stage = request.project, request.stage
     try:
-        if emergency:
-            said = await _emergency(slack, request, user, reason, request_id)
-        elif request.kind == "reset":
+        if request.kind == "emergency":
+            return await _emergency(slack, request, user, reason, request_id)
+        if request.kind == "reset":
             decision = await slack.orchestrator.reset(
                 project, stage, user, reason, request_id or "", request.shown
             )
-            said = _outcome(decision)
-        else:
-            decision = await slack.orchestrator.rollback(
-                project, stage, user, reason, to_sha=request.sha, force=True,
-                request_id=request_id, shown=request.shown,
-            )  # fmt: skip
-            said = _outcome(decision)
+            return _outcome(decision)
+        decision = await slack.orchestrator.rollback(
+            project, stage, user, reason, to_sha=request.sha, force=True,
+            request_id=request_id, shown=request.shown,
+        )  # fmt: skip
+        return _outcome(decision)
     except SemaphoreError as exc:  # looking up the commit's CI, or a stage's last good
-        said = f"Nothing was done: Semaphore did not answer ({escape(str(exc))}); try again."
-    if said is not None:
-        await slack.client.chat_postEphemeral(channel=channel, user=user, text=said)
+        return f"Nothing was done: Semaphore did not answer ({escape(str(exc))}); try again."
 
 
 async def _emergency(
@@ -334,7 +353,11 @@ def _outcome(decision: Decision | None) -> str | None:
 
 
 def _configured(config: DeploybotConfig, project: str, stage: str) -> bool:
-    return project in config.project_names and stage in config.project(project).stage_names
+    """A configured stage, or wave (a modal for every target of it)."""
+    if project not in config.project_names:
+        return False
+    found = config.project(project)
+    return stage in found.stage_names or bool(found.wave(stage))
 
 
 def _refusals(decision: Decision) -> list[str]:

@@ -72,7 +72,9 @@ def confirm_modal(
     current: Deployment | None = None,
     shown: Shown | None = None,
     note: str = "",
+    each: Sequence[tuple[str, Deployment | None]] = (),
 ) -> dict[str, Any]:
+    """`each`: for a wave, every target and what runs on it (one line each)."""
     name = f"{escape(project)}/{escape(stage)}"
     if kind == "reset":
         return _reset_modal(project, stage, current, shown, note)
@@ -89,6 +91,12 @@ def confirm_modal(
     blocks: list[Block] = [section(what)]
     if current is not None:
         blocks.append(section(f"Now on {name}: {deployment_label(current)}"))
+    if each:
+        lines = [
+            f"• {escape(target)}: {deployment_label(now) if now else 'nothing yet'}"
+            for target, now in each
+        ]
+        blocks.append(section(f"*{len(each)} targets, each on its own:*\n" + "\n".join(lines)))
     blocks += [
         section(_bypassed(kind, blockers, now, zone)),
         section(
