@@ -15,7 +15,7 @@ from bot.config import load_config_text
 from bot.core.model import DeploymentKind, DeploymentState
 from bot.demo.world import demo_world
 from bot.scenarios.harness import Harness
-from tests.slack.live import BASE, A, C, parts, started
+from tests.slack.live import BASE, A, C, ask, parts, started
 
 pytestmark = pytest.mark.redis
 
@@ -128,7 +128,9 @@ async def test_a_wave_modal_that_went_stale_on_one_target_changes_only_the_other
                        standin.of("chat.postEphemeral"))  # fmt: skip
 
         await h.until(told)
-        said = [c.text() for c in standin.of("chat.postEphemeral") if "Nothing was done" in c.text()]
+        said = [
+            c.text() for c in standin.of("chat.postEphemeral") if "Nothing was done" in c.text()
+        ]
         assert "moved on since the rollback was asked for" in said[-1]
 
 
@@ -161,3 +163,17 @@ async def test_an_emergency_to_a_blocked_wave_deploys_every_target_and_nothing_f
             assert [b.reason for b in (await h.store.load("demo", target)).blockers] == [
                 "Launch freeze"
             ]
+
+
+async def test_a_refusal_on_a_wave_is_logged_on_a_target_never_on_the_waves_name(
+    redis_server: str,
+) -> None:
+    async with started(redis_server, CONFIG, world=WORLD) as h:
+        _, reply = await ask(h, "rollback prod", "U0BLOCK")
+        assert "You need the *approve* role" in json.dumps(reply.blocks)
+        _, reply = await ask(h, "unblock prod", "U0APPROVE")
+        assert "You need the *block* role" in json.dumps(reply.blocks)
+        refused = [e for e in await h.audit_log() if e.action == "refused"]
+        assert [e.stage for e in refused] == ["prod/us-east-1", "prod/us-east-1"]
+        # Nothing is kept under the wave's name, which would read as a stage left behind.
+        assert ("demo", "prod") not in await h.store.stored_stages()

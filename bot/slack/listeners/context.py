@@ -58,7 +58,9 @@ class SlackContext:
         """Whether `user` has `role` in `project`; a refusal is written to the audit log."""
         if await self.roles.allows(user, project, role):
             return True
-        where = stage or self.config.project(project).stages[0].name
+        found = self.config.project(project)
+        wave = found.wave(stage) if stage else []  # a wave's refusal: logged on its first target
+        where = wave[0].name if wave else stage or found.stages[0].name
         entry = AuditEntry(at=self.clock(), project=project, stage=where, actor=user,
                            action="refused", detail=f"needs the {role} role to {what}")  # fmt: skip
         await self.store.record(entry, self.config.history_retention)
