@@ -4,8 +4,10 @@ calls the stand-in recorded."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
@@ -67,3 +69,16 @@ async def answered(h: Harness, text: str, user: str) -> str:
     ack = await slack.command(text, user)
     assert ack.status_code == 200
     return str(ack.json()["text"])
+
+
+def reason(text: str) -> dict[str, Any]:
+    """A confirmation modal's state with `text` typed as the reason."""
+    return {"reason": {"reason_input": {"type": "plain_text_input", "value": text}}}
+
+
+async def opened_view(h: Harness, count: int) -> dict[str, Any]:
+    """The `count`-th view the bot opened (waiting for it)."""
+    _, standin = parts(h)
+    opened = await standin.wait_for("views.open", count)
+    view = opened[count - 1].args["view"]
+    return dict(json.loads(view) if isinstance(view, str) else view)

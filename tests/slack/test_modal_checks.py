@@ -18,7 +18,7 @@ from bot.scenarios.harness import Harness
 from bot.slack.render import encode_value
 from bot.standins.slack import Call
 from semaphore_client import TransportError
-from tests.slack.live import BASE, A, C, parts, responses, started
+from tests.slack.live import BASE, A, C, parts, reason, responses, started
 
 pytestmark = pytest.mark.redis
 
@@ -35,10 +35,6 @@ projects:
       - name: prod
         promotion: prod
 """
-
-
-def reason(text: str) -> dict[str, Any]:
-    return {"reason": {"reason_input": {"type": "plain_text_input", "value": text}}}
 
 
 async def ask(h: Harness, text: str, user: str) -> Call:

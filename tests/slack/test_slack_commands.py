@@ -17,7 +17,7 @@ import pytest
 from bot.core.model import BlockerKind, DeploymentKind, DeploymentState
 from bot.scenarios.harness import Harness
 from bot.standins.slack import Call
-from tests.slack.live import BASE, A, answered, ask, parts, responses, started
+from tests.slack.live import BASE, A, answered, ask, opened_view, parts, reason, responses, started
 
 pytestmark = pytest.mark.redis
 
@@ -361,17 +361,6 @@ async def test_freeze_then_list_then_cancel(redis_server: str) -> None:
 
 
 # -- modals: rollback and emergency --------------------------------------------------------------
-
-
-def reason(text: str) -> dict[str, Any]:
-    return {"reason": {"reason_input": {"type": "plain_text_input", "value": text}}}
-
-
-async def opened_view(h: Harness, count: int) -> dict[str, Any]:
-    _, standin = parts(h)
-    opened = await standin.wait_for("views.open", count)
-    view = opened[count - 1].args["view"]
-    return dict(json.loads(view) if isinstance(view, str) else view)
 
 
 async def test_rollback_opens_a_modal_and_its_submission_rolls_back_to_last_good(

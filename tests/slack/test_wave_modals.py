@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from bot.config import load_config_text
 from bot.core.model import DeploymentKind, DeploymentState
 from bot.demo.world import demo_world
 from bot.scenarios.harness import Harness
-from tests.slack.live import BASE, A, C, ask, parts, started
+from tests.slack.live import BASE, A, C, ask, opened_view, parts, reason, started
 
 pytestmark = pytest.mark.redis
 
@@ -35,17 +34,6 @@ projects:
 """
 TARGETS = ("prod/us-east-1", "prod/eu-west-1")
 WORLD = demo_world(load_config_text(CONFIG))
-
-
-def reason(text: str) -> dict[str, Any]:
-    return {"reason": {"reason_input": {"type": "plain_text_input", "value": text}}}
-
-
-async def opened_view(h: Harness, count: int) -> dict[str, Any]:
-    _, standin = parts(h)
-    opened = await standin.wait_for("views.open", count)
-    view = opened[count - 1].args["view"]
-    return dict(json.loads(view) if isinstance(view, str) else view)
 
 
 async def everywhere(h: Harness, sha: str) -> None:
