@@ -2,23 +2,25 @@
 
 `bot.slack.parser.parse(text, config, now)` turns text into one of these (or a ParseError
 saying what was wrong and, in `usage`, the right form). Names are spelled as configured;
-times are UTC instants; reasons are verbatim (the renderer escapes them).
+times are UTC instants; reasons are verbatim (the renderer escapes them). A wave's name
+(issue 18) stands for every target of it where the form says `stage|wave`; a target is
+`WAVE/TARGET`.
 
-    /deploy status [project] [stage]            Status
+    /deploy status [project] [stage|wave]       Status
     /deploy queue [project] stage               Queue
     /deploy history [project] stage             History
     /deploy diff [project] stage [SHA]          Diff (what ships)
-    /deploy approve [project] stage [SHA]       Approve (a roll-forward waiting for approval)
-    /deploy reject [project] stage [SHA] REASON Reject
+    /deploy approve [project] stage|wave [SHA]  Approve (a roll-forward waiting for approval)
+    /deploy reject [project] stage|wave [SHA] REASON                Reject
     /deploy stats [project] [stage] [7d|30d|90d]                Stats (delivery metrics)
-    /deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]
+    /deploy block [project] stage|wave|PROJECT|all REASON [for 2h | until 17:00 | until 2026-12-20 17:00]
                                                 Block (one target per stage blocked)
-    /deploy unblock [project] stage [id]        Unblock (no id: every manual blocker)
+    /deploy unblock [project] stage|wave [id]   Unblock (no id: every manual blocker)
     /deploy freeze [project] stage START .. END REASON        Freeze
     /deploy freeze list [project] [stage]       FreezeList
     /deploy freeze cancel [project] stage ID    FreezeCancel
-    /deploy rollback [project] stage [to SHA]   Rollback
-    /deploy emergency [project] stage SHA REASON                Emergency
+    /deploy rollback [project] stage|wave [to SHA]                  Rollback
+    /deploy emergency [project] stage|wave SHA REASON               Emergency
     /deploy reset [project] stage               Reset (forget a deployment believed running)
     /deploy help [command], or nothing          Help
 
@@ -59,20 +61,20 @@ __all__ = [
 ]
 
 USAGE: dict[str, str] = {
-    "status": "/deploy status [project] [stage]",
+    "status": "/deploy status [project] [stage|wave]",
     "queue": "/deploy queue [project] stage",
     "history": "/deploy history [project] stage",
     "diff": "/deploy diff [project] stage [SHA]",
-    "approve": "/deploy approve [project] stage [SHA]",
-    "reject": "/deploy reject [project] stage [SHA] REASON",
+    "approve": "/deploy approve [project] stage|wave [SHA]",
+    "reject": "/deploy reject [project] stage|wave [SHA] REASON",
     "stats": "/deploy stats [project] [stage] [7d|30d|90d]",
-    "block": "/deploy block [project] stage|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | until 2026-12-20 17:00]",
-    "unblock": "/deploy unblock [project] stage [blocker-id]",
+    "block": "/deploy block [project] stage|wave|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | until 2026-12-20 17:00]",
+    "unblock": "/deploy unblock [project] stage|wave [blocker-id]",
     "freeze": "/deploy freeze [project] stage 2026-12-20 09:00 .. 2027-01-04 09:00 REASON",
     "freeze list": "/deploy freeze list [project] [stage]",
     "freeze cancel": "/deploy freeze cancel [project] stage FREEZE-ID",
-    "rollback": "/deploy rollback [project] stage [to SHA]",
-    "emergency": "/deploy emergency [project] stage SHA REASON",
+    "rollback": "/deploy rollback [project] stage|wave [to SHA]",
+    "emergency": "/deploy emergency [project] stage|wave SHA REASON",
     "reset": "/deploy reset [project] stage",
     "help": "/deploy help [command]",
 }

@@ -23,7 +23,7 @@ async def test_mistakes_get_a_short_answer_that_says_what_is_right(redis_server:
         assert typo == (
             "unknown command 'blok'; did you mean 'block' or 'unblock'? Usage: /deploy block "
             "[project] "
-            "stage|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | "
+            "stage|wave|PROJECT|all REASON [for 2h | until 17:00 | until tomorrow [09:00] | "
             "until 2026-12-20 17:00]"
         )
         topic = await answered(h, "help nonsense", "U0BLOCK")

@@ -168,7 +168,7 @@ async def test_help_and_empty_text_are_answered_in_the_ack(redis_server: str) ->
             body = ack.json()
             assert body.get("response_type", "ephemeral") == "ephemeral"
             if text == "help block":
-                assert "/deploy block [project] stage|PROJECT|all REASON" in body["text"]
+                assert "/deploy block [project] stage|wave|PROJECT|all REASON" in body["text"]
             else:
                 assert body["text"] == "deploybot commands"
                 every = json.dumps(body["blocks"])
@@ -186,8 +186,8 @@ async def test_help_and_empty_text_are_answered_in_the_ack(redis_server: str) ->
             "unknown command 'blokc'; did you mean 'block'",
             "/deploy block [project]",
         ),
-        ("block prod", "", "/deploy block [project] stage|PROJECT|all REASON"),
-        ("rollback nowhere", "nowhere", "/deploy rollback [project] stage [to SHA]"),
+        ("block prod", "", "/deploy block [project] stage|wave|PROJECT|all REASON"),
+        ("rollback nowhere", "nowhere", "/deploy rollback [project] stage|wave [to SHA]"),
     ],
 )
 async def test_a_typo_gets_an_ephemeral_reply_naming_the_problem_and_the_form(

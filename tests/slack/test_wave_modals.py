@@ -165,3 +165,16 @@ async def test_a_refusal_on_a_wave_is_logged_on_a_target_never_on_the_waves_name
         assert [e.stage for e in refused] == ["prod/us-east-1", "prod/us-east-1"]
         # Nothing is kept under the wave's name, which would read as a stage left behind.
         assert ("demo", "prod") not in await h.store.stored_stages()
+
+
+async def test_a_block_of_a_wave_holds_every_target_and_says_so(redis_server: str) -> None:
+    async with started(redis_server, CONFIG, world=WORLD) as h:
+        _, reply = await ask(h, "block prod Launch freeze", "U0BLOCK")
+        assert "Blocked demo/prod (its 2 targets): Launch freeze" in reply.text()
+        for target in TARGETS:
+            state = await h.store.load("demo", target)
+            assert [b.reason for b in state.blockers] == ["Launch freeze"]
+        _, reply = await ask(h, "unblock prod", "U0BLOCK")
+        assert "Lifted 2 on demo/prod: Launch freeze" in reply.text()
+        for target in TARGETS:
+            assert (await h.store.load("demo", target)).blockers == ()

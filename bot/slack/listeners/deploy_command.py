@@ -167,6 +167,10 @@ async def _answer(slack: SlackContext, parsed: cmd.Command, user: str) -> Messag
                 target.project, target.stage, user, parsed.reason, target.until
             )
         where = ", ".join(f"{t.project}/{t.stage}" for t in parsed.targets)
+        if parsed.scope is cmd.BlockScope.WAVE:  # `prod-wave-2/eu-west-1` -> `prod-wave-2`
+            first = parsed.targets[0]
+            wave = first.stage.partition("/")[0]
+            where = f"{first.project}/{wave} (its {len(parsed.targets)} targets)"
         ends = {t.until for t in parsed.targets if t.until is not None}
         until = ""
         if ends:  # in the first stage's zone (a project's or everything's: the earliest end)
