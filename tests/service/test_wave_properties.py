@@ -7,7 +7,8 @@ invariants checked after every step:
    before (the gate), and is promoted there from the pipeline its promotion hangs off;
 3. a change that failed on a target never starts on the wave's other targets afterwards (not
    even as a retry of an attempt Semaphore never started), and is bad on each of them;
-4. the same event again changes nothing;
+4. the same event again changes nothing; emergencies and a person's rollbacks, on one target,
+   never reach another stage;
 5. at the end, with every blocker lifted and every alarm resolved, every queue drains.
 """
 
@@ -72,8 +73,9 @@ pipelines = st.builds(
     st.sampled_from([0, 10]),
 )
 OP_NAMES = ["push"] * 2 + ["started"] * 3 + ["finish"] * 4 + ["advance"] * 2 + [
-    "block", "lift", "alarm", "resolve", "replay",
+    "block", "lift", "alarm", "resolve", "replay", "gave_up", "emergency", "rollback",
 ]  # fmt: skip
+EMERGENCY_BASE = 200  # emergency changes get shas of their own, never pushed through CI
 ops = st.tuples(st.sampled_from(OP_NAMES), st.sampled_from(STAGES), st.integers(0, 11))
 OUTCOMES = ("succeeded", "succeeded", "succeeded", "failed")
 
@@ -88,6 +90,8 @@ class World:
     in_flight: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(STAGES))
     applied: list[tuple[str, ev.Event]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    #: Each emergency's change, and the one stage it was asked for.
+    rushed: dict[str, str] = field(default_factory=dict)
 
     def eid(self) -> str:
         self.n += 1
@@ -152,12 +156,18 @@ async def check(world: World) -> None:
                     pipes = {x.deploy_pipeline_id for x in deployments[source]
                              if x.change.sha == d.change.sha and x.state is DeploymentState.DONE}  # fmt: skip
                     assert d.source_pipeline_id in pipes
+    # Invariant 4: an emergency's change is only ever on the stage it was asked for.
+    for stage, found in deployments.items():
+        strays = [d for d in found if world.rushed.get(d.change.sha, stage) != stage]
+        assert not strays, f"an emergency's change reached {stage}"
     # Invariant 3: a change that failed on a target never starts on its siblings afterwards.
     for p in policies:
         if not p.wave:
             continue
+        # A person's rollback of one target fails what ran there, and tells no sibling.
         failed = [d for d in deployments[p.stage]
-                  if d.kind is DeploymentKind.ROLLFORWARD and d.state is DeploymentState.FAILED]  # fmt: skip
+                  if d.kind is DeploymentKind.ROLLFORWARD and d.state is DeploymentState.FAILED
+                  and not d.outcome.startswith("rolled back by")]  # fmt: skip
         for d in failed:
             for sibling in waves.siblings(policies, p.stage):
                 state = states[sibling.stage]
@@ -217,6 +227,20 @@ async def step(world: World, op: tuple[str, str, int]) -> None:
     elif kind == "lift" and state.blockers:
         lifted = state.blockers[k % len(state.blockers)]
         await apply(world, stage, ev.BlockerLifted(id=eid, blocker_id=lifted.id, by="U1"))
+    elif kind == "gave_up" and state.current is not None and not state.current.deploy_pipeline_id:
+        gave_up = ev.DeploymentNotStarted(
+            id=eid, deployment_id=state.current.id, reason="Semaphore gave up: deadline_reached"
+        )
+        await apply(world, stage, gave_up)
+    elif kind == "emergency":  # one target (or beta) only: it never cascades
+        rushed = change(EMERGENCY_BASE + world.n, created_at=world.now)
+        world.rushed[rushed.sha] = stage
+        emergency = ev.EmergencyRequested(
+            id=eid, change=rushed, source_pipeline_id="ci-x", by="U3", reason="fix"
+        )
+        await apply(world, stage, emergency)
+    elif kind == "rollback":  # a person rolls one target back: it never cascades either
+        await apply(world, stage, ev.RollbackRequested(id=eid, by="U4", force=bool(k % 2)))
     elif kind == "alarm":
         await apply(world, stage, ev.AlarmFiring(id=eid, alarm="errors"))
     elif kind == "resolve":
