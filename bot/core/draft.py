@@ -349,6 +349,7 @@ class Draft:
             emergency.kind is not DeploymentKind.EMERGENCY
             or ended.kind is not DeploymentKind.ROLLFORWARD
             or ended.change.sha == emergency.change.sha
+            or ended.change.sha in self.state.bad  # it failed on another target of the wave
             or self.policy.is_last
         ):
             return

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 from builders import T0, blocker, change, policy
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.core import events as ev
@@ -287,6 +287,13 @@ async def run(
 
 @settings(max_examples=300, deadline=None)
 @given(policies=pipelines, operations=st.lists(ops, min_size=20, max_size=80))
+@example(  # found by CI: an emergency ended the bake of a change that failed on a sibling,
+    # and the change was queued again behind it
+    policies=pipeline(RollbackPolicy.AUTO, False, 10),
+    operations=[("push", "beta", 0)] * 16
+    + [("finish", "beta", 0), ("advance", "beta", 1), ("finish", "w1/a", 3)]
+    + [("emergency", "w1/b", 0)],
+)
 def test_every_wave_invariant_holds_after_every_step(
     policies: list[StagePolicy], operations: list[tuple[str, str, int]]
 ) -> None:
